@@ -1,0 +1,187 @@
+"""Components: named units with a lifecycle and one declaration.
+
+A component subclasses :class:`Component`, sets ``DECLARATION`` once, and implements
+``cmd_<name>`` for each declared command. The executive wires in the clock, bus, event log and
+parameter store (:meth:`Component.attach`), then drives the lifecycle
+``on_init -> on_start -> step ... -> on_stop``.
+
+Housekeeping: ``self.hk`` is a slotted object with one attribute per declared telemetry field,
+initialised to the field's initial value; the component writes it, the framework packs it.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from flight.core._bus import SoftwareBus
+from flight.core._declare import CommandDef, Declaration
+from flight.core._events import EventLog, EventRecord
+from flight.core._failure import FailureCode
+from flight.core._params import ParamStore
+from flight.core._time import Clock
+from native.errors import CommandError, FlightError
+
+__all__ = ["Component"]
+
+
+def _make_hk_class(owner: str, declaration: Declaration) -> type:
+    names = tuple(f.name for f in declaration.telemetry)
+    initial = {f.name: f.type.coerce(f.initial) for f in declaration.telemetry}
+
+    def __init__(self: Any) -> None:
+        for k, v in initial.items():
+            setattr(self, k, v)
+
+    def __repr__(self: Any) -> str:
+        inner = ", ".join(f"{k}={getattr(self, k)!r}" for k in names)
+        return f"{owner}Housekeeping({inner})"
+
+    return type(
+        f"{owner}Housekeeping",
+        (),
+        {"__slots__": names, "__init__": __init__, "__repr__": __repr__},
+    )
+
+
+class Component:
+    """Base of every onboard application unit.
+
+    Subclasses set ``DECLARATION``; ids are 1..255 and unique in a node (the id is the
+    housekeeping structure id and the high byte of function, event and parameter ids).
+    """
+
+    DECLARATION: ClassVar[Declaration] = Declaration()
+    _hk_class: ClassVar[type]
+    _hk_getter: ClassVar[Callable[[Any], Any]]
+    _handlers: ClassVar[dict[int, str]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        decl = cls.DECLARATION
+        cls._hk_class = _make_hk_class(cls.__name__, decl)
+        names = [f.name for f in decl.telemetry]
+        if len(names) == 0:
+            cls._hk_getter = lambda _hk: ()
+        elif len(names) == 1:
+            getter = operator.attrgetter(names[0])
+            cls._hk_getter = lambda hk: (getter(hk),)
+        else:
+            cls._hk_getter = operator.attrgetter(*names)
+        cls._handlers = {}
+        for cmd in decl.commands:
+            method = f"cmd_{cmd.name}"
+            if not callable(getattr(cls, method, None)):
+                raise TypeError(f"{cls.__name__} declares command {cmd.name!r} without {method}()")
+            cls._handlers[cmd.opcode] = method
+
+    def __init__(self, name: str, component_id: int) -> None:
+        if not 1 <= component_id <= 255:
+            raise ValueError(f"component id {component_id} outside 1..255")
+        if not name.isidentifier():
+            raise ValueError(f"component name {name!r} is not an identifier")
+        self.name = name
+        self.component_id = component_id
+        self.hk = self._hk_class()
+        self._clock: Clock | None = None
+        self._bus: SoftwareBus | None = None
+        self._events: EventLog | None = None
+        self._params: ParamStore | None = None
+        self.param: dict[str, bool | int | float] = {}
+
+    # -- wiring --------------------------------------------------------------------------
+    def attach(self, clock: Clock, bus: SoftwareBus, events: EventLog, params: ParamStore) -> None:
+        """Give the component its services (done by the executive when it is added)."""
+        self._clock, self._bus, self._events, self._params = clock, bus, events, params
+        params.register(self.name, self.DECLARATION.params)
+        self.param = params.values(self.name)
+
+    @property
+    def clock(self) -> Clock:
+        """Injected onboard clock."""
+        if self._clock is None:
+            raise FlightError(f"component {self.name} is not attached to an executive")
+        return self._clock
+
+    @property
+    def bus(self) -> SoftwareBus:
+        """Injected software bus."""
+        if self._bus is None:
+            raise FlightError(f"component {self.name} is not attached to an executive")
+        return self._bus
+
+    # -- lifecycle hooks (override) ------------------------------------------------------
+    def on_init(self) -> None:
+        """Allocate and read configuration. Called once before start (and on restart)."""
+
+    def on_start(self) -> None:
+        """Begin operating."""
+
+    def step(self, t_ns: int) -> None:
+        """Do one cycle of work at onboard time ``t_ns`` (ns)."""
+
+    def on_stop(self) -> None:
+        """Stop operating and release what on_init took."""
+
+    def health_check(self) -> bool:
+        """Answer a health ping: True when the component's own state is sane."""
+        return True
+
+    # -- services -------------------------------------------------------------------------
+    def emit(self, event: str, **args: object) -> EventRecord | None:
+        """Emit a declared event by name (``KeyError`` if undeclared: a programming error)."""
+        if self._events is None:
+            raise FlightError(f"component {self.name} is not attached to an executive")
+        return self._events.emit(
+            self.component_id, self.name, self.DECLARATION.event(event), args
+        )
+
+    def pack_housekeeping(self) -> bytes:
+        """The housekeeping structure, packed big-endian in declared field order."""
+        return self.DECLARATION.hk_struct.pack(*self._hk_getter(self.hk))
+
+    def decode_command(self, opcode: int, arg_bytes: bytes) -> tuple[CommandDef, dict[str, Any]]:
+        """Decode and check a command's arguments without executing it.
+
+        Raises :class:`CommandError` with the PUS-1 failure code when the opcode is unknown or
+        an argument is the wrong length, type or out of range.
+        """
+        cmd = self.DECLARATION.command(opcode)
+        if cmd is None:
+            raise CommandError(
+                f"{self.name}: unknown opcode {opcode}", FailureCode.UNKNOWN_FUNCTION
+            )
+        if len(arg_bytes) != cmd.arg_struct.size:
+            raise CommandError(
+                f"{self.name}.{cmd.name}: arguments are {len(arg_bytes)} bytes, "
+                f"expected {cmd.arg_struct.size}",
+                FailureCode.INVALID_LENGTH,
+            )
+        raw = cmd.arg_struct.unpack(arg_bytes)
+        values: dict[str, Any] = {}
+        for arg, value in zip(cmd.args, raw, strict=True):
+            try:
+                values[arg.name] = arg.check(value)
+            except (TypeError, ValueError) as exc:
+                raise CommandError(
+                    f"{self.name}.{cmd.name}: {exc}", FailureCode.ILLEGAL_ARGUMENT
+                ) from None
+        return cmd, values
+
+    def execute(self, opcode: int, arg_bytes: bytes) -> None:
+        """Decode, check and run a command. Failures raise :class:`CommandError`.
+
+        A handler that raises anything else is reported as EXECUTION_FAILED; the handler is
+        expected to validate before it changes state.
+        """
+        cmd, values = self.decode_command(opcode, arg_bytes)
+        handler = getattr(self, self._handlers[cmd.opcode])
+        try:
+            handler(**values)
+        except CommandError:
+            raise
+        except Exception as exc:
+            raise CommandError(
+                f"{self.name}.{cmd.name} failed: {exc!r}", FailureCode.EXECUTION_FAILED
+            ) from exc

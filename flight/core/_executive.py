@@ -1,0 +1,376 @@
+"""The executive: rate groups, deterministic order, timing, health and the watchdog.
+
+One base tick (for example 10 Hz) drives every rate group; a group's rate divides the base
+rate exactly (10 Hz base: 10, 5, 2, 1, 0.5, 0.1 Hz ...). On each tick the groups that are due
+run fastest first, and inside a group components run in the order they were added: the order
+is fixed and deterministic.
+
+Per component the executive keeps execution-time statistics and catches any exception a step
+raises (counted and reported by event; the executive goes on). Health is ping-based: every
+ping period each component must have completed a step since the last ping and answer its
+``health_check``; a miss is counted, and after ``ping_misses_to_escalate`` misses in a row the
+component is restarted (stop, init, start), up to ``max_restarts`` times, after which it is
+declared FAILED. The watchdog is stroked only while every component is healthy, so a node that
+cannot heal itself is reset by the hardware.
+
+A cycle slip is a tick whose work took longer than the base period. In real time the next
+tick is then late: the slip is counted, reported, and the schedule realigns instead of
+bursting to catch up. In simulated time the same measure is used (this computer's time for the
+tick against its period), so slips show up before flight.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from flight.core._bus import SoftwareBus
+from flight.core._component import Component
+from flight.core._declare import Declaration, EventDef, Severity, TlmField
+from flight.core._events import EventLog
+from flight.core._params import ParamStore
+from flight.core._time import NS_PER_S, Clock, perf_counter_ns
+from flight.core._types import FieldType
+from native.errors import ConfigError
+
+__all__ = ["ComponentStats", "Executive", "ExecutiveMonitor", "Health", "Watchdog"]
+
+
+class Watchdog(Protocol):
+    """What the executive needs of a watchdog device: a stroke (kick)."""
+
+    def stroke(self) -> None:
+        """Restart the watchdog's countdown."""
+        ...
+
+
+@enum.unique
+class Health(enum.Enum):
+    """Health state of a component as judged by pings."""
+
+    HEALTHY = "healthy"
+    WARNING = "warning"  # missed at least one ping
+    FAILED = "failed"  # restarts exhausted; watchdog no longer stroked
+
+
+@dataclass(slots=True)
+class ComponentStats:
+    """Execution statistics and health bookkeeping of one component (times in ns)."""
+
+    rate_hz: float
+    divisor: int
+    steps: int = 0
+    total_ns: int = 0
+    max_ns: int = 0
+    last_ns: int = 0
+    exceptions: int = 0
+    ping_misses: int = 0
+    consecutive_misses: int = 0
+    restarts: int = 0
+    health: Health = Health.HEALTHY
+    steps_at_last_ping: int = 0
+
+    @property
+    def mean_ns(self) -> float:
+        """Mean execution time per step (ns)."""
+        return self.total_ns / self.steps if self.steps else 0.0
+
+
+class ExecutiveMonitor(Component):
+    """The executive's own component: its housekeeping and events (id 1, name 'exec')."""
+
+    DECLARATION = Declaration(
+        telemetry=(
+            TlmField("tick_count", FieldType.U64, "", "base ticks run"),
+            TlmField("cycle_slips", FieldType.U32, "", "ticks that overran the base period"),
+            TlmField("max_tick_us", FieldType.F32, "us", "longest tick since boot"),
+            TlmField("last_tick_us", FieldType.F32, "us", "last tick's execution time"),
+            TlmField("exceptions", FieldType.U32, "", "component step exceptions caught"),
+            TlmField("ping_misses", FieldType.U32, "", "health ping misses, all components"),
+            TlmField("restarts", FieldType.U16, "", "component restarts by health escalation"),
+            TlmField("unhealthy", FieldType.U16, "", "components not HEALTHY now"),
+            TlmField("watchdog_strokes", FieldType.U32, "", "watchdog strokes"),
+            TlmField("bus_drops", FieldType.U32, "", "software-bus subscriber drops"),
+        ),
+        events=(
+            EventDef(1, "cycle_slip", Severity.LOW, "tick {tick} took {took_us:.0f} us > {period_us:.0f} us"),
+            EventDef(2, "step_exception", Severity.MEDIUM, "{component} raised {error}"),
+            EventDef(3, "ping_missed", Severity.LOW, "{component} missed ping ({misses} in a row)"),
+            EventDef(4, "component_restarted", Severity.MEDIUM, "{component} restarted ({restarts})"),
+            EventDef(5, "component_failed", Severity.HIGH, "{component} failed; watchdog stroking stops"),
+            EventDef(6, "lifecycle_error", Severity.HIGH, "{component} {phase} raised {error}"),
+        ),
+    )
+
+
+class Executive:
+    """Runs components in rate groups off a base tick, in simulated or real time.
+
+    ``timer`` measures execution time (ns, monotonic); it defaults to the performance counter.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        base_hz: float = 10.0,
+        *,
+        bus: SoftwareBus | None = None,
+        events: EventLog | None = None,
+        params: ParamStore | None = None,
+        watchdog: Watchdog | None = None,
+        ping_period_s: float = 1.0,
+        ping_misses_to_escalate: int = 3,
+        max_restarts: int = 2,
+        timer: Callable[[], int] = perf_counter_ns,
+    ) -> None:
+        if base_hz <= 0:
+            raise ConfigError(f"base_hz must be > 0, got {base_hz}")
+        period_ns = NS_PER_S / base_hz
+        if abs(period_ns - round(period_ns)) > 1e-6:
+            raise ConfigError(f"base_hz={base_hz} does not give a whole-ns period")
+        self.clock = clock
+        self.base_hz = float(base_hz)
+        self.period_ns = round(period_ns)
+        self.bus = bus if bus is not None else SoftwareBus()
+        self.events = events if events is not None else EventLog(clock)
+        self.params = params if params is not None else ParamStore()
+        self.watchdog = watchdog
+        self._timer = timer
+        self.ping_every = max(1, round(ping_period_s * base_hz))
+        self.ping_misses_to_escalate = ping_misses_to_escalate
+        self.max_restarts = max_restarts
+        self.components: list[Component] = []
+        self.stats: dict[str, ComponentStats] = {}
+        self._by_id: dict[int, Component] = {}
+        self._groups: list[tuple[int, list[Component]]] = []  # (divisor, members), fastest first
+        self._tick_hooks: list[Callable[[int], None]] = []
+        self.tick_count = 0
+        self.cycle_slips = 0
+        self.watchdog_strokes = 0
+        self.started = False
+        self._t0_ns = clock.now_ns()
+        self.monitor = ExecutiveMonitor("exec", 1)
+        self.add(self.monitor, base_hz)
+
+    # -- composition ------------------------------------------------------------------------
+    def add(self, component: Component, rate_hz: float) -> None:
+        """Add ``component`` to the rate group of ``rate_hz`` (must divide the base rate)."""
+        if self.started:
+            raise ConfigError("components must be added before start()")
+        if component.component_id in self._by_id:
+            other = self._by_id[component.component_id].name
+            raise ConfigError(f"component id {component.component_id} used by {other!r}")
+        if component.name in self.stats:
+            raise ConfigError(f"component name {component.name!r} used twice")
+        if rate_hz <= 0 or rate_hz > self.base_hz:
+            raise ConfigError(f"{component.name}: rate {rate_hz} Hz outside (0, {self.base_hz}]")
+        divisor_f = self.base_hz / rate_hz
+        divisor = round(divisor_f)
+        if abs(divisor_f - divisor) > 1e-9:
+            raise ConfigError(
+                f"{component.name}: rate {rate_hz} Hz does not divide the base {self.base_hz} Hz"
+            )
+        component.attach(self.clock, self.bus, self.events, self.params)
+        self.components.append(component)
+        self._by_id[component.component_id] = component
+        self.stats[component.name] = ComponentStats(rate_hz, divisor)
+        for d, members in self._groups:
+            if d == divisor:
+                members.append(component)
+                break
+        else:
+            self._groups.append((divisor, [component]))
+            self._groups.sort(key=lambda g: g[0])
+
+    def add_tick_hook(self, hook: Callable[[int], None]) -> None:
+        """Call ``hook(t_ns)`` at the start of every tick, before any component (the plant)."""
+        self._tick_hooks.append(hook)
+
+    def component(self, component_id: int) -> Component | None:
+        """The component with this id, or None."""
+        return self._by_id.get(component_id)
+
+    def by_name(self, name: str) -> Component | None:
+        """The component with this name, or None."""
+        for c in self.components:
+            if c.name == name:
+                return c
+        return None
+
+    @property
+    def rate_groups(self) -> list[tuple[float, list[str]]]:
+        """(rate in Hz, component names in run order) for each group, fastest first."""
+        return [(self.base_hz / d, [c.name for c in members]) for d, members in self._groups]
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def _lifecycle(self, component: Component, phase: str) -> bool:
+        try:
+            getattr(component, phase)()
+            return True
+        except Exception as exc:
+            self.stats[component.name].exceptions += 1
+            self.monitor.emit(
+                "lifecycle_error", component=component.name, phase=phase, error=repr(exc)
+            )
+            return False
+
+    def start(self) -> None:
+        """Init then start every component, in order. A failing component is reported."""
+        if self.started:
+            return
+        for c in self.components:
+            self._lifecycle(c, "on_init")
+        for c in self.components:
+            self._lifecycle(c, "on_start")
+        self.started = True
+        self._t0_ns = self.clock.now_ns()
+
+    def stop(self) -> None:
+        """Stop every component in reverse order."""
+        for c in reversed(self.components):
+            self._lifecycle(c, "on_stop")
+        self.started = False
+
+    # -- running ----------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Run one base tick at the current clock time (does not move the clock)."""
+        if not self.started:
+            self.start()
+        timer = self._timer
+        t_ns = self.clock.now_ns()
+        n = self.tick_count
+        tick_start = timer()
+        for hook in self._tick_hooks:
+            hook(t_ns)
+        stats = self.stats
+        for divisor, members in self._groups:
+            if n % divisor:
+                continue
+            for comp in members:
+                st = stats[comp.name]
+                t0 = timer()
+                try:
+                    comp.step(t_ns)
+                except Exception as exc:
+                    st.exceptions += 1
+                    self.monitor.emit("step_exception", component=comp.name, error=repr(exc))
+                else:
+                    st.steps += 1
+                dt = timer() - t0
+                st.total_ns += dt
+                st.last_ns = dt
+                if dt > st.max_ns:
+                    st.max_ns = dt
+        if n % self.ping_every == self.ping_every - 1:
+            self._ping_round()
+        took = timer() - tick_start
+        self.tick_count = n + 1
+        hk = self.monitor.hk
+        hk.tick_count = self.tick_count
+        hk.last_tick_us = took / 1e3
+        if hk.last_tick_us > hk.max_tick_us:
+            hk.max_tick_us = hk.last_tick_us
+        if took > self.period_ns:
+            self._slip(n, took)
+
+    def _slip(self, tick: int, took_ns: int) -> None:
+        self.cycle_slips += 1
+        self.monitor.hk.cycle_slips = self.cycle_slips
+        self.monitor.emit(
+            "cycle_slip", tick=tick, took_us=took_ns / 1e3, period_us=self.period_ns / 1e3
+        )
+
+    def _ping_round(self) -> None:
+        """Judge each component's health; stroke the watchdog only if all pass."""
+        all_healthy = True
+        for comp in self.components:
+            st = self.stats[comp.name]
+            if st.health is Health.FAILED:
+                all_healthy = False
+                continue
+            # A component must have completed at least one step per ping period of its own
+            # rate (slow groups get a ping period of at least one of their steps).
+            window = max(self.ping_every, st.divisor)
+            if self.tick_count + 1 < window:
+                continue
+            if (self.tick_count + 1) % window:
+                continue
+            stepped = st.steps > st.steps_at_last_ping
+            st.steps_at_last_ping = st.steps
+            try:
+                answered = stepped and bool(comp.health_check())
+            except Exception:
+                answered = False
+            if answered:
+                st.consecutive_misses = 0
+                st.health = Health.HEALTHY
+                continue
+            st.ping_misses += 1
+            st.consecutive_misses += 1
+            st.health = Health.WARNING
+            self.monitor.emit("ping_missed", component=comp.name, misses=st.consecutive_misses)
+            if st.consecutive_misses >= self.ping_misses_to_escalate:
+                self._escalate(comp, st)
+            if st.health is not Health.HEALTHY:
+                all_healthy = False
+        hk = self.monitor.hk
+        hk.exceptions = sum(s.exceptions for s in self.stats.values())
+        hk.ping_misses = sum(s.ping_misses for s in self.stats.values())
+        hk.restarts = sum(s.restarts for s in self.stats.values())
+        hk.unhealthy = sum(s.health is not Health.HEALTHY for s in self.stats.values())
+        hk.bus_drops = sum(self.bus.drops().values())
+        if all_healthy and self.watchdog is not None:
+            self.watchdog.stroke()
+            self.watchdog_strokes += 1
+            hk.watchdog_strokes = self.watchdog_strokes
+
+    def _escalate(self, comp: Component, st: ComponentStats) -> None:
+        if st.restarts >= self.max_restarts:
+            st.health = Health.FAILED
+            self.monitor.emit("component_failed", component=comp.name)
+            return
+        st.restarts += 1
+        st.consecutive_misses = 0
+        self._lifecycle(comp, "on_stop")
+        ok = self._lifecycle(comp, "on_init") and self._lifecycle(comp, "on_start")
+        self.monitor.emit("component_restarted", component=comp.name, restarts=st.restarts)
+        if not ok:
+            st.health = Health.WARNING
+
+    def run_for(self, duration_ns: int, stop: Callable[[], bool] | None = None) -> int:
+        """Run ticks for ``duration_ns`` of onboard time; returns the number of ticks run.
+
+        Simulated clock: runs as fast as possible, advancing the clock one period per tick.
+        Real-time clock: waits for each tick's deadline; overruns are cycle slips.
+        ``stop()`` is polled after every tick and ends the run early when True.
+        """
+        if not self.started:
+            self.start()
+        end = self.clock.now_ns() + duration_ns
+        ticks = 0
+        clock = self.clock
+        period = self.period_ns
+        if not clock.realtime:
+            advance = clock.advance  # type: ignore[attr-defined]
+            while clock.now_ns() < end:
+                self.tick()
+                advance(period)
+                ticks += 1
+                if stop is not None and stop():
+                    break
+            return ticks
+        deadline = clock.now_ns()
+        while deadline < end:
+            clock.wait_until(deadline)
+            self.tick()
+            ticks += 1
+            deadline += period
+            now = clock.now_ns()
+            if now > deadline:
+                # Late: skip the missed deadlines rather than bursting to catch up.
+                deadline += ((now - deadline) // period + 1) * period
+            if stop is not None and stop():
+                break
+        return ticks
