@@ -5,7 +5,15 @@ The vocabulary is F Prime's and cFS's, in Python. See DESIGN.md ("The core vocab
 
 from flight.core._bus import SoftwareBus, Subscription
 from flight.core._component import Component
-from flight.core._declare import Arg, CommandDef, Declaration, EventDef, ParamDef, Severity, TlmField
+from flight.core._declare import (
+    Arg,
+    CommandDef,
+    Declaration,
+    EventDef,
+    ParamDef,
+    Severity,
+    TlmField,
+)
 from flight.core._events import EventLog, EventRecord
 from flight.core._executive import ComponentStats, Executive, ExecutiveMonitor, Health, Watchdog
 from flight.core._failure import FailureCode

@@ -103,6 +103,4 @@ class SoftwareBus:
 
     def drops(self) -> dict[str, int]:
         """Total dropped messages per topic name, over all subscriptions."""
-        return {
-            t.__name__: sum(s.drops for s in subs) for t, subs in self._subs.items()
-        }
+        return {t.__name__: sum(s.drops for s in subs) for t, subs in self._subs.items()}

@@ -133,9 +133,7 @@ class Component:
         """Emit a declared event by name (``KeyError`` if undeclared: a programming error)."""
         if self._events is None:
             raise FlightError(f"component {self.name} is not attached to an executive")
-        return self._events.emit(
-            self.component_id, self.name, self.DECLARATION.event(event), args
-        )
+        return self._events.emit(self.component_id, self.name, self.DECLARATION.event(event), args)
 
     def pack_housekeeping(self) -> bytes:
         """The housekeeping structure, packed big-endian in declared field order."""

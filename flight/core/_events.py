@@ -106,7 +106,13 @@ class EventLog:
         except (KeyError, IndexError, ValueError, TypeError) as exc:
             message = f"{event.template} [format error: {exc!r}; args={dict(args)!r}]"
         record = EventRecord(
-            now, component_id, component, event.id, event.name, event.severity, message,
+            now,
+            component_id,
+            component,
+            event.id,
+            event.name,
+            event.severity,
+            message,
             th.suppressed,
         )
         th.suppressed = 0

@@ -95,12 +95,22 @@ class ExecutiveMonitor(Component):
             TlmField("bus_drops", FieldType.U32, "", "software-bus subscriber drops"),
         ),
         events=(
-            EventDef(1, "cycle_slip", Severity.LOW, "tick {tick} took {took_us:.0f} us > {period_us:.0f} us"),
+            EventDef(
+                1,
+                "cycle_slip",
+                Severity.LOW,
+                "tick {tick} took {took_us:.0f} us > {period_us:.0f} us",
+            ),
             EventDef(2, "step_exception", Severity.MEDIUM, "{component} raised {error}"),
             EventDef(3, "ping_missed", Severity.LOW, "{component} missed ping ({misses} in a row)"),
-            EventDef(4, "component_restarted", Severity.MEDIUM, "{component} restarted ({restarts})"),
-            EventDef(5, "component_failed", Severity.HIGH, "{component} failed; watchdog stroking stops"),
+            EventDef(
+                4, "component_restarted", Severity.MEDIUM, "{component} restarted ({restarts})"
+            ),
+            EventDef(
+                5, "component_failed", Severity.HIGH, "{component} failed; watchdog stroking stops"
+            ),
             EventDef(6, "lifecycle_error", Severity.HIGH, "{component} {phase} raised {error}"),
+            EventDef(7, "params_fallback", Severity.MEDIUM, "parameters from {source}: {problems}"),
         ),
     )
 

@@ -26,7 +26,11 @@ from flight.core import (
 class Heater(Component):
     DECLARATION = Declaration(
         commands=(
-            CommandDef(1, "set_duty", (Arg("zone", FieldType.U8, 0, 4), Arg("duty", FieldType.F32, 0.0, 1.0))),
+            CommandDef(
+                1,
+                "set_duty",
+                (Arg("zone", FieldType.U8, 0, 4), Arg("duty", FieldType.F32, 0.0, 1.0)),
+            ),
             CommandDef(2, "reset"),
         ),
         telemetry=(
@@ -51,6 +55,7 @@ class Heater(Component):
 
 def test_declaration_requires_a_handler_per_command() -> None:
     with pytest.raises(TypeError, match="cmd_go"):
+
         class Broken(Component):
             DECLARATION = Declaration(commands=(CommandDef(1, "go"),))
 

@@ -6,8 +6,8 @@ import pytest
 
 from flight.core import (
     NS_PER_S,
-    ConfigError,
     Component,
+    ConfigError,
     Declaration,
     Executive,
     Health,
@@ -66,7 +66,9 @@ def test_rate_groups_run_at_their_rates_in_fixed_order() -> None:
     ex.add(Recorder("fast_b", 13, log), 10.0)
     ticks = ex.run_for(20 * NS_PER_S)
     assert ticks == 200
-    counts = {n: sum(1 for name, _ in log if name == n) for n in ("fast_a", "fast_b", "mid", "slow")}
+    counts = {
+        n: sum(1 for name, _ in log if name == n) for n in ("fast_a", "fast_b", "mid", "slow")
+    }
     assert counts == {"fast_a": 200, "fast_b": 200, "mid": 20, "slow": 2}
     # Fastest group first, insertion order inside a group, on the same tick.
     first_tick = [name for name, t in log if t == 0]
@@ -142,8 +144,12 @@ def test_cycle_slip_detected_when_a_tick_overruns_its_period() -> None:
 def test_health_escalation_restarts_then_fails_and_stops_watchdog() -> None:
     wd = CountingWatchdog()
     ex = Executive(
-        SimClock(), base_hz=10.0, watchdog=wd, ping_period_s=1.0,
-        ping_misses_to_escalate=2, max_restarts=1,
+        SimClock(),
+        base_hz=10.0,
+        watchdog=wd,
+        ping_period_s=1.0,
+        ping_misses_to_escalate=2,
+        max_restarts=1,
     )
     bad = Exploder("bad", 20)
     ex.add(bad, 10.0)

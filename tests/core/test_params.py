@@ -31,8 +31,14 @@ def test_defaults_and_limits() -> None:
     assert store.get("thermal", "gain") == 1.0
     store.set("thermal", "gain", 2.5)
     assert store.get("thermal", "gain") == 2.5
-    for name, bad in (("gain", 11.0), ("gain", "x"), ("limit_c", 1.5), ("limit_c", 500),
-                      ("enabled", 2), ("nope", 1)):
+    for name, bad in (
+        ("gain", 11.0),
+        ("gain", "x"),
+        ("limit_c", 1.5),
+        ("limit_c", 500),
+        ("enabled", 2),
+        ("nope", 1),
+    ):
         with pytest.raises(ParameterError):
             store.set("thermal", name, bad)
     assert store.table() == {"thermal": {"gain": 2.5, "limit_c": 60, "enabled": True}}

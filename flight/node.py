@@ -1,0 +1,245 @@
+"""The node's composition root: builds a whole node from configuration and runs it.
+
+This is the one place that chooses backends (through :mod:`hal.registry`, by name from the
+configuration) and wires applications to the executive, the bus and the ground link. Flight
+applications never see a backend class.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from flight.core import (
+    NS_PER_S,
+    Clock,
+    EventLog,
+    Executive,
+    LoadOutcome,
+    MonotonicClock,
+    ParamStore,
+    SimClock,
+    seconds_to_ns,
+)
+from flight.tmtc import CdsFormat, CucFormat, TmtcService, UdpGroundLink, parse_host_port
+from flight.tmtc._crc import require_crc_extension
+from native.errors import ConfigError
+
+__all__ = ["Node", "NodeOptions"]
+
+
+@dataclass(slots=True)
+class NodeOptions:
+    """Run-time choices that are not part of the configuration file (CLI flags)."""
+
+    out_dir: Path = Path("satnode-out")
+    seed: int | None = None
+    realtime: bool = False
+    scenario: Path | None = None
+    uplink_port: int | None = None
+    downlink: str | None = None
+    extra_sinks: list[Callable[[bytes], None]] = field(default_factory=list)
+
+
+class TmArchive:
+    """Appends every TM packet to ``tm.bin`` (raw concatenated CCSDS packets)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self.packets = 0
+        self.octets = 0
+
+    def __call__(self, packet: bytes) -> None:
+        self._fh.write(packet)
+        self.packets += 1
+        self.octets += len(packet)
+
+    def close(self) -> None:
+        """Flush and close the archive."""
+        self._fh.close()
+
+
+def _time_code(name: str) -> CucFormat | CdsFormat:
+    if name == "cuc":
+        return CucFormat()
+    if name == "cds":
+        return CdsFormat()
+    raise ConfigError(f"[tmtc] time_code must be 'cuc' or 'cds', got {name!r}")
+
+
+class Node:
+    """One spacecraft's flight software plus its devices, built from a configuration dict."""
+
+    def __init__(self, config: dict[str, Any], options: NodeOptions | None = None) -> None:
+        require_crc_extension()  # fail loudly before anything runs
+        self.config = config
+        self.options = opts = options or NodeOptions()
+        opts.out_dir.mkdir(parents=True, exist_ok=True)
+        node_cfg = config.get("node", {})
+        exec_cfg = config.get("executive", {})
+        tmtc_cfg = config.get("tmtc", {})
+        self.seed = int(opts.seed if opts.seed is not None else node_cfg.get("seed", 1))
+        self.clock: Clock = MonotonicClock() if opts.realtime else SimClock()
+        self.events = EventLog(self.clock)
+        self.params = ParamStore(opts.out_dir / config.get("params", {}).get("file", "params.bin"))
+        self.executive = Executive(
+            self.clock,
+            float(exec_cfg.get("base_hz", 10.0)),
+            events=self.events,
+            params=self.params,
+            ping_period_s=float(exec_cfg.get("ping_period_s", 1.0)),
+            ping_misses_to_escalate=int(exec_cfg.get("ping_misses_to_escalate", 3)),
+            max_restarts=int(exec_cfg.get("max_restarts", 2)),
+        )
+        self.archive = TmArchive(opts.out_dir / "tm.bin")
+        self.link: UdpGroundLink | None = None
+        if tmtc_cfg.get("ground_link", True) or opts.uplink_port is not None:
+            port = (
+                opts.uplink_port if opts.uplink_port is not None else tmtc_cfg.get("uplink_port", 0)
+            )
+            downlink = parse_host_port(opts.downlink or tmtc_cfg.get("downlink", "127.0.0.1:10026"))
+            self.link = UdpGroundLink(tmtc_cfg.get("uplink_host", "127.0.0.1"), int(port), downlink)
+        sinks: list[Callable[[bytes], None]] = [self.archive, *opts.extra_sinks]
+        if self.link is not None:
+            sinks.append(self.link.send)
+        self.tmtc = TmtcService(
+            self.executive,
+            int(node_cfg.get("apid", 100)),
+            time_code=_time_code(tmtc_cfg.get("time_code", "cuc")),
+            hk_interval_s=float(tmtc_cfg.get("hk_interval_s", 10.0)),
+            max_packet_len=int(tmtc_cfg.get("max_packet_len", 4096)),
+            sinks=sinks,
+            poll=self.link.poll if self.link is not None else None,
+        )
+        self.backend: Any = None
+        self._open_hal()
+        self.param_load = self.params.load()
+        if self.param_load.outcome in (LoadOutcome.BACKUP, LoadOutcome.DEFAULTS):
+            self.executive.monitor.emit(
+                "params_fallback",
+                source=self.param_load.outcome.value,
+                problems="; ".join(self.param_load.problems),
+            )
+        self.wall_seconds = 0.0
+
+    def _open_hal(self) -> None:
+        """Open the configured HAL backend (by name, through the registry) and its devices."""
+        hal_cfg = self.config.get("hal")
+        if not hal_cfg:
+            return
+        from hal.registry import open_from_config
+
+        table: dict[str, Any] = dict(hal_cfg)
+        table["seed"] = self.seed
+        if "world" in self.config:
+            table.setdefault("world", self.config["world"])
+        if "devices" in self.config:
+            table.setdefault("devices", self.config["devices"])
+        if self.options.scenario is not None:
+            table["scenario"] = str(self.options.scenario)
+        self.backend = open_from_config(table)
+        sync = getattr(self.backend, "sync", None)
+        if callable(sync):
+            self.executive.add_tick_hook(sync)
+
+    # -- running ----------------------------------------------------------------------------
+    def run(
+        self,
+        duration_s: float,
+        progress: Callable[[float], None] | None = None,
+        wall_timer: Callable[[], float] | None = None,
+    ) -> dict[str, Any]:
+        """Run for ``duration_s`` seconds of onboard time; return the run summary.
+
+        ``progress(fraction)`` is called about 100 times; ``wall_timer`` (seconds) measures
+        the run's wall time for the real-time factor (the CLI passes the OS timer).
+        """
+        duration_ns = seconds_to_ns(duration_s)
+        t_start = wall_timer() if wall_timer else 0.0
+        chunks = 100 if progress else 1
+        done = 0
+        for i in range(chunks):
+            target = duration_ns * (i + 1) // chunks
+            self.executive.run_for(target - done)
+            done = target
+            if progress:
+                progress((i + 1) / chunks)
+        self.wall_seconds = (wall_timer() - t_start) if wall_timer else 0.0
+        return self.summary()
+
+    def summary(self) -> dict[str, Any]:
+        """Figures of merit of the run so far (JSON-serialisable)."""
+        sim_seconds = self.clock.now_ns() / NS_PER_S
+        ex = self.executive
+        summary: dict[str, Any] = {
+            "node": self.config.get("node", {}).get("name", "satnode"),
+            "seed": self.seed,
+            "sim_seconds": sim_seconds,
+            "wall_seconds": self.wall_seconds,
+            "realtime_factor": sim_seconds / self.wall_seconds if self.wall_seconds > 0 else None,
+            "executive": {
+                "base_hz": ex.base_hz,
+                "ticks": ex.tick_count,
+                "cycle_slips": ex.cycle_slips,
+                "rate_groups": [{"rate_hz": r, "components": c} for r, c in ex.rate_groups],
+                "components": {
+                    name: {
+                        "steps": st.steps,
+                        "mean_us": st.mean_ns / 1e3,
+                        "max_us": st.max_ns / 1e3,
+                        "exceptions": st.exceptions,
+                        "ping_misses": st.ping_misses,
+                        "restarts": st.restarts,
+                        "health": st.health.value,
+                    }
+                    for name, st in ex.stats.items()
+                },
+            },
+            "events": {
+                "by_severity": {s.name: n for s, n in self.events.counts.items()},
+                "throttled": self.events.throttled_total,
+            },
+            "tmtc": {
+                "tm_packets": self.archive.packets,
+                "tm_octets": self.archive.octets,
+                "tc_received": self.tmtc.hk.tc_received,
+                "tc_rejected": self.tmtc.hk.tc_rejected,
+                "tc_completed": self.tmtc.hk.tc_completed,
+                "uplink": list(self.link.uplink_address) if self.link else None,
+            },
+            "params": {"load": self.param_load.outcome.value, "problems": self.param_load.problems},
+        }
+        native_report = _native_report()
+        if native_report:
+            summary["native"] = native_report
+        report = getattr(self.backend, "summary", None)
+        if callable(report):
+            summary["hal"] = report()
+        return summary
+
+    def write_summary(self, summary: dict[str, Any]) -> Path:
+        """Write ``summary.json`` to the output folder."""
+        path = self.options.out_dir / "summary.json"
+        path.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str))
+        return path
+
+    def close(self) -> None:
+        """Stop the executive and release the archive, link and backend."""
+        self.executive.stop()
+        self.archive.close()
+        if self.link is not None:
+            self.link.close()
+        if self.backend is not None:
+            self.backend.close()
+
+
+def _native_report() -> dict[str, str]:
+    try:
+        from native.backend import backend_report
+    except ImportError:
+        return {}
+    return dict(backend_report())

@@ -1,0 +1,475 @@
+"""PUS services of a node: verification (1), housekeeping (3), events (5), function
+management (8), test (17) and parameters (20), in one component that owns the node's APID.
+
+Telecommands arrive as raw bytes (:meth:`TmtcService.receive`, or polled from a ground link).
+Each one is decoded and fully checked before anything changes (acceptance): a packet that
+cannot be decoded, names another APID, an unknown service or subtype, or carries application
+data of the wrong length or out-of-range arguments is rejected with a TM[1,2] failure report
+(when its header is readable) and counted by reason. Accepted commands are executed and
+verified with TM[1,3]/TM[1,7] (or TM[1,8] on failure). Success reports follow the TC's
+acknowledgement flags (acceptance 0b1000, start 0b0100, completion 0b0001); failure reports
+are always sent.
+
+Application data layouts (all big-endian; ``N`` is an unsigned octet count of what follows):
+
+=========  ==================================================================================
+TC[3,5]    enable periodic HK:  N, N x SID (u16)
+TC[3,6]    disable periodic HK: N, N x SID (u16)
+TC[3,27]   one-shot HK report:  N, N x SID (u16)          -> TM[3,25] per SID
+TC[3,31]   change interval:     N, N x (SID u16, interval ms u32)
+TM[3,25]   HK report:           SID u16, the component's housekeeping structure
+TC[5,5]    enable event reports:  N, N x event id (u16)
+TC[5,6]    disable event reports: N, N x event id (u16)
+TM[5,k]    event report, k = severity 1..4: event id u16, message (UTF-8, <= 200 octets)
+TC[8,1]    perform function: function id u16 (component id << 8 | opcode), arguments
+TC[17,1]   are-you-alive                                   -> TM[17,2]
+TC[20,1]   report parameters: N, N x parameter id (u16)    -> TM[20,2]: N, N x (id, value)
+TC[20,3]   set parameters:    N, N x (parameter id u16, value)   (all or nothing)
+TM[1,x]    request id (u32: first two words of the TC), failure code u16 for 2/4/8
+=========  ==================================================================================
+
+A parameter id is ``component id << 8 | parameter id``; a value is encoded in its declared
+type. The SID of a component's housekeeping structure is its component id.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from flight.core import (
+    NS_PER_MS,
+    Component,
+    Declaration,
+    EventDef,
+    EventRecord,
+    Executive,
+    FailureCode,
+    FieldType,
+    ParamDef,
+    Severity,
+    TlmField,
+)
+from flight.tmtc._pus import TcPacket, pack_tm, peek_tc_header, unpack_tc
+from flight.tmtc._spacepacket import DEFAULT_MAX_PACKET_LEN, WireReason
+from flight.tmtc._timecode import CdsFormat, CucFormat
+from native.errors import CommandError, ParameterError, WireError
+
+__all__ = ["HkSchedule", "TmtcService"]
+
+ACK_ACCEPTANCE: Final = 0b1000
+ACK_START: Final = 0b0100
+ACK_COMPLETION: Final = 0b0001
+MAX_EVENT_MESSAGE: Final = 200
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+_SID_INTERVAL = struct.Struct(">HI")
+_REQ = struct.Struct(">I")
+_REQ_FAIL = struct.Struct(">IH")
+
+_WIRE_TO_FAILURE: dict[str, FailureCode] = {
+    WireReason.CRC: FailureCode.CRC_MISMATCH,
+    WireReason.TRUNCATED: FailureCode.INVALID_LENGTH,
+    WireReason.OVERSIZED: FailureCode.INVALID_LENGTH,
+    WireReason.LENGTH_MISMATCH: FailureCode.INVALID_LENGTH,
+    WireReason.BAD_TYPE: FailureCode.ILLEGAL_PACKET_TYPE,
+}
+
+
+class _Reject(Exception):
+    """Acceptance failure inside the dispatcher (never leaves this module)."""
+
+    def __init__(self, code: FailureCode, why: str) -> None:
+        super().__init__(why)
+        self.code = code
+
+
+@dataclass(slots=True)
+class HkSchedule:
+    """Periodic generation state of one housekeeping structure (times in ns)."""
+
+    sid: int
+    enabled: bool
+    interval_ns: int
+    next_due_ns: int = 0
+
+
+def _counted(data: bytes, item: struct.Struct) -> list[tuple[int, ...]]:
+    """Parse ``N, N x item``; the length must match exactly."""
+    if not data:
+        raise _Reject(FailureCode.INVALID_LENGTH, "missing count octet")
+    n = data[0]
+    if n == 0 or len(data) != 1 + n * item.size:
+        raise _Reject(
+            FailureCode.INVALID_LENGTH,
+            f"count {n} needs {1 + n * item.size} octets, got {len(data)}",
+        )
+    return [item.unpack_from(data, 1 + i * item.size) for i in range(n)]
+
+
+class TmtcService(Component):
+    """The node's PUS endpoint: decodes TCs, runs services, emits every TM packet.
+
+    ``sinks`` receive every TM packet (bytes): the archive, the ground link.
+    """
+
+    DECLARATION = Declaration(
+        telemetry=(
+            TlmField("tc_received", FieldType.U32, "", "TC packets received"),
+            TlmField("tc_accepted", FieldType.U32, "", "TCs that passed acceptance"),
+            TlmField("tc_rejected", FieldType.U32, "", "TCs rejected at acceptance"),
+            TlmField("tc_completed", FieldType.U32, "", "TCs executed successfully"),
+            TlmField("tc_failed", FieldType.U32, "", "TCs that failed in execution"),
+            TlmField("tc_queue_drops", FieldType.U32, "", "TCs dropped: input queue full"),
+            TlmField("rej_crc", FieldType.U32, "", "rejections: PEC mismatch"),
+            TlmField("rej_length", FieldType.U32, "", "rejections: length/truncation"),
+            TlmField("rej_header", FieldType.U32, "", "rejections: version/type/flags"),
+            TlmField("rej_apid", FieldType.U32, "", "rejections: APID not ours"),
+            TlmField("rej_service", FieldType.U32, "", "rejections: unknown service/subtype"),
+            TlmField("rej_argument", FieldType.U32, "", "rejections: bad application data"),
+            TlmField("tm_sent", FieldType.U32, "", "TM packets emitted"),
+            TlmField("tm_bytes", FieldType.U64, "B", "TM octets emitted"),
+        ),
+        events=(
+            EventDef(1, "tc_rejected", Severity.LOW, "TC rejected ({code}): {why}"),
+            EventDef(2, "tc_failed", Severity.MEDIUM, "TC [{service},{subtype}] failed: {why}"),
+            EventDef(3, "param_changed", Severity.INFO, "parameter {name} set to {value}"),
+        ),
+        params=(
+            ParamDef(1, "tc_per_step", FieldType.U16, 16, 1, 1000, "", "TCs processed per step"),
+        ),
+    )
+
+    def __init__(
+        self,
+        executive: Executive,
+        apid: int,
+        *,
+        name: str = "tmtc",
+        component_id: int = 2,
+        time_code: CucFormat | CdsFormat | None = None,
+        hk_interval_s: float = 10.0,
+        max_packet_len: int = DEFAULT_MAX_PACKET_LEN,
+        tc_queue_depth: int = 64,
+        sinks: list[Callable[[bytes], None]] | None = None,
+        poll: Callable[[int], list[bytes]] | None = None,
+    ) -> None:
+        super().__init__(name, component_id)
+        if not 0 <= apid < 0x7FF:
+            raise ValueError(f"APID {apid} outside 0..2046 (2047 is the idle APID)")
+        self.executive = executive
+        self.apid = apid
+        self.time_code = time_code if time_code is not None else CucFormat()
+        self.max_packet_len = max_packet_len
+        self.sinks: list[Callable[[bytes], None]] = list(sinks or [])
+        self._poll = poll
+        self._queue: deque[bytes] = deque()
+        self._queue_depth = tc_queue_depth
+        self._seq = 0
+        self._msg_counters: dict[tuple[int, int], int] = {}
+        self._hk_interval_ns = round(hk_interval_s * 1e9)
+        self.hk_schedule: dict[int, HkSchedule] = {}
+        self.disabled_events: set[int] = set()
+        self.verification_log: deque[tuple[int, int, int]] = deque(maxlen=256)
+        executive.add(self, executive.base_hz)
+        executive.events.add_sink(self._on_event)
+
+    # -- TM out -------------------------------------------------------------------------
+    def send_tm(self, service: int, subtype: int, data: bytes = b"") -> bytes:
+        """Pack and emit one TM packet now; returns its octets."""
+        key = (service, subtype)
+        counter = self._msg_counters.get(key, 0)
+        self._msg_counters[key] = (counter + 1) & 0xFFFF
+        packet = pack_tm(
+            self.apid,
+            self._seq,
+            service,
+            subtype,
+            counter,
+            0,
+            self.time_code.encode(self.clock.now_ns()),
+            data,
+            max_len=self.max_packet_len,
+        )
+        self._seq = (self._seq + 1) & 0x3FFF
+        self.hk.tm_sent += 1
+        self.hk.tm_bytes += len(packet)
+        for sink in self.sinks:
+            sink(packet)
+        return packet
+
+    def _on_event(self, record: EventRecord) -> None:
+        if record.wire_id in self.disabled_events or self._clock is None:
+            return
+        message = record.message.encode("utf-8", "replace")[:MAX_EVENT_MESSAGE]
+        self.send_tm(5, int(record.severity), _U16.pack(record.wire_id) + message)
+
+    # -- housekeeping ---------------------------------------------------------------------
+    def on_start(self) -> None:
+        """Schedule periodic housekeeping for every component (enabled, default interval)."""
+        now = self.clock.now_ns()
+        for comp in self.executive.components:
+            if comp.DECLARATION.telemetry and comp.component_id not in self.hk_schedule:
+                self.hk_schedule[comp.component_id] = HkSchedule(
+                    comp.component_id, True, self._hk_interval_ns, now
+                )
+
+    def report_housekeeping(self, sid: int) -> bytes:
+        """Emit TM[3,25] for the structure ``sid`` now."""
+        comp = self.executive.component(sid)
+        if comp is None:
+            raise ValueError(f"no housekeeping structure {sid}")
+        return self.send_tm(3, 25, _U16.pack(sid) + comp.pack_housekeeping())
+
+    # -- TC in ----------------------------------------------------------------------------
+    def receive(self, raw: bytes) -> None:
+        """Queue one raw TC packet for the next step (counted as a drop if the queue is full)."""
+        if len(self._queue) >= self._queue_depth:
+            self.hk.tc_queue_drops += 1
+            return
+        self._queue.append(bytes(raw))
+
+    def step(self, t_ns: int) -> None:
+        """Poll the link, process queued TCs (bounded), then emit due housekeeping."""
+        budget = int(self.param["tc_per_step"])
+        if self._poll is not None:
+            for raw in self._poll(budget):
+                self.receive(raw)
+        for _ in range(min(budget, len(self._queue))):
+            self.process(self._queue.popleft())
+        for sched in self.hk_schedule.values():
+            if sched.enabled and t_ns >= sched.next_due_ns:
+                self.report_housekeeping(sched.sid)
+                sched.next_due_ns = t_ns + sched.interval_ns
+
+    def process(self, raw: bytes) -> bool:
+        """Decode, accept and execute one TC now. True when it completed successfully.
+
+        Never raises: every failure becomes a counter, an event and (where the header can be
+        read) a PUS-1 failure report.
+        """
+        self.hk.tc_received += 1
+        try:
+            tc = self._accept(raw)
+        except _Reject as rej:
+            self._reject(raw, rej.code, str(rej))
+            return False
+        self.hk.tc_accepted += 1
+        request_id = _REQ.unpack_from(raw)[0]
+        if tc.ack_flags & ACK_ACCEPTANCE:
+            self._verify(1, _REQ.pack(request_id), request_id)
+        if tc.ack_flags & ACK_START:
+            self._verify(3, _REQ.pack(request_id), request_id)
+        try:
+            self._execute(tc)
+        except CommandError as exc:
+            self.hk.tc_failed += 1
+            self.emit("tc_failed", service=tc.service, subtype=tc.subtype, why=str(exc))
+            self._verify(8, _REQ_FAIL.pack(request_id, int(exc.code)), request_id)
+            return False
+        except Exception as exc:  # a service bug must not escape the executive either
+            self.hk.tc_failed += 1
+            self.emit("tc_failed", service=tc.service, subtype=tc.subtype, why=repr(exc))
+            code = int(FailureCode.EXECUTION_FAILED)
+            self._verify(8, _REQ_FAIL.pack(request_id, code), request_id)
+            return False
+        self.hk.tc_completed += 1
+        if tc.ack_flags & ACK_COMPLETION:
+            self._verify(7, _REQ.pack(request_id), request_id)
+        return True
+
+    def _verify(self, subtype: int, data: bytes, request_id: int) -> None:
+        self.verification_log.append((subtype, request_id, self.clock.now_ns()))
+        self.send_tm(1, subtype, data)
+
+    def _reject(self, raw: bytes, code: FailureCode, why: str) -> None:
+        self.hk.tc_rejected += 1
+        counter = {
+            FailureCode.CRC_MISMATCH: "rej_crc",
+            FailureCode.INVALID_LENGTH: "rej_length",
+            FailureCode.ILLEGAL_APID: "rej_apid",
+            FailureCode.ILLEGAL_SERVICE: "rej_service",
+            FailureCode.ILLEGAL_SUBTYPE: "rej_service",
+            FailureCode.ILLEGAL_ARGUMENT: "rej_argument",
+            FailureCode.UNKNOWN_FUNCTION: "rej_argument",
+            FailureCode.UNKNOWN_PARAMETER: "rej_argument",
+            FailureCode.UNKNOWN_STRUCTURE: "rej_argument",
+        }.get(code, "rej_header")
+        setattr(self.hk, counter, getattr(self.hk, counter) + 1)
+        self.emit("tc_rejected", code=code.name, why=why)
+        header = peek_tc_header(raw)
+        if header is not None:
+            self._verify(2, _REQ_FAIL.pack(header.request_id, int(code)), header.request_id)
+
+    # -- acceptance -----------------------------------------------------------------------
+    def _accept(self, raw: bytes) -> TcPacket:
+        try:
+            tc = unpack_tc(raw, max_len=self.max_packet_len)
+        except WireError as exc:
+            code = _WIRE_TO_FAILURE.get(exc.reason, FailureCode.MALFORMED)
+            raise _Reject(code, f"{exc.reason}: {exc}") from None
+        if tc.apid != self.apid:
+            raise _Reject(FailureCode.ILLEGAL_APID, f"APID {tc.apid} is not {self.apid}")
+        self._check_request(tc)
+        return tc
+
+    def _check_request(self, tc: TcPacket) -> None:
+        """Validate a TC's service, subtype and application data without side effects."""
+        s, t, data = tc.service, tc.subtype, bytes(tc.data)
+        if s == 17:
+            if t != 1:
+                raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 17 has no subtype {t}")
+            if data:
+                raise _Reject(FailureCode.INVALID_LENGTH, "TC[17,1] carries no data")
+        elif s == 3:
+            if t in (5, 6, 27):
+                for (sid,) in _counted(data, _U16):
+                    self._structure(sid)
+            elif t == 31:
+                for sid, interval_ms in _counted(data, _SID_INTERVAL):
+                    self._structure(sid)
+                    period_ms = self.executive.period_ns / NS_PER_MS
+                    if not period_ms <= interval_ms <= 86_400_000:
+                        raise _Reject(
+                            FailureCode.ILLEGAL_ARGUMENT,
+                            f"interval {interval_ms} ms outside [{period_ms:.0f}, 86400000]",
+                        )
+            else:
+                raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 3 has no TC subtype {t}")
+        elif s == 5:
+            if t not in (5, 6):
+                raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 5 has no TC subtype {t}")
+            for (wire_id,) in _counted(data, _U16):
+                self._event_exists(wire_id)
+        elif s == 8:
+            if t != 1:
+                raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 8 has no subtype {t}")
+            if len(data) < 2:
+                raise _Reject(FailureCode.INVALID_LENGTH, "TC[8,1] needs a function id")
+            comp = self._function_owner(_U16.unpack_from(data)[0])
+            try:
+                comp.decode_command(data[1], data[2:])
+            except CommandError as exc:
+                raise _Reject(FailureCode(exc.code), str(exc)) from None
+        elif s == 20:
+            if t == 1:
+                for (pid,) in _counted(data, _U16):
+                    self._param(pid)
+            elif t == 3:
+                self._decode_param_values(data)
+            else:
+                raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 20 has no TC subtype {t}")
+        else:
+            raise _Reject(FailureCode.ILLEGAL_SERVICE, f"service {s} not provided")
+
+    def _structure(self, sid: int) -> Component:
+        comp = self.executive.component(sid)
+        if comp is None or not comp.DECLARATION.telemetry:
+            raise _Reject(FailureCode.UNKNOWN_STRUCTURE, f"no housekeeping structure {sid}")
+        return comp
+
+    def _event_exists(self, wire_id: int) -> None:
+        comp = self.executive.component(wire_id >> 8)
+        if comp is None or not any(e.id == wire_id & 0xFF for e in comp.DECLARATION.events):
+            raise _Reject(FailureCode.ILLEGAL_ARGUMENT, f"no event with id {wire_id}")
+
+    def _function_owner(self, function_id: int) -> Component:
+        comp = self.executive.component(function_id >> 8)
+        if comp is None:
+            raise _Reject(FailureCode.UNKNOWN_FUNCTION, f"no component {function_id >> 8}")
+        return comp
+
+    def _param(self, wire_id: int) -> tuple[Component, ParamDef]:
+        comp = self.executive.component(wire_id >> 8)
+        if comp is None:
+            raise _Reject(FailureCode.UNKNOWN_PARAMETER, f"no component for parameter {wire_id}")
+        for p in comp.DECLARATION.params:
+            if p.id == wire_id & 0xFF:
+                return comp, p
+        raise _Reject(FailureCode.UNKNOWN_PARAMETER, f"no parameter {wire_id}")
+
+    def _decode_param_values(
+        self, data: bytes
+    ) -> list[tuple[Component, ParamDef, bool | int | float]]:
+        if not data or data[0] == 0:
+            raise _Reject(FailureCode.INVALID_LENGTH, "parameter count missing or zero")
+        out = []
+        offset = 1
+        for _ in range(data[0]):
+            if len(data) < offset + 2:
+                raise _Reject(FailureCode.INVALID_LENGTH, "truncated parameter list")
+            wire_id = _U16.unpack_from(data, offset)[0]
+            comp, pdef = self._param(wire_id)
+            codec = struct.Struct(">" + pdef.type.code)
+            if len(data) < offset + 2 + codec.size:
+                raise _Reject(FailureCode.INVALID_LENGTH, f"value of {pdef.name} truncated")
+            value = codec.unpack_from(data, offset + 2)[0]
+            try:
+                out.append((comp, pdef, pdef.check(value)))
+            except (TypeError, ValueError) as exc:
+                raise _Reject(FailureCode.ILLEGAL_ARGUMENT, f"{pdef.name}: {exc}") from None
+            offset += 2 + codec.size
+        if offset != len(data):
+            raise _Reject(FailureCode.INVALID_LENGTH, f"{len(data) - offset} trailing octets")
+        return out
+
+    # -- execution ------------------------------------------------------------------------
+    def _execute(self, tc: TcPacket) -> None:
+        s, t, data = tc.service, tc.subtype, bytes(tc.data)
+        if s == 17:
+            self.send_tm(17, 2)
+        elif s == 3:
+            if t == 31:
+                for sid, interval_ms in _counted(data, _SID_INTERVAL):
+                    self.hk_schedule[sid].interval_ns = interval_ms * NS_PER_MS
+            else:
+                for (sid,) in _counted(data, _U16):
+                    if t == 27:
+                        self.report_housekeeping(sid)
+                    else:
+                        sched = self.hk_schedule.setdefault(
+                            sid, HkSchedule(sid, False, self._hk_interval_ns)
+                        )
+                        sched.enabled = t == 5
+                        sched.next_due_ns = self.clock.now_ns()
+        elif s == 5:
+            for (wire_id,) in _counted(data, _U16):
+                if t == 5:
+                    self.disabled_events.discard(wire_id)
+                else:
+                    self.disabled_events.add(wire_id)
+        elif s == 8:
+            comp = self._function_owner(_U16.unpack_from(data)[0])
+            comp.execute(data[1], data[2:])
+        elif s == 20:
+            if t == 1:
+                self._report_params([pid for (pid,) in _counted(data, _U16)])
+            else:
+                self._set_params(self._decode_param_values(data))
+
+    def _report_params(self, wire_ids: list[int]) -> None:
+        body = bytearray([len(wire_ids)])
+        for wire_id in wire_ids:
+            comp, pdef = self._param(wire_id)
+            value = self.executive.params.get(comp.name, pdef.name)
+            body += _U16.pack(wire_id) + struct.pack(">" + pdef.type.code, value)
+        self.send_tm(20, 2, bytes(body))
+
+    def _set_params(self, values: list[tuple[Component, ParamDef, bool | int | float]]) -> None:
+        store = self.executive.params
+        old = [(c, p, store.get(c.name, p.name)) for c, p, _ in values]
+        try:
+            for comp, pdef, value in values:
+                store.set(comp.name, pdef.name, value, persist=False)
+            store.save()
+        except (ParameterError, OSError) as exc:
+            for comp, pdef, value in old:  # all or nothing
+                store.set(comp.name, pdef.name, value, persist=False)
+            raise CommandError(
+                f"parameter set failed: {exc}", FailureCode.EXECUTION_FAILED
+            ) from exc
+        for comp, pdef, value in values:
+            self.emit("param_changed", name=f"{comp.name}.{pdef.name}", value=value)
