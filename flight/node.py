@@ -7,6 +7,7 @@ applications never see a backend class.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,10 @@ from flight.tmtc import CdsFormat, CucFormat, TmtcService, UdpGroundLink, parse_
 from flight.tmtc._crc import require_crc_extension
 from native.errors import ConfigError
 
-__all__ = ["Node", "NodeOptions"]
+__all__ = ["APPLICATIONS", "Node", "NodeOptions"]
+
+#: Onboard applications in installation order (each installs when its section is configured).
+APPLICATIONS: tuple[str, ...] = ("power", "thermal", "fdir", "edac", "compute", "gnc", "isl")
 
 
 @dataclass(slots=True)
@@ -117,6 +121,8 @@ class Node:
         )
         self.backend: Any = None
         self._open_hal()
+        self.apps: dict[str, Any] = {}
+        self._install_apps()
         self.param_load = self.params.load()
         if self.param_load.outcome in (LoadOutcome.BACKUP, LoadOutcome.DEFAULTS):
             self.executive.monitor.emit(
@@ -145,6 +151,20 @@ class Node:
         sync = getattr(self.backend, "sync", None)
         if callable(sync):
             self.executive.add_tick_hook(sync)
+
+    def _install_apps(self) -> None:
+        """Install the onboard applications whose configuration section is present.
+
+        Each application package ``flight.<name>`` exposes ``install(node, section) -> app``;
+        the app adds its components to the executive and its services to the TM/TC endpoint,
+        and its ``summary()`` becomes the ``<name>`` section of summary.json.
+        """
+        for name in APPLICATIONS:
+            section = self.config.get(name)
+            if section is None:
+                continue
+            module = importlib.import_module(f"flight.{name}")
+            self.apps[name] = module.install(self, section)
 
     # -- running ----------------------------------------------------------------------------
     def run(
@@ -216,6 +236,8 @@ class Node:
         native_report = _native_report()
         if native_report:
             summary["native"] = native_report
+        for name, app in self.apps.items():
+            summary[name] = app.summary()
         report = getattr(self.backend, "summary", None)
         if callable(report):
             summary["hal"] = report()

@@ -39,10 +39,10 @@ __all__ = ["ComponentStats", "Executive", "ExecutiveMonitor", "Health", "Watchdo
 
 
 class Watchdog(Protocol):
-    """What the executive needs of a watchdog device: a stroke (kick)."""
+    """What the executive needs of a watchdog device (:class:`hal.platform.Watchdog`): a kick."""
 
-    def stroke(self) -> None:
-        """Restart the watchdog's countdown."""
+    def kick(self) -> None:
+        """Restart the watchdog's countdown (a 'stroke')."""
         ...
 
 
@@ -332,7 +332,7 @@ class Executive:
         hk.unhealthy = sum(s.health is not Health.HEALTHY for s in self.stats.values())
         hk.bus_drops = sum(self.bus.drops().values())
         if all_healthy and self.watchdog is not None:
-            self.watchdog.stroke()
+            self.watchdog.kick()
             self.watchdog_strokes += 1
             hk.watchdog_strokes = self.watchdog_strokes
 

@@ -113,7 +113,7 @@ __all__ = [
     "unpack_tm",
 ]
 
-from flight.tmtc._groundlink import UdpGroundLink, parse_host_port  # noqa: E402
-from flight.tmtc._services import HkSchedule, TmtcService  # noqa: E402
+from flight.tmtc._groundlink import UdpGroundLink, parse_host_port
+from flight.tmtc._services import HkSchedule, ServiceHandler, TmtcService
 
-__all__ += ["HkSchedule", "TmtcService", "UdpGroundLink", "parse_host_port"]
+__all__ += ["HkSchedule", "ServiceHandler", "TmtcService", "UdpGroundLink", "parse_host_port"]

@@ -69,9 +69,9 @@ def _rate(
 
 
 def run(quick: bool = False) -> list[BenchRecord]:
-    """Run the codec benchmarks; ``quick`` uses fewer packets and repeats (about 2 s total)."""
+    """Run the codec benchmarks; ``quick`` uses fewer packets and repeats (about 1-2 s total)."""
     n = 2_000 if quick else 20_000
-    repeats = 3 if quick else 7
+    repeats = 5 if quick else 7
     peer = _have_spacepackets()
     records: list[BenchRecord] = []
 

@@ -86,6 +86,7 @@ _TM_WORD0: Final = 0x0800
 _TC_WORD0: Final = 0x1800
 _UNSEGMENTED: Final = 0xC000
 _PUS_C_NIBBLE: Final = PUS_VERSION_C << 4
+_new: Final = object.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,10 +161,11 @@ class TcPacket:
         )
 
 
-# Decoding builds the frozen dataclasses through layout-identical mutable twins whose class is
-# then reassigned (``__class__`` assignment between classes with the same ``__slots__`` is
-# supported by CPython's data model). A frozen dataclass's own __init__ goes through
-# object.__setattr__ once per field and costs ~4x more, which is most of a decode.
+# Decoding builds the frozen dataclasses through layout-identical mutable twins: allocate a
+# twin, store its slots directly, then reassign its class (``__class__`` assignment between
+# classes with identical ``__slots__`` and base is part of CPython's data model). A frozen
+# dataclass's own __init__ goes through object.__setattr__ once per field and costs ~5x more,
+# which would be most of a decode. The check below keeps the twins in step with the fields.
 @dataclass(slots=True, eq=False, repr=False, match_args=False)
 class _TmTwin:
     apid: int
@@ -357,17 +359,16 @@ def unpack_tm(buf: BytesLike, time_len: int, *, max_len: int = DEFAULT_MAX_PACKE
             if _KERNEL(buf, CRC16_INIT, _TABLE):
                 _fail(WireReason.CRC, f"TM: packet error control mismatch over {n} octets")
             t = _TM_HEAD_LEN + time_len
-            packet = _TmTwin(
-                w0 & 0x07FF,
-                w1 & 0x3FFF,
-                service,
-                subtype,
-                counter,
-                dest,
-                buf[_TM_HEAD_LEN:t],
-                buf[t:-PEC_LEN],
-                b6 & 0x0F,
-            )
+            packet = _new(_TmTwin)
+            packet.apid = w0 & 0x07FF
+            packet.seq_count = w1 & 0x3FFF
+            packet.service = service
+            packet.subtype = subtype
+            packet.msg_counter = counter
+            packet.dest_id = dest
+            packet.time = buf[_TM_HEAD_LEN:t]
+            packet.data = buf[t:-PEC_LEN]
+            packet.time_ref = b6 & 0x0F
             packet.__class__ = TmPacket  # type: ignore[assignment]
             return packet  # type: ignore[return-value]
     if time_len < 0:
@@ -397,15 +398,14 @@ def unpack_tc(buf: BytesLike, *, max_len: int = DEFAULT_MAX_PACKET_LEN) -> TcPac
         ):
             if _KERNEL(buf, CRC16_INIT, _TABLE):
                 _fail(WireReason.CRC, f"TC: packet error control mismatch over {n} octets")
-            packet = _TcTwin(
-                w0 & 0x07FF,
-                w1 & 0x3FFF,
-                service,
-                subtype,
-                b6 & 0x0F,
-                source,
-                buf[_TC_HEAD_LEN:-PEC_LEN],
-            )
+            packet = _new(_TcTwin)
+            packet.apid = w0 & 0x07FF
+            packet.seq_count = w1 & 0x3FFF
+            packet.service = service
+            packet.subtype = subtype
+            packet.ack_flags = b6 & 0x0F
+            packet.source_id = source
+            packet.data = buf[_TC_HEAD_LEN:-PEC_LEN]
             packet.__class__ = TcPacket  # type: ignore[assignment]
             return packet  # type: ignore[return-value]
     _reject(buf, True, TC_OVERHEAD_LEN, max_len)

@@ -38,7 +38,7 @@ import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from flight.core import (
     NS_PER_MS,
@@ -58,7 +58,7 @@ from flight.tmtc._spacepacket import DEFAULT_MAX_PACKET_LEN, WireReason
 from flight.tmtc._timecode import CdsFormat, CucFormat
 from native.errors import CommandError, ParameterError, WireError
 
-__all__ = ["HkSchedule", "TmtcService"]
+__all__ = ["HkSchedule", "ServiceHandler", "TmtcService"]
 
 ACK_ACCEPTANCE: Final = 0b1000
 ACK_START: Final = 0b0100
@@ -77,6 +77,26 @@ _WIRE_TO_FAILURE: dict[str, FailureCode] = {
     WireReason.LENGTH_MISMATCH: FailureCode.INVALID_LENGTH,
     WireReason.BAD_TYPE: FailureCode.ILLEGAL_PACKET_TYPE,
 }
+
+
+class ServiceHandler(Protocol):
+    """A PUS service added to a node by an application (e.g. PUS-6 by EDAC).
+
+    ``check`` validates a TC completely and raises :class:`CommandError` (with its
+    :class:`FailureCode`) to reject it at acceptance, changing nothing. ``execute`` runs an
+    accepted TC; it may emit TM through ``send_tm(service, subtype, data)`` and raises
+    :class:`CommandError` for an execution failure.
+    """
+
+    def check(self, subtype: int, data: bytes) -> None:
+        """Accept or reject (raise CommandError) without side effects."""
+        ...
+
+    def execute(
+        self, subtype: int, data: bytes, send_tm: Callable[[int, int, bytes], bytes]
+    ) -> None:
+        """Run an accepted request."""
+        ...
 
 
 class _Reject(Exception):
@@ -174,8 +194,17 @@ class TmtcService(Component):
         self.hk_schedule: dict[int, HkSchedule] = {}
         self.disabled_events: set[int] = set()
         self.verification_log: deque[tuple[int, int, int]] = deque(maxlen=256)
+        self.extra_services: dict[int, ServiceHandler] = {}
         executive.add(self, executive.base_hz)
         executive.events.add_sink(self._on_event)
+
+    def register_service(self, service: int, handler: ServiceHandler) -> None:
+        """Add a PUS service type provided by an application (one handler per service)."""
+        if service in (1, 3, 5, 8, 17, 20) or service in self.extra_services:
+            raise ValueError(f"PUS service {service} is already provided")
+        if not 1 <= service <= 255:
+            raise ValueError(f"service type {service} outside 1..255")
+        self.extra_services[service] = handler
 
     # -- TM out -------------------------------------------------------------------------
     def send_tm(self, service: int, subtype: int, data: bytes = b"") -> bytes:
@@ -362,6 +391,11 @@ class TmtcService(Component):
                 self._decode_param_values(data)
             else:
                 raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 20 has no TC subtype {t}")
+        elif s in self.extra_services:
+            try:
+                self.extra_services[s].check(t, data)
+            except CommandError as exc:
+                raise _Reject(FailureCode(exc.code), str(exc)) from None
         else:
             raise _Reject(FailureCode.ILLEGAL_SERVICE, f"service {s} not provided")
 
@@ -444,6 +478,8 @@ class TmtcService(Component):
         elif s == 8:
             comp = self._function_owner(_U16.unpack_from(data)[0])
             comp.execute(data[1], data[2:])
+        elif s in self.extra_services:
+            self.extra_services[s].execute(t, data, self.send_tm)
         elif s == 20:
             if t == 1:
                 self._report_params([pid for (pid,) in _counted(data, _U16)])

@@ -62,9 +62,10 @@ DEFAULT_MAX_PACKET_LEN: Final = 4096
 class WireReason(enum.StrEnum):
     """Why bytes were rejected: the ``reason`` of every :class:`WireError` the codec raises.
 
-    Checks run in the order listed for a packet: first framing (lengths), then the CRC over the
-    framed packet, then the meaning of the header fields, so a reason past ``CRC`` is reported
-    only for a packet whose CRC is good (the sender really sent that field).
+    A packet decoder checks framing first (fewer than 6 octets: ``truncated``; then
+    ``oversized``, ``truncated``, ``length_mismatch``), then the CRC over the framed packet,
+    then the header fields in the order listed below ``CRC``. So a field reason is reported only
+    for a packet whose CRC is good: the sender really sent that field.
     """
 
     #: The buffer ends before the primary header, the PUS header or the declared packet length.

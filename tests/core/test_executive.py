@@ -52,7 +52,7 @@ class CountingWatchdog:
     def __init__(self) -> None:
         self.strokes = 0
 
-    def stroke(self) -> None:
+    def kick(self) -> None:
         self.strokes += 1
 
 

@@ -6,6 +6,7 @@ import binascii
 import copy
 import dataclasses
 import pickle
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -186,9 +187,9 @@ def test_decoded_packets_are_frozen_value_objects() -> None:
 
 
 def _tm(**kw: object) -> bytes:
-    fields = {"apid": 1, "seq_count": 2, "service": 3, "subtype": 25, "msg_counter": 4}
-    fields |= {"dest_id": 5, "time_bytes": b"\0" * 7, "data": b"abc"} | kw
-    return pack_tm(**fields)  # type: ignore[arg-type]
+    fields: dict[str, Any] = {"apid": 1, "seq_count": 2, "service": 3, "subtype": 25}
+    fields |= {"msg_counter": 4, "dest_id": 5, "time_bytes": b"\0" * 7, "data": b"abc"} | kw
+    return pack_tm(**fields)
 
 
 def _refcrc(body: bytes) -> bytes:
@@ -274,10 +275,10 @@ def test_tm_field_range(kw: dict[str, int]) -> None:
     ],
 )
 def test_tc_field_range(kw: dict[str, int]) -> None:
-    fields = {"apid": 1, "seq_count": 1, "service": 17, "subtype": 1, "ack_flags": 15}
-    fields |= {"source_id": 0, "data": b""} | kw
+    fields: dict[str, Any] = {"apid": 1, "seq_count": 1, "service": 17, "subtype": 1}
+    fields |= {"ack_flags": 15, "source_id": 0, "data": b""} | kw
     with pytest.raises(WireError) as info:
-        pack_tc(**fields)  # type: ignore[arg-type]
+        pack_tc(**fields)
     assert info.value.reason == "field_range"
 
 
