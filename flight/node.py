@@ -140,6 +140,9 @@ class Node:
         from hal.registry import open_from_config
 
         table: dict[str, Any] = dict(hal_cfg)
+        plant_rate_hz = float(table.pop("plant_rate_hz", 1.0))
+        if plant_rate_hz <= 0:
+            raise ConfigError("[hal] plant_rate_hz must be > 0")
         table["seed"] = self.seed
         if "world" in self.config:
             table.setdefault("world", self.config["world"])
@@ -148,9 +151,19 @@ class Node:
         if self.options.scenario is not None:
             table["scenario"] = str(self.options.scenario)
         self.backend = open_from_config(table)
-        sync = getattr(self.backend, "sync", None)
-        if callable(sync):
-            self.executive.add_tick_hook(sync)
+        advance = getattr(self.backend, "advance", None)
+        if callable(advance) and not self.options.realtime:
+            # A simulated plant runs in lock-step with the executive: before the components
+            # of a tick run, the world is brought to the tick's time (at the plant rate).
+            period_ns = round(NS_PER_S / plant_rate_hz)
+            backend = self.backend
+
+            def sync_plant(t_ns: int) -> None:
+                lag = t_ns - backend.t_ns
+                if lag >= period_ns:
+                    advance(lag)
+
+            self.executive.add_tick_hook(sync_plant)
 
     def _install_apps(self) -> None:
         """Install the onboard applications whose configuration section is present.

@@ -1,0 +1,287 @@
+"""FDIR: monitoring, event-action, the mode manager and reset escalation.
+
+Modes (:class:`flight.messages.Mode`) and their transitions, checked every step:
+
+- BOOT -> NOMINAL after ``boot_s`` with no monitor violating, or -> SAFE at once on a
+  detection, or when the reset-escalation latch is set (``boot_count >= max_boots``).
+- any -> SAFE on a detection whose action is ``safe``. Entry: event, ModeStatus,
+  AttitudeRequest("sun"); the power app then sheds every sheddable load.
+- SAFE -> RECOVERY when no monitor has violated for ``clear_s``, SoC >= ``resume_soc`` and the
+  latch is clear.
+- RECOVERY -> NOMINAL after ``recovery_s`` more without violation (any violation -> SAFE).
+
+The boot counter is a persisted parameter: it is incremented at every start and cleared once
+the node has been NOMINAL for ``stable_s``. ``max_boots`` starts without reaching that
+latch SAFE until the ground clears it (``clear_latch``). The monitoring table is changed by
+command (enable, limits, persistence) and every change is range-checked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from flight.core import (
+    NS_PER_S,
+    Arg,
+    CommandDef,
+    CommandError,
+    Component,
+    Declaration,
+    EventDef,
+    FailureCode,
+    FieldType,
+    ParamDef,
+    Severity,
+    TlmField,
+)
+from flight.fdir._monitor import MonitorDef, MonitorState, read_source
+from flight.messages import AttitudeRequest, Mode, ModeStatus, PowerStatus, ThermalStatus
+from native.errors import ParameterError
+
+__all__ = ["Detection", "FdirConfig", "FdirManager"]
+
+
+@dataclass(slots=True)
+class FdirConfig:
+    """The ``[fdir]`` section."""
+
+    boot_s: float = 10.0
+    clear_s: float = 60.0
+    recovery_s: float = 60.0
+    stable_s: float = 600.0
+    resume_soc: float = 0.45
+    max_boots: int = 3
+    rate_hz: float = 1.0
+    monitors: list[MonitorDef] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """A monitor that fired: when, which, with what value, and the action taken."""
+
+    t_s: float
+    monitor: str
+    value: float
+    action: str
+
+
+_SOURCES = (PowerStatus, ThermalStatus)
+
+
+class FdirManager(Component):
+    """Monitors, event-action and the mode manager (component 'fdir')."""
+
+    DECLARATION = Declaration(
+        commands=(
+            CommandDef(
+                1,
+                "set_mode",
+                (Arg("mode", FieldType.U8, int(Mode.SAFE), int(Mode.NOMINAL)),),
+                "ground mode request (SAFE, RECOVERY or NOMINAL)",
+            ),
+            CommandDef(
+                2,
+                "enable_monitor",
+                (Arg("index", FieldType.U8, 0, 63), Arg("enabled", FieldType.BOOL)),
+                "enable or disable a monitoring table row",
+            ),
+            CommandDef(
+                3,
+                "set_limits",
+                (
+                    Arg("index", FieldType.U8, 0, 63),
+                    Arg("low", FieldType.F32),
+                    Arg("high", FieldType.F32),
+                ),
+                "change a limit row (low <= high)",
+            ),
+            CommandDef(
+                4,
+                "set_persistence",
+                (Arg("index", FieldType.U8, 0, 63), Arg("steps", FieldType.U16, 1, 3600)),
+                "change a row's persistence",
+            ),
+            CommandDef(5, "clear_latch", (), "clear the reset-escalation latch and boot counter"),
+        ),
+        telemetry=(
+            TlmField("mode", FieldType.U8),
+            TlmField("detections", FieldType.U32),
+            TlmField("violating", FieldType.U8, "", "monitors violating now"),
+            TlmField("boot_count", FieldType.U16),
+            TlmField("latched", FieldType.BOOL),
+            TlmField("safe_entries", FieldType.U16),
+        ),
+        events=(
+            EventDef(
+                1,
+                "detection",
+                Severity.HIGH,
+                "monitor {monitor} fired (value {value:.4g}); action {action}",
+            ),
+            EventDef(2, "mode_change", Severity.MEDIUM, "mode {old} -> {new}: {reason}"),
+            EventDef(
+                3,
+                "escalation",
+                Severity.HIGH,
+                "{boots} starts without a stable NOMINAL: SAFE latched",
+            ),
+        ),
+        params=(
+            ParamDef(
+                1,
+                "boot_count",
+                FieldType.U16,
+                0,
+                0,
+                65535,
+                "",
+                "starts since the last stable NOMINAL",
+            ),
+        ),
+    )
+
+    def __init__(self, cfg: FdirConfig, component_id: int = 22) -> None:
+        super().__init__("fdir", component_id)
+        self.cfg = cfg
+        self.monitors = [MonitorState(m) for m in cfg.monitors]
+        self.mode = Mode.BOOT
+        self.mode_since_ns = 0
+        self.last_violation_ns = 0
+        self.detections: list[Detection] = []
+        self.seconds_in: dict[str, float] = {m.name: 0.0 for m in Mode}
+        self.latched = False
+        self._last_t_ns: int | None = None
+        self._nominal_since_ns: int | None = None
+        self.mode_log: list[tuple[float, int]] = []
+
+    def on_init(self) -> None:
+        """Count the start; latch SAFE after too many starts without a stable NOMINAL."""
+        boots = int(self.param["boot_count"]) + 1
+        self._store_boot_count(min(boots, 65535))
+        self.hk.boot_count = boots
+        if boots >= self.cfg.max_boots:
+            self.latched = True
+            self.emit("escalation", boots=boots)
+        self._last_t_ns = None
+
+    def _store_boot_count(self, value: int) -> None:
+        """Persist the boot counter; a storage failure is reported, never raised."""
+        try:
+            self._params.set(self.name, "boot_count", value)  # type: ignore[union-attr]
+        except ParameterError as exc:
+            self.emit("escalation", boots=f"unknown (boot counter not stored: {exc})")
+
+    # -- commands ------------------------------------------------------------------------
+    def _row(self, index: int) -> MonitorState:
+        if index >= len(self.monitors):
+            raise CommandError(f"no monitor row {index}", FailureCode.ILLEGAL_ARGUMENT)
+        return self.monitors[index]
+
+    def cmd_set_mode(self, mode: int) -> None:
+        """Ground request of a mode; NOMINAL is refused while a monitor violates or latched."""
+        target = Mode(mode)
+        if target is not Mode.SAFE and (self.latched or any(m.violating for m in self.monitors)):
+            raise CommandError("faults active or SAFE latched", FailureCode.NOT_ALLOWED)
+        self._enter(target, self.clock.now_ns(), "ground command")
+
+    def cmd_enable_monitor(self, index: int, enabled: bool) -> None:
+        """Enable or disable a row."""
+        self._row(index).definition.enabled = enabled
+
+    def cmd_set_limits(self, index: int, low: float, high: float) -> None:
+        """Change a limit row's thresholds."""
+        row = self._row(index)
+        if row.definition.kind != "limit":
+            raise CommandError("row is not a limit check", FailureCode.NOT_ALLOWED)
+        if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+            raise CommandError("need finite low <= high", FailureCode.ILLEGAL_ARGUMENT)
+        row.definition.low, row.definition.high = low, high
+
+    def cmd_set_persistence(self, index: int, steps: int) -> None:
+        """Change a row's persistence."""
+        self._row(index).definition.persistence = steps
+
+    def cmd_clear_latch(self) -> None:
+        """Clear the escalation latch and the boot counter."""
+        self.latched = False
+        self._store_boot_count(0)
+
+    # -- step ----------------------------------------------------------------------------
+    def step(self, t_ns: int) -> None:
+        """Run every monitor, fire actions, then run the mode state machine."""
+        dt_s = 0.0 if self._last_t_ns is None else (t_ns - self._last_t_ns) / NS_PER_S
+        self._last_t_ns = t_ns
+        self.seconds_in[self.mode.name] += dt_s
+        messages: dict[str, Any] = {}
+        for topic in _SOURCES:
+            msg = self.bus.latest(topic)
+            if msg is not None:
+                messages[topic.__name__] = msg
+        safe_request = None
+        for mon in self.monitors:
+            value = read_source(mon.definition.source, messages)
+            if mon.check(value):
+                d = Detection(t_ns / NS_PER_S, mon.definition.name, value, mon.definition.action)
+                self.detections.append(d)
+                self.hk.detections += 1
+                self.emit("detection", monitor=d.monitor, value=value, action=d.action)
+                if d.action == "safe":
+                    safe_request = d
+        violating = sum(m.violating for m in self.monitors)
+        if violating or safe_request is not None:
+            self.last_violation_ns = t_ns
+        self.hk.violating = violating
+        self._modes(t_ns, safe_request, soc=getattr(messages.get("PowerStatus"), "soc_frac", 1.0))
+        self.hk.mode = int(self.mode)
+        self.hk.latched = self.latched
+        self.bus.publish(ModeStatus(t_ns, self.mode, self.mode_since_ns, ""))
+
+    def _modes(self, t_ns: int, safe_request: Detection | None, soc: float) -> None:
+        cfg = self.cfg
+        in_mode_s = (t_ns - self.mode_since_ns) / NS_PER_S
+        quiet_s = (t_ns - self.last_violation_ns) / NS_PER_S
+        if safe_request is not None and self.mode is not Mode.SAFE:
+            self._enter(Mode.SAFE, t_ns, f"monitor {safe_request.monitor}")
+        elif self.mode is Mode.BOOT:
+            if self.latched:
+                self._enter(Mode.SAFE, t_ns, "reset escalation latch")
+            elif in_mode_s >= cfg.boot_s and quiet_s >= cfg.boot_s:
+                self._enter(Mode.NOMINAL, t_ns, "boot checks passed")
+        elif self.mode is Mode.SAFE:
+            if (
+                not self.latched
+                and quiet_s >= cfg.clear_s
+                and in_mode_s >= cfg.clear_s
+                and soc >= cfg.resume_soc
+            ):
+                self._enter(Mode.RECOVERY, t_ns, f"no violation for {cfg.clear_s:.0f} s")
+        elif self.mode is Mode.RECOVERY:
+            if quiet_s < in_mode_s:
+                self._enter(Mode.SAFE, t_ns, "violation during recovery")
+            elif in_mode_s >= cfg.recovery_s:
+                self._enter(Mode.NOMINAL, t_ns, "recovery complete")
+        elif (
+            self.mode is Mode.NOMINAL
+            and self._nominal_since_ns is not None
+            and (t_ns - self._nominal_since_ns) / NS_PER_S >= cfg.stable_s
+            and self.param["boot_count"]
+        ):
+            self._store_boot_count(0)
+
+    def _enter(self, mode: Mode, t_ns: int, reason: str) -> None:
+        if mode is self.mode:
+            return
+        old = self.mode
+        self.mode = mode
+        self.mode_since_ns = t_ns
+        self._nominal_since_ns = t_ns if mode is Mode.NOMINAL else None
+        self.mode_log.append((t_ns / NS_PER_S, int(mode)))
+        if mode is Mode.SAFE:
+            self.hk.safe_entries += 1
+            self.bus.publish(AttitudeRequest(t_ns, "sun"))
+        elif mode is Mode.NOMINAL:
+            self.bus.publish(AttitudeRequest(t_ns, "nadir"))
+        self.emit("mode_change", old=old.name, new=mode.name, reason=reason)
+        self.bus.publish(ModeStatus(t_ns, mode, t_ns, reason))

@@ -1,0 +1,136 @@
+"""The software-bus vocabulary shared by the onboard applications.
+
+Every message is a frozen, slotted dataclass; its type is its topic. Units are in the field
+names. Producers are named in each docstring; any application may read any message.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+__all__ = [
+    "AttitudeRequest",
+    "EclipseForecast",
+    "Mode",
+    "ModeStatus",
+    "PowerBudget",
+    "PowerStatus",
+    "ShedLevel",
+    "ThermalStatus",
+    "ThermalThrottle",
+]
+
+
+@enum.unique
+class Mode(enum.IntEnum):
+    """Spacecraft modes, from the most protective to full operation."""
+
+    BOOT = 0
+    SAFE = 1  #: minimum loads, sun-pointing, waits for ground or for faults to clear
+    RECOVERY = 2  #: faults cleared; loads coming back one step at a time
+    NOMINAL = 3  #: full operation, compute allowed
+
+
+@enum.unique
+class ShedLevel(enum.IntEnum):
+    """Load-shedding depth: each level sheds its own loads and every lower level's."""
+
+    NONE = 0
+    COMPUTE = 1  #: the AI accelerator is off
+    LASER = 2  #: ... and the laser terminal
+    PAYLOAD_HEATERS = 3  #: ... and the payload heaters. Bus, thermal control, comms: never
+
+
+@dataclass(frozen=True, slots=True)
+class PowerStatus:
+    """Measured power state (producer: power, every step)."""
+
+    t_ns: int
+    soc_frac: float  #: estimated state of charge, 0..1
+    battery_v: float
+    battery_a: float  #: + charging
+    battery_temp_c: float
+    array_w: float
+    load_w: float  #: sum of rail powers
+    sunlit: bool
+    shed_level: ShedLevel
+    charge_allowed: bool  #: battery temperature inside the charge window
+    cells_ok: int
+    strings_ok: int
+
+
+@dataclass(frozen=True, slots=True)
+class EclipseForecast:
+    """Predicted eclipse timing for the coming orbit (producer: power)."""
+
+    t_ns: int
+    in_eclipse: bool
+    next_entry_s: float  #: seconds from t_ns to the next umbra entry (inf if none)
+    next_exit_s: float  #: seconds from t_ns to the next exit
+    eclipse_duration_s: float  #: length of the next (or current) eclipse
+    orbit_period_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class PowerBudget:
+    """Power the discretionary loads may draw over the coming orbit (producer: power).
+
+    ``compute_w`` is the average accelerator power that keeps the battery above its floor
+    through the next eclipse; ``heater_w`` caps the thermal controller's heater total.
+    """
+
+    t_ns: int
+    compute_w: float
+    heater_w: float
+    soc_frac: float
+    soc_floor_frac: float
+    energy_margin_wh: float  #: battery energy above the floor at the end of the next eclipse
+
+
+@dataclass(frozen=True, slots=True)
+class ThermalStatus:
+    """Zone temperatures and their limits (producer: thermal)."""
+
+    t_ns: int
+    zones: tuple[tuple[str, float, float, float], ...]  #: (name, temp_c, min_c, max_c)
+    heater_w: float
+    radiator_emissivity: float
+    heater_faults: int = 0  #: heaters whose measured power contradicts their command
+    stuck_sensors: int = 0  #: temperature channels frozen at one value
+    limit_violations: int = 0  #: zones outside [min_c, max_c] now
+
+    def temp_c(self, zone: str) -> float:
+        """Temperature of ``zone`` (KeyError if unknown)."""
+        for name, t, _, _ in self.zones:
+            if name == zone:
+                return t
+        raise KeyError(zone)
+
+
+@dataclass(frozen=True, slots=True)
+class ThermalThrottle:
+    """Request to the AI executor: run at most ``max_power_frac`` of full accelerator power
+    (producer: thermal). 1.0 means no limit; 0.0 means stop computing."""
+
+    t_ns: int
+    max_power_frac: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModeStatus:
+    """Current spacecraft mode (producer: fdir)."""
+
+    t_ns: int
+    mode: Mode
+    since_ns: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttitudeRequest:
+    """Requested pointing: 'nadir', 'sun' or 'min_drag' (producer: fdir's mode manager)."""
+
+    t_ns: int
+    pointing: str

@@ -1,0 +1,86 @@
+"""Power: state of charge, eclipse prediction, power budget, load shedding, battery protection.
+
+``install(node, section)`` adds the :class:`PowerController` to a node; see
+:class:`PowerConfig` for the ``[power]`` keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from flight.power._budget import BudgetInputs, compute_budget
+from flight.power._controller import PowerConfig, PowerController
+from flight.power._eclipse import EclipseWindow, predict_eclipse
+from flight.power._shedding import NEVER_SHED, ShedPolicy
+from flight.power._soc import SocEstimator
+from native.errors import ConfigError
+
+__all__ = [
+    "NEVER_SHED",
+    "BudgetInputs",
+    "EclipseWindow",
+    "PowerApp",
+    "PowerConfig",
+    "PowerController",
+    "ShedPolicy",
+    "SocEstimator",
+    "compute_budget",
+    "install",
+    "predict_eclipse",
+]
+
+
+def parse_config(section: dict[str, Any]) -> PowerConfig:
+    """Build a :class:`PowerConfig`, rejecting unknown keys and never-shed rails."""
+    known = {f.name for f in fields(PowerConfig)}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [power]: {', '.join(unknown)}")
+    cfg = PowerConfig(**section)
+    bad = sorted(set(cfg.shed_rails) & NEVER_SHED)
+    if bad:
+        raise ConfigError(f"[power] shed_rails may not include never-shed rails: {bad}")
+    if cfg.capacity_ah <= 0 or cfg.rate_hz <= 0:
+        raise ConfigError("[power] capacity_ah and rate_hz must be > 0")
+    return cfg
+
+
+class PowerApp:
+    """What the node keeps of the power application: its component and its summary."""
+
+    def __init__(self, controller: PowerController) -> None:
+        self.controller = controller
+
+    def summary(self) -> dict[str, Any]:
+        """The ``power`` section of summary.json."""
+        hk = self.controller.hk
+        return {
+            "soc_min": hk.soc_min_frac,
+            "soc_final": hk.soc_frac,
+            "soc_floor": float(self.controller.param["soc_floor_frac"]),
+            "energy_shed_wh": hk.energy_shed_wh,
+            "floor_violations": self.controller.soc_floor_violations,
+            "ocv_corrections": self.controller.soc.corrections,
+            "shed_level_final": int(self.controller.applied),
+        }
+
+
+def install(node: Any, section: dict[str, Any]) -> PowerApp:
+    """Add the power controller to ``node`` (devices by name from the HAL backend)."""
+    from hal import Battery, GnssReceiver, Pdu, SolarArray
+    from hal.registry import get_device
+
+    cfg = parse_config(section)
+    if node.backend is None:
+        raise ConfigError("[power] needs a HAL backend ([hal] section)")
+    devices: dict[str, Any] = {
+        "battery": get_device(node.backend, cfg.battery, Battery),
+        "array": get_device(node.backend, cfg.array, SolarArray),
+        "pdu": get_device(node.backend, cfg.pdu, Pdu),
+    }
+    if cfg.gnss:
+        devices["gnss"] = get_device(node.backend, cfg.gnss, GnssReceiver)
+    controller = PowerController(cfg, devices)
+    node.executive.add(controller, cfg.rate_hz)
+    return PowerApp(controller)

@@ -1,0 +1,301 @@
+"""The power controller: SoC, eclipse forecast, budget, load shedding, battery protection.
+
+One component, stepped at 1 Hz by default. Each step it reads the battery, solar array and PDU
+through their HAL interfaces, updates the SoC estimate, applies shedding (by SoC with
+hysteresis, and by mode: SAFE sheds all sheddable loads, RECOVERY keeps compute off), and
+publishes :class:`PowerStatus`. Every ``forecast_period_s`` it predicts the coming eclipse from
+the GNSS orbit and publishes :class:`EclipseForecast` and :class:`PowerBudget`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from flight.core import (
+    NS_PER_S,
+    Arg,
+    CommandDef,
+    Component,
+    Declaration,
+    EventDef,
+    FieldType,
+    ParamDef,
+    Severity,
+    TlmField,
+)
+from flight.messages import EclipseForecast, Mode, ModeStatus, PowerBudget, PowerStatus, ShedLevel
+from flight.power._budget import BudgetInputs, compute_budget
+from flight.power._eclipse import EclipseWindow, predict_eclipse
+from flight.power._shedding import ShedPolicy
+from flight.power._soc import SocEstimator
+from hal import Battery, GnssReceiver, Pdu, SolarArray, ecef_to_eci
+from native.errors import HalError
+
+__all__ = ["PowerConfig", "PowerController"]
+
+
+@dataclass(slots=True)
+class PowerConfig:
+    """The ``[power]`` section (validated by :func:`flight.power.install`)."""
+
+    battery: str = "battery"
+    array: str = "solar_array"
+    pdu: str = "pdu"
+    gnss: str = "gnss"
+    capacity_ah: float = 60.0
+    ocv_soc: list[float] = field(default_factory=lambda: [0.0, 1.0])
+    ocv_block_v: list[float] = field(default_factory=lambda: [3.0, 4.18])
+    shed_rails: list[str] = field(default_factory=lambda: ["compute", "isl"])
+    rate_hz: float = 1.0
+    forecast_period_s: float = 300.0
+    rail_voltage_v: dict[str, float] = field(default_factory=dict)
+    default_rail_v: float = 28.0
+
+
+class PowerController(Component):
+    """State of charge, eclipse prediction, power budget, load shedding, battery protection."""
+
+    DECLARATION = Declaration(
+        commands=(
+            CommandDef(
+                1,
+                "set_soc",
+                (Arg("soc_frac", FieldType.F32, 0.0, 1.0),),
+                "ground reset of the SoC estimate",
+            ),
+            CommandDef(
+                2,
+                "force_shed",
+                (Arg("level", FieldType.U8, 0, 3),),
+                "minimum shed level until cleared with level 0",
+            ),
+        ),
+        telemetry=(
+            TlmField("soc_frac", FieldType.F32, "1"),
+            TlmField("soc_min_frac", FieldType.F32, "1", initial=1.0),
+            TlmField("battery_v", FieldType.F32, "V"),
+            TlmField("battery_a", FieldType.F32, "A"),
+            TlmField("battery_temp_c", FieldType.F32, "degC"),
+            TlmField("array_w", FieldType.F32, "W"),
+            TlmField("load_w", FieldType.F32, "W"),
+            TlmField("shed_level", FieldType.U8),
+            TlmField("charge_allowed", FieldType.BOOL, initial=True),
+            TlmField("eclipse_entry_s", FieldType.F32, "s"),
+            TlmField("eclipse_duration_s", FieldType.F32, "s"),
+            TlmField("budget_compute_w", FieldType.F32, "W"),
+            TlmField("energy_shed_wh", FieldType.F64, "Wh"),
+            TlmField("read_errors", FieldType.U32),
+        ),
+        events=(
+            EventDef(
+                1, "shed", Severity.MEDIUM, "shed level {old} -> {new} (SoC {soc:.3f}, mode {mode})"
+            ),
+            EventDef(2, "restored", Severity.INFO, "shed level {old} -> {new} (SoC {soc:.3f})"),
+            EventDef(3, "soc_floor", Severity.HIGH, "SoC {soc:.3f} below floor {floor:.2f}"),
+            EventDef(
+                4, "charge_window", Severity.MEDIUM, "battery {temp_c:.1f} C: charging {state}"
+            ),
+            EventDef(5, "device_error", Severity.LOW, "{device}: {error}"),
+        ),
+        params=(
+            ParamDef(
+                1, "soc_floor_frac", FieldType.F32, 0.30, 0.05, 0.9, "1", "depth-of-discharge floor"
+            ),
+            ParamDef(2, "shed_compute_soc", FieldType.F32, 0.45, 0.1, 0.95),
+            ParamDef(3, "shed_laser_soc", FieldType.F32, 0.40, 0.1, 0.95),
+            ParamDef(4, "shed_heaters_soc", FieldType.F32, 0.35, 0.1, 0.95),
+            ParamDef(5, "hysteresis_frac", FieldType.F32, 0.05, 0.01, 0.3),
+            ParamDef(6, "charge_min_c", FieldType.F32, 0.0, -20.0, 20.0, "degC"),
+            ParamDef(7, "charge_max_c", FieldType.F32, 45.0, 20.0, 60.0, "degC"),
+            ParamDef(8, "reserve_frac", FieldType.F32, 0.05, 0.0, 0.5),
+            ParamDef(9, "heater_budget_w", FieldType.F32, 400.0, 0.0, 5000.0, "W"),
+        ),
+    )
+
+    def __init__(self, cfg: PowerConfig, devices: dict[str, Any], component_id: int = 20) -> None:
+        super().__init__("power", component_id)
+        self.cfg = cfg
+        self.battery: Battery = devices["battery"]
+        self.array: SolarArray = devices["array"]
+        self.pdu: Pdu = devices["pdu"]
+        self.gnss: GnssReceiver | None = devices.get("gnss")
+        self.soc = SocEstimator(cfg.capacity_ah, cfg.ocv_soc, cfg.ocv_block_v)
+        self.policy: ShedPolicy | None = None
+        self.forced = ShedLevel.NONE
+        self.applied = ShedLevel.NONE
+        self._last_t_ns: int | None = None
+        self._last_forecast_ns = -(10**18)
+        self.forecast: EclipseWindow | None = None
+        self.array_sun_w = 0.0
+        self.rail_nominal_w: dict[str, float] = {}
+        self.battery_wh = 0.0
+        self.soc_floor_violations = 0
+
+    def on_init(self) -> None:
+        """Reset volatile state (a restart re-reads everything from the devices)."""
+        p = self.param
+        self.policy = ShedPolicy(
+            (
+                float(p["shed_compute_soc"]),
+                float(p["shed_laser_soc"]),
+                float(p["shed_heaters_soc"]),
+            ),
+            float(p["hysteresis_frac"]),
+        )
+        self._last_t_ns = None
+
+    # -- commands ------------------------------------------------------------------------
+    def cmd_set_soc(self, soc_frac: float) -> None:
+        """Overwrite the SoC estimate (after a ground calibration)."""
+        self.soc.soc_frac = soc_frac
+
+    def cmd_force_shed(self, level: int) -> None:
+        """Hold at least ``level`` of shedding (0 releases the hold)."""
+        self.forced = ShedLevel(level)
+
+    # -- step ----------------------------------------------------------------------------
+    def step(self, t_ns: int) -> None:
+        """Read, estimate, shed, protect, publish."""
+        dt_s = 0.0 if self._last_t_ns is None else (t_ns - self._last_t_ns) / NS_PER_S
+        self._last_t_ns = t_ns
+        try:
+            bat = self.battery.read()
+            arr = self.array.read()
+            pdu = self.pdu.read()
+        except HalError as exc:
+            self.hk.read_errors += 1
+            self.emit("device_error", device="power", error=str(exc))
+            return
+        hk = self.hk
+        if not bat.valid:
+            hk.read_errors += 1
+            return
+        blocks = max(bat.cells_ok, 1)
+        soc = self.soc.update(bat.current_a, bat.voltage_v, blocks, dt_s)
+        self.battery_wh = self.cfg.capacity_ah * bat.voltage_v
+        load_w = 0.0
+        for r in pdu.rails:
+            # The PDU senses current on each regulated rail; its voltage is a design constant.
+            w = r.current_a * self.cfg.rail_voltage_v.get(r.name, self.cfg.default_rail_v)
+            load_w += w
+            if r.on and r.name in self.cfg.shed_rails and w > 1.0:
+                self.rail_nominal_w[r.name] = w
+        sunlit = arr.valid and arr.power_w > 0.05 * max(self.array_sun_w, 1.0)
+        if arr.valid and arr.power_w > self.array_sun_w * 0.9:
+            self.array_sun_w = max(self.array_sun_w * 0.99, arr.power_w)
+        p = self.param
+        charge_allowed = float(p["charge_min_c"]) <= bat.temp_c <= float(p["charge_max_c"])
+        if charge_allowed != hk.charge_allowed:
+            self.emit(
+                "charge_window",
+                temp_c=bat.temp_c,
+                state="allowed" if charge_allowed else "inhibited",
+            )
+        floor = float(p["soc_floor_frac"])
+        if soc < floor:
+            self.soc_floor_violations += 1
+            self.emit("soc_floor", soc=soc, floor=floor)
+        # Shedding: SoC policy, mode minimum, ground hold, and the floor (everything).
+        mode = self.bus.latest(ModeStatus)
+        minimum = self.forced
+        if mode is not None and mode.mode is Mode.SAFE:
+            minimum = ShedLevel(max(minimum, ShedLevel.PAYLOAD_HEATERS))
+        elif mode is not None and mode.mode in (Mode.BOOT, Mode.RECOVERY):
+            minimum = ShedLevel(max(minimum, ShedLevel.COMPUTE))
+        if soc < floor:
+            minimum = ShedLevel.PAYLOAD_HEATERS
+        assert self.policy is not None
+        level = self.policy.update(soc, minimum)
+        self._apply(level, soc, mode.mode.name if mode else "BOOT")
+        for rail in self.cfg.shed_rails[: int(self.applied)]:
+            hk.energy_shed_wh += self.rail_nominal_w.get(rail, 0.0) * dt_s / 3600.0
+        hk.soc_frac = soc
+        hk.soc_min_frac = min(hk.soc_min_frac, soc)
+        hk.battery_v, hk.battery_a, hk.battery_temp_c = bat.voltage_v, bat.current_a, bat.temp_c
+        hk.array_w, hk.load_w = arr.power_w, load_w
+        hk.charge_allowed = charge_allowed
+        self.bus.publish(
+            PowerStatus(
+                t_ns,
+                soc,
+                bat.voltage_v,
+                bat.current_a,
+                bat.temp_c,
+                arr.power_w,
+                load_w,
+                bool(sunlit),
+                self.applied,
+                charge_allowed,
+                bat.cells_ok,
+                arr.strings_ok,
+            )
+        )
+        if t_ns - self._last_forecast_ns >= self.cfg.forecast_period_s * NS_PER_S:
+            self._forecast(t_ns, soc, load_w)
+
+    def _apply(self, level: ShedLevel, soc: float, mode: str) -> None:
+        """Switch rails to match ``level`` (level 3, payload heaters, is the thermal app's)."""
+        if level == self.applied:
+            return
+        old = self.applied
+        for i, rail in enumerate(self.cfg.shed_rails):
+            want_on = level < i + 1
+            try:
+                status = self.pdu.read().rail(rail)
+                if status.on != want_on and not status.tripped:
+                    self.pdu.set_rail(rail, want_on)
+            except (HalError, KeyError) as exc:
+                self.emit("device_error", device=f"pdu.{rail}", error=str(exc))
+        self.applied = level
+        event = "shed" if level > old else "restored"
+        self.emit(event, old=old.name, new=level.name, soc=soc, mode=mode)
+
+    def _forecast(self, t_ns: int, soc: float, load_w: float) -> None:
+        if self.gnss is None:
+            return
+        try:
+            fix = self.gnss.read()
+        except HalError as exc:
+            self.emit("device_error", device="gnss", error=str(exc))
+            return
+        if not fix.valid or fix.utc_ns == 0:
+            return
+        r, v = ecef_to_eci(fix.position_ecef_m, fix.velocity_ecef_m_s, fix.utc_ns)
+        self.forecast = w = predict_eclipse(np.asarray(r), np.asarray(v), fix.utc_ns)
+        self._last_forecast_ns = t_ns
+        self.bus.publish(
+            EclipseForecast(
+                t_ns, w.in_eclipse, w.next_entry_s, w.next_exit_s, w.duration_s, w.period_s
+            )
+        )
+        # Never-shed load: what is drawn now minus the sheddable rails still on.
+        still_on = self.cfg.shed_rails[int(self.applied) :]
+        bus_w = max(0.0, load_w - sum(self.rail_nominal_w.get(r, 0.0) for r in still_on))
+        p = self.param
+        compute_w, margin_wh = compute_budget(
+            BudgetInputs(
+                soc,
+                float(p["soc_floor_frac"]),
+                float(p["reserve_frac"]),
+                self.battery_wh,
+                self.array_sun_w,
+                bus_w,
+                w.sunlit_fraction,
+                w.in_eclipse,
+                w.next_entry_s,
+                w.next_exit_s,
+                w.duration_s,
+                w.period_s,
+            )
+        )
+        heater_w = float(p["heater_budget_w"]) * (1.0 if soc > float(p["soc_floor_frac"]) else 0.5)
+        self.hk.eclipse_entry_s = w.next_entry_s if math.isfinite(w.next_entry_s) else -1.0
+        self.hk.eclipse_duration_s = w.duration_s
+        self.hk.budget_compute_w = compute_w
+        self.bus.publish(
+            PowerBudget(t_ns, compute_w, heater_w, soc, float(p["soc_floor_frac"]), margin_wh)
+        )

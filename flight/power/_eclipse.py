@@ -1,0 +1,73 @@
+"""Eclipse prediction from the onboard orbit estimate.
+
+Given the spacecraft's ECI state at a UTC time, the orbit is propagated over the coming
+revolution with native's analytic J2 mean-element propagator, and the Sun's direction from
+the low-precision solar ephemeris; the shadow function (cylindrical umbra) marks each sample.
+Entry and exit times are refined by linear interpolation between samples. This is a planning
+estimate (osculating elements are used as mean elements; the timing error is a few seconds,
+far below what the power budget needs).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from native._env import SHADOW_CYLINDRICAL, shadow_fraction, sun_position
+from native._orbit import propagate_j2_kernel, state_to_elements_kernel
+
+__all__ = ["EclipseWindow", "predict_eclipse"]
+
+J2 = 1.08263e-3
+MU_M3_S2 = 3.986004418e14
+_NS_PER_DAY = 86_400 * 10**9
+_J2000_UNIX_NS = 946_728_000 * 10**9  # 2000-01-01T12:00:00Z
+
+
+@dataclass(frozen=True, slots=True)
+class EclipseWindow:
+    """Predicted shadow timing, seconds from the prediction time."""
+
+    in_eclipse: bool
+    next_entry_s: float  #: inf when no entry within the horizon
+    next_exit_s: float  #: inf when no exit within the horizon
+    duration_s: float  #: length of the next (or current) eclipse; 0 if none
+    period_s: float  #: Keplerian orbital period
+    sunlit_fraction: float  #: fraction of the horizon in sunlight
+
+
+def predict_eclipse(
+    r_eci_m: np.ndarray, v_eci_m_s: np.ndarray, utc_ns: int, step_s: float = 20.0
+) -> EclipseWindow:
+    """Eclipse timing over the next 1.6 revolutions from the state (m, m/s, ECI) at ``utc_ns``."""
+    state = np.concatenate([r_eci_m, v_eci_m_s]).reshape(1, 6).astype(np.float64)
+    elements = np.empty((1, 6))
+    state_to_elements_kernel(state, elements)
+    a = float(elements[0, 0])
+    period = 2.0 * math.pi * math.sqrt(a**3 / MU_M3_S2)
+    times = np.arange(0.0, 1.6 * period, step_s)
+    pos = np.empty((1, times.size, 3))
+    propagate_j2_kernel(elements, np.zeros(1), times, J2, pos)
+    days = (utc_ns - _J2000_UNIX_NS) / _NS_PER_DAY
+    sx, sy, sz, dist = sun_position(days)
+    lit = np.array(
+        [shadow_fraction(p[0], p[1], p[2], sx, sy, sz, dist, SHADOW_CYLINDRICAL) for p in pos[0]]
+    )
+    shadow = lit < 0.5
+    in_eclipse = bool(shadow[0])
+    edges = np.flatnonzero(np.diff(shadow.astype(np.int8)))
+    entries = [float(times[i] + step_s / 2) for i in edges if not shadow[i]]
+    exits = [float(times[i] + step_s / 2) for i in edges if shadow[i]]
+    next_entry = entries[0] if entries else math.inf
+    next_exit = exits[0] if exits else math.inf
+    if in_eclipse:
+        duration = next_exit if math.isfinite(next_exit) else float(times[-1])
+    elif math.isfinite(next_entry):
+        later_exits = [x for x in exits if x > next_entry]
+        duration = (later_exits[0] - next_entry) if later_exits else float(times[-1]) - next_entry
+    else:
+        duration = 0.0
+    return EclipseWindow(
+        in_eclipse, next_entry, next_exit, duration, period, float(1.0 - shadow.mean())
+    )

@@ -1,0 +1,99 @@
+"""Thermal control: zones with limits, heaters (hysteresis or PID) capped by the power budget,
+radiator control, throttle requests to the AI executor, prediction, hardware checks.
+
+``install(node, section)`` adds the :class:`ThermalController`; see :class:`ThermalConfig` and
+:class:`ZoneConfig` for the ``[thermal]`` keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from flight.thermal._control import Hysteresis, Pid
+from flight.thermal._controller import ThermalConfig, ThermalController, ZoneConfig
+from flight.thermal._predict import ZonePredictor
+from native.errors import ConfigError
+
+__all__ = [
+    "Hysteresis",
+    "Pid",
+    "ThermalApp",
+    "ThermalConfig",
+    "ThermalController",
+    "ZoneConfig",
+    "ZonePredictor",
+    "install",
+    "parse_config",
+]
+
+
+def parse_config(section: dict[str, Any]) -> ThermalConfig:
+    """Build a :class:`ThermalConfig`, naming any unknown or invalid key."""
+    known = {f.name for f in fields(ThermalConfig)}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [thermal]: {', '.join(unknown)}")
+    zones = []
+    zone_keys = {f.name for f in fields(ZoneConfig)}
+    for i, z in enumerate(section.get("zones", [])):
+        bad = sorted(set(z) - zone_keys)
+        if bad:
+            raise ConfigError(f"unknown key(s) in [[thermal.zones]] #{i}: {', '.join(bad)}")
+        try:
+            zone = ZoneConfig(**z)
+        except TypeError as exc:
+            raise ConfigError(f"[[thermal.zones]] #{i}: {exc}") from None
+        if zone.min_c >= zone.max_c:
+            raise ConfigError(f"zone {zone.name}: min_c must be below max_c")
+        if zone.control not in ("hysteresis", "pid", "none"):
+            raise ConfigError(f"zone {zone.name}: control must be hysteresis, pid or none")
+        zones.append(zone)
+    cfg = ThermalConfig(**{k: v for k, v in section.items() if k != "zones"}, zones=zones)
+    if cfg.radiator_low_c >= cfg.radiator_high_c or cfg.throttle_margin_c <= 0:
+        raise ConfigError(
+            "[thermal] needs radiator_low_c < radiator_high_c and throttle_margin_c > 0"
+        )
+    return cfg
+
+
+class ThermalApp:
+    """The thermal application as the node keeps it."""
+
+    def __init__(self, controller: ThermalController) -> None:
+        self.controller = controller
+
+    def summary(self) -> dict[str, Any]:
+        """The ``thermal`` section of summary.json."""
+        c = self.controller
+        return {
+            "zones": {
+                z.name: {
+                    "min_c": c.zone_min_c[z.name],
+                    "max_c": c.zone_max_c[z.name],
+                    "limit_min_c": z.min_c,
+                    "limit_max_c": z.max_c,
+                    "seconds_outside": c.violation_s[z.name],
+                }
+                for z in c.cfg.zones
+            },
+            "heater_faults": sorted(c.faulty_heaters),
+            "stuck_sensors": sorted(c.stuck),
+            "throttle_final": c.hk.throttle_frac,
+        }
+
+
+def install(node: Any, section: dict[str, Any]) -> ThermalApp:
+    """Add the thermal controller to ``node`` (devices by name from the HAL backend)."""
+    from hal import Heater, Radiator, TemperatureSensors
+    from hal.registry import get_device
+
+    cfg = parse_config(section)
+    if node.backend is None:
+        raise ConfigError("[thermal] needs a HAL backend ([hal] section)")
+    sensors = get_device(node.backend, cfg.sensors, TemperatureSensors)
+    heaters = {z.heater: get_device(node.backend, z.heater, Heater) for z in cfg.zones if z.heater}
+    radiator = get_device(node.backend, cfg.radiator, Radiator) if cfg.radiator else None
+    controller = ThermalController(cfg, sensors, heaters, radiator)
+    node.executive.add(controller, cfg.rate_hz)
+    return ThermalApp(controller)

@@ -1,0 +1,353 @@
+"""The thermal controller: zone heaters, radiator, compute throttling, prediction, checks.
+
+Each step (1 Hz by default) it reads the temperature channels, runs each zone's control law
+(hysteresis or PID), caps the total heater power at the power budget (payload-zone heaters go
+off when the power app sheds to that level), sets the radiator emissivity from the compute
+zone temperature, predicts the compute zone ``horizon_s`` ahead and asks the AI executor to
+throttle before the limit is reached. It also checks its hardware: a heater whose measured
+power contradicts its command (stuck on or off), and a temperature channel frozen at one value
+(stuck). A zone whose sensor is stuck holds its heater at ``fallback_duty``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flight.core import (
+    NS_PER_S,
+    Arg,
+    CommandDef,
+    CommandError,
+    Component,
+    Declaration,
+    EventDef,
+    FailureCode,
+    FieldType,
+    ParamDef,
+    Severity,
+    TlmField,
+)
+from flight.messages import PowerBudget, PowerStatus, ShedLevel, ThermalStatus, ThermalThrottle
+from flight.thermal._control import Hysteresis, Pid
+from flight.thermal._predict import ZonePredictor
+from native.errors import HalError
+
+__all__ = ["ThermalConfig", "ThermalController", "ZoneConfig"]
+
+
+@dataclass(slots=True)
+class ZoneConfig:
+    """One thermal zone (an entry of ``[[thermal.zones]]``)."""
+
+    name: str
+    channel: str
+    min_c: float
+    max_c: float
+    heater: str = ""
+    control: str = "hysteresis"  #: "hysteresis" | "pid" | "none"
+    setpoint_c: float = 10.0
+    band_c: float = 2.0
+    kp: float = 0.3
+    ki: float = 0.002
+    kd: float = 0.0
+    payload: bool = False  #: a payload heater: shed at ShedLevel.PAYLOAD_HEATERS
+    tau_s: float = 3000.0  #: first-order time constant for prediction
+
+
+@dataclass(slots=True)
+class ThermalConfig:
+    """The ``[thermal]`` section."""
+
+    sensors: str = "temps"
+    radiator: str = "radiator"
+    compute_zone: str = "compute"
+    radiator_low_c: float = 25.0  #: at or below: minimum emissivity
+    radiator_high_c: float = 55.0  #: at or above: maximum emissivity
+    throttle_margin_c: float = 10.0  #: throttling starts this far below the compute limit
+    horizon_s: float = 600.0
+    stuck_samples: int = 60
+    fallback_duty: float = 0.3
+    rate_hz: float = 1.0
+    zones: list[ZoneConfig] = field(default_factory=list)
+
+
+class ThermalController(Component):
+    """Zone control, radiator control, throttle requests and thermal hardware checks."""
+
+    DECLARATION = Declaration(
+        commands=(
+            CommandDef(
+                1,
+                "set_setpoint",
+                (
+                    Arg("zone", FieldType.U8, 0, 31),
+                    Arg("setpoint_c", FieldType.F32, -40.0, 80.0, "degC"),
+                ),
+                "change a zone's heater setpoint",
+            ),
+            CommandDef(
+                2,
+                "set_radiator_auto",
+                (Arg("auto", FieldType.BOOL),),
+                "radiator automatic control on/off",
+            ),
+        ),
+        telemetry=(
+            TlmField("heater_w", FieldType.F32, "W"),
+            TlmField("radiator_emissivity", FieldType.F32, "1"),
+            TlmField("compute_temp_c", FieldType.F32, "degC"),
+            TlmField("compute_pred_c", FieldType.F32, "degC"),
+            TlmField("throttle_frac", FieldType.F32, "1", initial=1.0),
+            TlmField("heater_faults", FieldType.U8),
+            TlmField("stuck_sensors", FieldType.U8),
+            TlmField("limit_violations", FieldType.U8),
+            TlmField("read_errors", FieldType.U32),
+        ),
+        events=(
+            EventDef(
+                1,
+                "limit",
+                Severity.HIGH,
+                "zone {zone} at {temp_c:.1f} C outside [{min_c}, {max_c}]",
+            ),
+            EventDef(
+                2,
+                "throttle",
+                Severity.LOW,
+                "compute throttled to {frac:.2f} (predicted {pred_c:.1f} C)",
+            ),
+            EventDef(
+                3,
+                "heater_fault",
+                Severity.HIGH,
+                "heater {heater}: commanded {cmd_w:.1f} W, measured {meas_w:.1f} W",
+            ),
+            EventDef(
+                4,
+                "sensor_stuck",
+                Severity.HIGH,
+                "temperature channel {channel} stuck at {temp_c:.2f} C",
+            ),
+            EventDef(5, "device_error", Severity.LOW, "{device}: {error}"),
+        ),
+        params=(
+            ParamDef(
+                1,
+                "heater_mismatch_steps",
+                FieldType.U16,
+                5,
+                1,
+                600,
+                "",
+                "steps before a heater is faulty",
+            ),
+        ),
+    )
+
+    def __init__(
+        self,
+        cfg: ThermalConfig,
+        sensors: Any,
+        heaters: dict[str, Any],
+        radiator: Any | None,
+        component_id: int = 21,
+    ) -> None:
+        super().__init__("thermal", component_id)
+        self.cfg = cfg
+        self.sensors = sensors
+        self.heaters = heaters
+        self.radiator = radiator
+        self.radiator_auto = True
+        self.laws: dict[str, Hysteresis | Pid | None] = {}
+        self.predictors = {z.name: ZonePredictor(z.tau_s, cfg.horizon_s) for z in cfg.zones}
+        self.zone_min_c = {z.name: float("inf") for z in cfg.zones}
+        self.zone_max_c = {z.name: float("-inf") for z in cfg.zones}
+        self.violation_s = {z.name: 0.0 for z in cfg.zones}
+        self._last_value: dict[str, float] = {}
+        self._same_count: dict[str, int] = {}
+        self._mismatch: dict[str, int] = {}
+        self._commanded_w: dict[str, float] = {}
+        self._last_t_ns: int | None = None
+        self.stuck: set[str] = set()
+        self.faulty_heaters: set[str] = set()
+
+    def on_init(self) -> None:
+        """Build the control laws from the configuration."""
+        for z in self.cfg.zones:
+            if z.control == "pid":
+                self.laws[z.name] = Pid(z.setpoint_c, z.kp, z.ki, z.kd)
+            elif z.control == "hysteresis":
+                self.laws[z.name] = Hysteresis(z.setpoint_c, z.band_c)
+            else:
+                self.laws[z.name] = None
+        self._last_t_ns = None
+
+    def cmd_set_setpoint(self, zone: int, setpoint_c: float) -> None:
+        """Change zone ``zone``'s (index in the configuration) setpoint."""
+        if zone >= len(self.cfg.zones):
+            raise CommandError(f"no zone {zone}", FailureCode.ILLEGAL_ARGUMENT)
+        z = self.cfg.zones[zone]
+        if not z.min_c <= setpoint_c <= z.max_c:
+            raise CommandError(
+                f"setpoint {setpoint_c} outside zone limits", FailureCode.ILLEGAL_ARGUMENT
+            )
+        law = self.laws.get(z.name)
+        if law is None:
+            raise CommandError(f"zone {z.name} has no heater control", FailureCode.NOT_ALLOWED)
+        z.setpoint_c = setpoint_c
+        law.setpoint_c = setpoint_c
+
+    def cmd_set_radiator_auto(self, auto: bool) -> None:
+        """Enable or disable automatic radiator control."""
+        self.radiator_auto = auto
+
+    # -- step ----------------------------------------------------------------------------
+    def step(self, t_ns: int) -> None:
+        """Read, check, control, predict, publish."""
+        dt_s = 0.0 if self._last_t_ns is None else (t_ns - self._last_t_ns) / NS_PER_S
+        self._last_t_ns = t_ns
+        try:
+            reading = self.sensors.read()
+        except HalError as exc:
+            self.hk.read_errors += 1
+            self.emit("device_error", device="temperature", error=str(exc))
+            return
+        temps: dict[str, float] = {}
+        for z in self.cfg.zones:
+            try:
+                ch = reading.channel(z.channel)
+            except KeyError:
+                continue
+            if ch.valid:
+                temps[z.name] = ch.temp_c
+                self._check_stuck(z.channel, ch.temp_c)
+        self._check_heaters()
+        budget = self.bus.latest(PowerBudget)
+        power = self.bus.latest(PowerStatus)
+        shed_payload = power is not None and power.shed_level >= ShedLevel.PAYLOAD_HEATERS
+        # Zone control, then cap the heater total at the budget.
+        duties: dict[str, float] = {}
+        violations = 0
+        for z in self.cfg.zones:
+            t = temps.get(z.name)
+            if t is not None:
+                self.zone_min_c[z.name] = min(self.zone_min_c[z.name], t)
+                self.zone_max_c[z.name] = max(self.zone_max_c[z.name], t)
+                if not z.min_c <= t <= z.max_c:
+                    violations += 1
+                    self.violation_s[z.name] += dt_s
+                    self.emit("limit", zone=z.name, temp_c=t, min_c=z.min_c, max_c=z.max_c)
+            if not z.heater or z.heater not in self.heaters:
+                continue
+            law = self.laws.get(z.name)
+            if z.payload and shed_payload:
+                duties[z.heater] = 0.0
+            elif t is None or z.channel in self.stuck or law is None:
+                duties[z.heater] = self.cfg.fallback_duty if law is not None else 0.0
+            else:
+                duties[z.heater] = law.update(t, dt_s)
+        cap_w = budget.heater_w if budget is not None else float("inf")
+        total_w = sum(duties[h] * self.heaters[h].rated_w for h in duties)
+        scale = min(1.0, cap_w / total_w) if total_w > 0 else 1.0
+        heater_w = 0.0
+        for h, duty in duties.items():
+            d = duty * scale
+            heater_w += self._command_heater(h, d)
+        emissivity = self._radiator(temps.get(self.cfg.compute_zone))
+        self._throttle(t_ns, temps.get(self.cfg.compute_zone))
+        hk = self.hk
+        hk.heater_w = heater_w
+        hk.limit_violations = violations
+        hk.heater_faults = len(self.faulty_heaters)
+        hk.stuck_sensors = len(self.stuck)
+        zones = tuple(
+            (z.name, temps.get(z.name, float("nan")), z.min_c, z.max_c) for z in self.cfg.zones
+        )
+        self.bus.publish(
+            ThermalStatus(
+                t_ns,
+                zones,
+                heater_w,
+                emissivity,
+                len(self.faulty_heaters),
+                len(self.stuck),
+                violations,
+            )
+        )
+
+    def _check_stuck(self, channel: str, value: float) -> None:
+        if self._last_value.get(channel) == value:
+            self._same_count[channel] = self._same_count.get(channel, 0) + 1
+        else:
+            self._same_count[channel] = 0
+            self.stuck.discard(channel)
+        self._last_value[channel] = value
+        if self._same_count[channel] >= self.cfg.stuck_samples and channel not in self.stuck:
+            self.stuck.add(channel)
+            self.emit("sensor_stuck", channel=channel, temp_c=value)
+
+    def _command_heater(self, name: str, duty: float) -> float:
+        heater = self.heaters[name]
+        try:
+            if duty > 0:
+                heater.set_duty(duty)
+                heater.set_on(True)
+            else:
+                heater.set_on(False)
+        except HalError as exc:
+            self.emit("device_error", device=name, error=str(exc))
+            return 0.0
+        self._commanded_w[name] = duty * heater.rated_w
+        return self._commanded_w[name]
+
+    def _check_heaters(self) -> None:
+        """Compare each heater's measured power with last step's command."""
+        limit = int(self.param["heater_mismatch_steps"])
+        for name, heater in self.heaters.items():
+            if name not in self._commanded_w:
+                continue
+            try:
+                r = heater.read()
+            except HalError:
+                continue
+            cmd_w = self._commanded_w[name]
+            tolerance = 0.1 * heater.rated_w + 1.0
+            if abs(r.power_w - cmd_w) > tolerance:
+                self._mismatch[name] = self._mismatch.get(name, 0) + 1
+                if self._mismatch[name] == limit:
+                    self.faulty_heaters.add(name)
+                    self.emit("heater_fault", heater=name, cmd_w=cmd_w, meas_w=r.power_w)
+            else:
+                self._mismatch[name] = 0
+                self.faulty_heaters.discard(name)
+
+    def _radiator(self, compute_c: float | None) -> float:
+        if self.radiator is None:
+            return float("nan")
+        lo, hi = self.radiator.emissivity_range
+        if not self.radiator_auto or compute_c is None:
+            return float(self.radiator.read().emissivity)
+        f = (compute_c - self.cfg.radiator_low_c) / (
+            self.cfg.radiator_high_c - self.cfg.radiator_low_c
+        )
+        eps = lo + min(1.0, max(0.0, f)) * (hi - lo)
+        try:
+            self.radiator.set_emissivity(eps)
+        except HalError as exc:
+            self.emit("device_error", device="radiator", error=str(exc))
+        self.hk.radiator_emissivity = eps
+        return eps
+
+    def _throttle(self, t_ns: int, compute_c: float | None) -> None:
+        zone = next((z for z in self.cfg.zones if z.name == self.cfg.compute_zone), None)
+        if zone is None or compute_c is None:
+            return
+        pred = self.predictors[zone.name].update(t_ns / NS_PER_S, compute_c)
+        worst = max(pred, compute_c)
+        frac = min(1.0, max(0.0, (zone.max_c - worst) / self.cfg.throttle_margin_c))
+        hk = self.hk
+        if abs(frac - hk.throttle_frac) >= 0.25 or (frac < 1.0) != (hk.throttle_frac < 1.0):
+            self.emit("throttle", frac=frac, pred_c=pred)
+        hk.compute_temp_c, hk.compute_pred_c, hk.throttle_frac = compute_c, pred, frac
+        self.bus.publish(ThermalThrottle(t_ns, frac, f"compute predicted {pred:.1f} C"))
