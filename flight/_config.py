@@ -44,6 +44,7 @@ KNOWN_SECTIONS: dict[str, frozenset[str] | None] = {
     "gnc": None,
     "compute": None,
     "isl": None,
+    "report": frozenset({"enabled", "sample_s"}),
 }
 
 

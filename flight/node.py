@@ -25,6 +25,7 @@ from flight.core import (
     SimClock,
     seconds_to_ns,
 )
+from flight.report import TelemetryRecorder, write_plots
 from flight.tmtc import CdsFormat, CucFormat, TmtcService, UdpGroundLink, parse_host_port
 from flight.tmtc._crc import require_crc_extension
 from native.errors import ConfigError
@@ -46,6 +47,9 @@ class NodeOptions:
     uplink_port: int | None = None
     downlink: str | None = None
     extra_sinks: list[Callable[[bytes], None]] = field(default_factory=list)
+    #: Start from the declared parameter defaults (a fresh spacecraft) instead of the
+    #: parameter file a previous run left in ``out_dir``. A reboot test sets it False.
+    fresh_params: bool = True
 
 
 class TmArchive:
@@ -89,7 +93,11 @@ class Node:
         self.seed = int(opts.seed if opts.seed is not None else node_cfg.get("seed", 1))
         self.clock: Clock = MonotonicClock() if opts.realtime else SimClock()
         self.events = EventLog(self.clock)
-        self.params = ParamStore(opts.out_dir / config.get("params", {}).get("file", "params.bin"))
+        param_path = opts.out_dir / config.get("params", {}).get("file", "params.bin")
+        if opts.fresh_params:
+            for stale in (param_path, param_path.with_name(param_path.name + ".bak")):
+                stale.unlink(missing_ok=True)
+        self.params = ParamStore(param_path)
         self.executive = Executive(
             self.clock,
             float(exec_cfg.get("base_hz", 10.0)),
@@ -178,6 +186,22 @@ class Node:
                 continue
             module = importlib.import_module(f"flight.{name}")
             self.apps[name] = module.install(self, section)
+        report_cfg = self.config.get("report", {})
+        self.recorder: TelemetryRecorder | None = None
+        if report_cfg.get("enabled", True):
+            gnss = None
+            if self.backend is not None and "gnss" in getattr(self.backend, "devices", {}):
+                from hal import GnssReceiver
+                from hal.registry import get_device
+
+                gnss = get_device(self.backend, "gnss", GnssReceiver)
+            sources = {
+                n: app.sample
+                for n, app in self.apps.items()
+                if callable(getattr(app, "sample", None))
+            }
+            self.recorder = TelemetryRecorder(gnss, sources)
+            self.executive.add(self.recorder, 1.0 / float(report_cfg.get("sample_s", 10.0)))
 
     # -- running ----------------------------------------------------------------------------
     def run(
@@ -251,10 +275,21 @@ class Node:
             summary["native"] = native_report
         for name, app in self.apps.items():
             summary[name] = app.summary()
+        if "fdir" in summary:
+            summary["modes"] = {"seconds_in": summary["fdir"]["seconds_in"]}
         report = getattr(self.backend, "summary", None)
         if callable(report):
             summary["hal"] = report()
         return summary
+
+    def write_report(self, summary: dict[str, Any]) -> list[Path]:
+        """Write the time series (``series.json``) and the PNG plots to the output folder."""
+        if self.recorder is None:
+            return []
+        out = self.options.out_dir
+        (out / "series.json").write_text(json.dumps(self.recorder.series))
+        limits = {"soc_floor": (summary.get("power", {}).get("soc_floor", float("nan")), 1.0)}
+        return write_plots(out, self.recorder.series, limits)
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
         """Write ``summary.json`` to the output folder."""

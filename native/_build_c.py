@@ -34,12 +34,17 @@ def _make_builder() -> FFI:
     builder = FFI()
     builder.cdef((_CSRC / "satnode.h").read_text())
     sources = sorted(str(p.relative_to(_HERE.parent)) for p in _CSRC.glob("*.c"))
+    headers = sorted(str(p.relative_to(_HERE.parent)) for p in _CSRC.glob("*.h"))
     builder.set_source(
         "native._satnode_c",
-        '#include "satnode.h"',
+        '#include <stddef.h>\n#include <stdint.h>\n#include "satnode.h"',
         sources=sources,
+        depends=headers,
         include_dirs=[str(_CSRC.relative_to(_HERE.parent))],
-        extra_compile_args=["-O3", "-std=c11", "-fno-strict-aliasing"],
+        # Baseline x86-64 (or the platform default) only: SIMD variants are enabled per
+        # function with __attribute__((target(...))) and picked at run time, so the built
+        # image runs on any CPU of the architecture. Never -march=native.
+        extra_compile_args=["-O3", "-std=gnu11", "-fno-strict-aliasing", "-Wall", "-Wextra"],
     )
     return builder
 

@@ -14,15 +14,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from native._env import SHADOW_CYLINDRICAL, shadow_fraction, sun_position
-from native._orbit import propagate_j2_kernel, state_to_elements_kernel
+
+from native._env import days_since_j2000, shadow_fraction, sun_position
+from native._orbit import propagate_j2_batch, state_to_elements
 
 __all__ = ["EclipseWindow", "predict_eclipse"]
 
-J2 = 1.08263e-3
 MU_M3_S2 = 3.986004418e14
-_NS_PER_DAY = 86_400 * 10**9
-_J2000_UNIX_NS = 946_728_000 * 10**9  # 2000-01-01T12:00:00Z
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +40,13 @@ def predict_eclipse(
 ) -> EclipseWindow:
     """Eclipse timing over the next 1.6 revolutions from the state (m, m/s, ECI) at ``utc_ns``."""
     state = np.concatenate([r_eci_m, v_eci_m_s]).reshape(1, 6).astype(np.float64)
-    elements = np.empty((1, 6))
-    state_to_elements_kernel(state, elements)
+    elements = state_to_elements(state)
     a = float(elements[0, 0])
     period = 2.0 * math.pi * math.sqrt(a**3 / MU_M3_S2)
     times = np.arange(0.0, 1.6 * period, step_s)
-    pos = np.empty((1, times.size, 3))
-    propagate_j2_kernel(elements, np.zeros(1), times, J2, pos)
-    days = (utc_ns - _J2000_UNIX_NS) / _NS_PER_DAY
-    sx, sy, sz, dist = sun_position(days)
-    lit = np.array(
-        [shadow_fraction(p[0], p[1], p[2], sx, sy, sz, dist, SHADOW_CYLINDRICAL) for p in pos[0]]
-    )
+    pos = propagate_j2_batch(elements, times, positions_only=True)[0]
+    sun = sun_position(days_since_j2000(utc_ns) + times / 86_400.0)
+    lit = shadow_fraction(pos, sun, "cylindrical")
     shadow = lit < 0.5
     in_eclipse = bool(shadow[0])
     edges = np.flatnonzero(np.diff(shadow.astype(np.int8)))

@@ -168,12 +168,16 @@ class ThermalController(Component):
         self._same_count: dict[str, int] = {}
         self._mismatch: dict[str, int] = {}
         self._commanded_w: dict[str, float] = {}
+        self._last_duty: dict[str, float] = {}
+        self._last_eps: float | None = None
         self._last_t_ns: int | None = None
         self.stuck: set[str] = set()
         self.faulty_heaters: set[str] = set()
 
     def on_init(self) -> None:
-        """Build the control laws from the configuration."""
+        """Build the control laws from the configuration (and forget what was commanded)."""
+        self._last_duty.clear()
+        self._last_eps = None
         for z in self.cfg.zones:
             if z.control == "pid":
                 self.laws[z.name] = Pid(z.setpoint_c, z.kp, z.ki, z.kd)
@@ -289,12 +293,17 @@ class ThermalController(Component):
 
     def _command_heater(self, name: str, duty: float) -> float:
         heater = self.heaters[name]
+        # Command only changes (a duty step under 1 % is not worth a bus transaction).
+        last = self._last_duty.get(name)
+        if last is not None and abs(last - duty) < 0.01 and (last > 0) == (duty > 0):
+            return self._commanded_w[name]
         try:
             if duty > 0:
                 heater.set_duty(duty)
                 heater.set_on(True)
             else:
                 heater.set_on(False)
+            self._last_duty[name] = duty
         except HalError as exc:
             self.emit("device_error", device=name, error=str(exc))
             return 0.0
@@ -332,8 +341,11 @@ class ThermalController(Component):
             self.cfg.radiator_high_c - self.cfg.radiator_low_c
         )
         eps = lo + min(1.0, max(0.0, f)) * (hi - lo)
+        if self._last_eps is not None and abs(eps - self._last_eps) < 0.005:
+            return self._last_eps
         try:
             self.radiator.set_emissivity(eps)
+            self._last_eps = eps
         except HalError as exc:
             self.emit("device_error", device="radiator", error=str(exc))
         self.hk.radiator_emissivity = eps

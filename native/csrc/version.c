@@ -1,4 +1,4 @@
-#include "satnode.h"
+#include "kernels.h"
 
 /* Bumped whenever a kernel signature changes; the Python side checks it at import. */
-int satnode_abi_version(void) { return 1; }
+int satnode_abi_version(void) { return 2; }

@@ -1,0 +1,122 @@
+"""The AI task executor (``flight/compute``): jobs, admission, EDF/FIFO scheduling under
+power, thermal and deadline limits, checkpointed and redundant execution on the accelerator
+HAL, results in NV storage with CRC-32C, and the Earth-observation workload.
+
+Entry point for the node: :func:`install` (``[compute]`` section). See the modules:
+:mod:`~flight.compute._executor` (the component, its commands, telemetry and TM),
+:mod:`~flight.compute._policy` (scheduling and admission), :mod:`~flight.compute._store`
+(NV records), :mod:`~flight.compute._redundancy`, :mod:`~flight.compute._eo` (scenes, cloud
+mask, detector and their NumPy references) and :mod:`~flight.compute._workload`.
+"""
+
+from flight.compute._eo import (
+    Detection,
+    DetectorWeights,
+    Head,
+    ModelStore,
+    TileTruth,
+    cloud_mask,
+    cloud_mask_ref,
+    conv2d,
+    conv2d_ref,
+    detector_weights,
+    find_detections,
+    ground_track,
+    make_tile,
+    make_tiles,
+    process_tiles,
+    process_tiles_ref,
+    tile_ops,
+)
+from flight.compute._executor import Admission, ComputeExecutor, ExecutorConfig, encode_report
+from flight.compute._install import INSTALL_KEYS, ComputeApp, install
+from flight.compute._job import (
+    Criticality,
+    Job,
+    JobKind,
+    JobRequest,
+    JobState,
+    Progress,
+    RejectReason,
+)
+from flight.compute._policy import (
+    EnergyBucket,
+    Limits,
+    Policy,
+    choose_mode,
+    edf_admit,
+    fifo_admit,
+    order,
+)
+from flight.compute._redundancy import compare, pack_words, unpack_words, vote
+from flight.compute._store import (
+    RecordError,
+    ResultRecord,
+    ResultStore,
+    decode_checkpoint,
+    decode_result,
+    encode_checkpoint,
+    encode_result,
+)
+from flight.compute._workload import (
+    DEFAULT_CLASSES,
+    JobClass,
+    WorkloadConfig,
+    WorkloadGenerator,
+)
+
+__all__ = [
+    "DEFAULT_CLASSES",
+    "INSTALL_KEYS",
+    "Admission",
+    "ComputeApp",
+    "ComputeExecutor",
+    "Criticality",
+    "Detection",
+    "DetectorWeights",
+    "EnergyBucket",
+    "ExecutorConfig",
+    "Head",
+    "Job",
+    "JobClass",
+    "JobKind",
+    "JobRequest",
+    "JobState",
+    "Limits",
+    "ModelStore",
+    "Policy",
+    "Progress",
+    "RecordError",
+    "RejectReason",
+    "ResultRecord",
+    "ResultStore",
+    "TileTruth",
+    "WorkloadConfig",
+    "WorkloadGenerator",
+    "choose_mode",
+    "cloud_mask",
+    "cloud_mask_ref",
+    "compare",
+    "conv2d",
+    "conv2d_ref",
+    "decode_checkpoint",
+    "decode_result",
+    "detector_weights",
+    "edf_admit",
+    "encode_checkpoint",
+    "encode_report",
+    "encode_result",
+    "fifo_admit",
+    "find_detections",
+    "ground_track",
+    "install",
+    "make_tile",
+    "make_tiles",
+    "order",
+    "pack_words",
+    "process_tiles",
+    "process_tiles_ref",
+    "tile_ops",
+    "unpack_words",
+    "vote",
+]

@@ -1,0 +1,494 @@
+"""The Earth-observation workload: synthetic scenes, a cloud mask and a small conv detector.
+
+Scenes
+------
+A *scene* is a strip of square tiles (``tile_px`` x ``tile_px`` pixels, three bands) imaged
+at acquisition number ``scene_id`` along the ground track. The sub-satellite point of the
+acquisition comes from a circular-orbit ground track (:func:`ground_track`), and sets how much
+of the strip is land (a smooth "continent" function of latitude and longitude). Each tile is
+generated from ``(seed, scene_id, tile)`` alone, so any tile can be regenerated on demand
+(it stands for the camera's image in payload memory):
+
+* band 0, ``vis``: visible reflectance (ocean 0.04, land 0.12, cloud 0.7, ship 0.35);
+* band 1, ``nir``: near-infrared reflectance (ocean 0.02, land 0.30, cloud 0.65);
+* band 2, ``tir``: thermal brightness temperature, K (ocean 290, land 300, cloud 250,
+  fire +60..150 K over the land).
+
+Land and clouds are smooth random fields (bilinear upsampling of coarse random grids);
+clouds are semi-transparent in proportion to their optical depth. Ships (2x2 px, on
+ocean) and fires (2x2 or 3x3 px, on land) are placed at known pixels and listed in
+:class:`TileTruth`, with whether a cloud hides them.
+
+Processing (the work that runs on the accelerator)
+--------------------------------------------------
+* Cloud mask: ``vis > 0.3`` and ``tir < 275 K``, then a 3x3 majority filter (>= 5 of 9).
+* Detector: a two-layer convolutional network with hand-designed matched-filter weights
+  (:func:`detector_weights`): a 5x5 layer of four features (centre-surround of ``vis`` for
+  ships, centre-surround of ``tir`` for fires, a vegetation index, coldness), ReLU, then
+  a 3x3 layer to two logit maps (ship, fire). A detection is a local maximum of a logit map
+  above 0, away from clouds (:func:`find_detections`).
+
+The convolutions run in a Numba kernel (:func:`conv2d`); :func:`conv2d_ref`,
+:func:`cloud_mask_ref` and :func:`process_tiles_ref` are plain NumPy references written for
+clarity and used as test oracles.
+
+Operation counts (multiply-add = 2 ops) are exact for the proxy resolution;
+:func:`tile_ops` reports them so that the executor can scale them to the flight model size.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from native import crc32c
+from native._jit import kernel
+from native.errors import FlightError
+
+__all__ = [
+    "BORDER_GUARD_PX",
+    "CLOUD_GUARD_PX",
+    "CLOUD_TIR_MAX_K",
+    "CLOUD_VIS_MIN",
+    "N_BANDS",
+    "SCENE_PERIOD_S",
+    "Detection",
+    "DetectorWeights",
+    "Head",
+    "ModelStore",
+    "TileTruth",
+    "cloud_mask",
+    "cloud_mask_ref",
+    "conv2d",
+    "conv2d_ref",
+    "detector_weights",
+    "find_detections",
+    "ground_track",
+    "land_fraction",
+    "make_tile",
+    "make_tiles",
+    "process_tiles",
+    "process_tiles_ref",
+    "tile_ops",
+]
+
+F32 = NDArray[np.float32]
+U8 = NDArray[np.uint8]
+
+N_BANDS = 3
+#: Cloud test thresholds: visible reflectance above, brightness temperature below (K).
+CLOUD_VIS_MIN = 0.3
+CLOUD_TIR_MAX_K = 275.0
+_TIR_REF_K = 290.0  # detector input normalisation: (tir - 290 K) / 50 K
+_TIR_SCALE_K = 50.0
+#: Detections within this many pixels of a cloudy pixel are discarded (cloud edges ring).
+CLOUD_GUARD_PX = 3
+#: Detections this close to a tile edge are discarded (zero padding rings there; flight
+#: tiles overlap by more than this, so nothing is lost).
+BORDER_GUARD_PX = 3
+_EARTH_RATE_RAD_S = 7.2921159e-5
+#: One acquisition (scene) every this many seconds along the ground track.
+SCENE_PERIOD_S = 20.0
+
+
+@enum.unique
+class Head(enum.IntEnum):
+    """Detector output maps."""
+
+    SHIP = 0
+    FIRE = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TileTruth:
+    """What was placed in a tile: object centres (row, col) and whether a cloud hides them."""
+
+    ships: tuple[tuple[int, int, bool], ...]  #: (row, col, visible)
+    fires: tuple[tuple[int, int, bool], ...]  #: (row, col, visible)
+    cloud: U8  #: 1 where the cloud optical depth exceeds 0.5
+    land: U8  #: 1 on land
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One detected object: tile index in the job, head, pixel and logit score."""
+
+    tile: int
+    head: Head
+    row: int
+    col: int
+    score: float
+
+
+# ---------------------------------------------------------------------------- ground track
+def ground_track(
+    t_s: float,
+    inclination_deg: float = 53.0,
+    period_s: float = 5739.0,
+    lon0_deg: float = 0.0,
+) -> tuple[float, float]:
+    """Sub-satellite (latitude, longitude) in degrees at ``t_s`` seconds on a circular orbit
+    (argument of latitude 0 at t = 0, Earth rotation included, no J2)."""
+    u = 2.0 * math.pi * t_s / period_s
+    inc = math.radians(inclination_deg)
+    lat = math.asin(math.sin(inc) * math.sin(u))
+    lon = math.atan2(math.cos(inc) * math.sin(u), math.cos(u))
+    lon += math.radians(lon0_deg) - _EARTH_RATE_RAD_S * t_s
+    lon = (lon + math.pi) % (2.0 * math.pi) - math.pi
+    return math.degrees(lat), math.degrees(lon)
+
+
+def land_fraction(lat_deg: float, lon_deg: float) -> float:
+    """A smooth made-up 'continent' map: fraction of land around a point, 0.05..0.95."""
+    la, lo = math.radians(lat_deg), math.radians(lon_deg)
+    f = 0.6 * math.sin(2.0 * lo + 0.5) * math.cos(la) + 0.4 * math.sin(3.0 * la - lo)
+    return min(0.95, max(0.05, 0.45 + 0.5 * f))
+
+
+# ---------------------------------------------------------------------------- scene synthesis
+def _smooth_field(rng: np.random.Generator, size: int, cells: int) -> NDArray[np.float64]:
+    """Bilinear upsampling of a (cells+1)^2 grid of N(0,1) values to size x size."""
+    grid = rng.standard_normal((cells + 1, cells + 1))
+    x = np.linspace(0.0, cells, size, endpoint=False) + 0.5 * cells / size
+    i = np.minimum(np.floor(x).astype(np.int64), cells - 1)
+    f = x - i
+    rows = grid[i] * (1.0 - f)[:, None] + grid[i + 1] * f[:, None]
+    return np.asarray(rows[:, i] * (1.0 - f)[None, :] + rows[:, i + 1] * f[None, :])
+
+
+def _place(
+    rng: np.random.Generator, allowed: NDArray[np.bool_], n: int, margin: int
+) -> list[tuple[int, int]]:
+    """Up to ``n`` object centres on allowed pixels, >= 8 px apart, ``margin`` from edges."""
+    size = allowed.shape[0]
+    inner = np.zeros_like(allowed)
+    inner[margin : size - margin, margin : size - margin] = True
+    cand = np.argwhere(allowed & inner)
+    out: list[tuple[int, int]] = []
+    if cand.shape[0] == 0:
+        return out
+    for idx in rng.permutation(cand.shape[0]):
+        r, c = int(cand[idx, 0]), int(cand[idx, 1])
+        if all(max(abs(r - r2), abs(c - c2)) >= 8 for r2, c2 in out):
+            out.append((r, c))
+            if len(out) == n:
+                break
+    return out
+
+
+def make_tile(
+    seed: int,
+    scene_id: int,
+    tile: int,
+    tile_px: int = 64,
+    *,
+    land_frac: float | None = None,
+    cloud_frac: float | None = None,
+) -> tuple[F32, TileTruth]:
+    """Bands ``float32[3, tile_px, tile_px]`` and the truth of tile ``tile`` of a scene.
+
+    ``land_frac``/``cloud_frac`` override the ground-track land fraction and the scene's
+    random cloud cover (fractions 0..1), for fixed test scenes.
+    """
+    if tile_px < 16:
+        raise ValueError(f"tile_px must be >= 16, got {tile_px}")
+    scene_rng = np.random.default_rng([seed & 0xFFFFFFFF, scene_id & 0xFFFFFFFF, 0xC10D])
+    if cloud_frac is None:
+        cloud_frac = float(scene_rng.beta(0.8, 1.6))  # most scenes partly clear
+    if land_frac is None:
+        lat, lon = ground_track(scene_id * SCENE_PERIOD_S)
+        land_frac = land_fraction(lat, lon)
+    rng = np.random.default_rng([seed & 0xFFFFFFFF, scene_id & 0xFFFFFFFF, tile & 0xFFFFFFFF])
+    n = tile_px
+    land_field = _smooth_field(rng, n, 3)
+    land = land_field > np.quantile(land_field, 1.0 - land_frac) if land_frac > 0 else None
+    land_b = np.zeros((n, n), bool) if land is None else land
+    cloud_field = 0.7 * _smooth_field(rng, n, 4) + 0.3 * _smooth_field(rng, n, 12)
+    if cloud_frac <= 0.0:
+        depth = np.zeros((n, n))
+    else:
+        thr = np.quantile(cloud_field, 1.0 - min(cloud_frac, 1.0))
+        depth = np.clip((cloud_field - thr) * 2.5, 0.0, 1.0)
+    vis = np.where(land_b, 0.12, 0.04) + 0.005 * rng.standard_normal((n, n))
+    nir = np.where(land_b, 0.30, 0.02) + 0.005 * rng.standard_normal((n, n))
+    tir = np.where(land_b, 300.0, 290.0) + 0.5 * rng.standard_normal((n, n))
+    ships = _place(rng, ~land_b, int(rng.poisson(1.2)), 5)
+    fires = _place(rng, land_b, int(rng.poisson(1.0)), 5)
+    for r, c in ships:
+        vis[r : r + 2, c : c + 2] = 0.35
+        nir[r : r + 2, c : c + 2] = 0.30
+    for r, c in fires:
+        s = 2 + int(rng.integers(2))
+        tir[r : r + s, c : c + s] += rng.uniform(60.0, 150.0)
+        vis[r : r + s, c : c + s] *= 0.6
+    vis = (1.0 - depth) * vis + depth * 0.7
+    nir = (1.0 - depth) * nir + depth * 0.65
+    tir = (1.0 - depth) * tir + depth * 250.0
+    bands = np.stack([vis, nir, tir]).astype(np.float32)
+    cloud = (depth > 0.5).astype(np.uint8)
+    truth = TileTruth(
+        tuple((r, c, bool(depth[r, c] <= 0.05)) for r, c in ships),
+        tuple((r, c, bool(depth[r, c] <= 0.05)) for r, c in fires),
+        cloud,
+        land_b.astype(np.uint8),
+    )
+    return bands, truth
+
+
+def make_tiles(seed: int, scene_id: int, first: int, count: int, tile_px: int = 64) -> F32:
+    """Bands of tiles ``first .. first+count-1`` of a scene, ``float32[count, 3, px, px]``."""
+    return np.stack([make_tile(seed, scene_id, first + k, tile_px)[0] for k in range(count)])
+
+
+# ---------------------------------------------------------------------------- convolution
+@kernel
+def _conv2d_kernel(
+    xp: F32, w: F32, b: F32, relu: bool, out: F32
+) -> None:  # pragma: no cover - compiled
+    k_out, c_in, kh, kw = w.shape
+    h, wd = out.shape[1], out.shape[2]
+    for k in range(k_out):
+        for i in range(h):
+            for j in range(wd):
+                acc = np.float32(0.0)
+                for c in range(c_in):
+                    for u in range(kh):
+                        for v in range(kw):
+                            acc += xp[c, i + u, j + v] * w[k, c, u, v]
+                acc += b[k]
+                if relu and acc < 0:
+                    acc = np.float32(0.0)
+                out[k, i, j] = acc
+
+
+def _check_conv(x: F32, w: F32, b: F32) -> tuple[F32, F32, F32]:
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    w = np.ascontiguousarray(w, dtype=np.float32)
+    b = np.ascontiguousarray(b, dtype=np.float32)
+    if x.ndim != 3 or w.ndim != 4 or b.ndim != 1:
+        raise ValueError("conv2d: x must be [C,H,W], w [K,C,kh,kw], b [K]")
+    if w.shape[1] != x.shape[0] or b.shape[0] != w.shape[0]:
+        raise ValueError(f"conv2d: shapes x{x.shape} w{w.shape} b{b.shape} do not agree")
+    if w.shape[2] % 2 == 0 or w.shape[3] % 2 == 0:
+        raise ValueError("conv2d: kernel sizes must be odd ('same' padding)")
+    return x, w, b
+
+
+def conv2d(x: F32, w: F32, b: F32, relu: bool = False) -> F32:
+    """'Same' 2-D cross-correlation with zero padding: ``out[k,i,j] = b[k] + sum_{c,u,v}
+    x[c, i+u-ph, j+v-pw] w[k,c,u,v]`` (optionally ReLU). float32 in, float32 out."""
+    x, w, b = _check_conv(x, w, b)
+    ph, pw = w.shape[2] // 2, w.shape[3] // 2
+    xp = np.pad(x, ((0, 0), (ph, ph), (pw, pw)))
+    out = np.empty((w.shape[0], x.shape[1], x.shape[2]), dtype=np.float32)
+    _conv2d_kernel(xp, w, b, relu, out)
+    return out
+
+
+def conv2d_ref(x: F32, w: F32, b: F32, relu: bool = False) -> F32:
+    """NumPy reference of :func:`conv2d` (sliding windows and einsum, float64 accumulate)."""
+    x, w, b = _check_conv(x, w, b)
+    ph, pw = w.shape[2] // 2, w.shape[3] // 2
+    xp = np.pad(x.astype(np.float64), ((0, 0), (ph, ph), (pw, pw)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (w.shape[2], w.shape[3]), axis=(1, 2))
+    out = np.einsum("cijuv,kcuv->kij", win, w.astype(np.float64)) + b[:, None, None]
+    if relu:
+        out = np.maximum(out, 0.0)
+    return out.astype(np.float32)
+
+
+# ---------------------------------------------------------------------------- the model
+@dataclass(frozen=True, slots=True)
+class DetectorWeights:
+    """Weights of the two-layer detector (float32)."""
+
+    w1: F32  #: [4, 3, 5, 5]
+    b1: F32  #: [4]
+    w2: F32  #: [2, 4, 3, 3]
+    b2: F32  #: [2]
+
+    def arrays(self) -> tuple[F32, F32, F32, F32]:
+        """(w1, b1, w2, b2)."""
+        return self.w1, self.b1, self.w2, self.b2
+
+    def crc(self) -> int:
+        """CRC-32C over the four arrays' bytes, in order."""
+        c = 0
+        for a in self.arrays():
+            c = crc32c(np.ascontiguousarray(a), c)
+        return c
+
+
+def detector_weights() -> DetectorWeights:
+    """The hand-designed matched-filter weights (deterministic; see the module docstring)."""
+    dog = np.full((5, 5), -1.0 / 16.0)
+    dog[1:4, 1:4] = 1.0 / 9.0
+    w1 = np.zeros((4, 3, 5, 5))
+    w1[0, 0] = dog  # ship: a small bright spot in vis
+    w1[1, 2] = dog  # fire: a small hot spot in tir (normalised)
+    w1[2, 1, 1:4, 1:4] = 1.0 / 9.0  # vegetation: nir - vis over 3x3
+    w1[2, 0, 1:4, 1:4] = -1.0 / 9.0
+    w1[3, 2] = -1.0 / 25.0  # coldness over 5x5: clouds, even thin ones, are cold
+    b1 = np.array([-0.03, -0.25, 0.0, -0.03])
+    blur = np.array([[0.05, 0.1, 0.05], [0.1, 0.4, 0.1], [0.05, 0.1, 0.05]])
+    w2 = np.zeros((2, 4, 3, 3))
+    w2[0, 0] = 12.0 * blur  # ship evidence
+    w2[0, 2, 1, 1] = -20.0  # ... not on vegetated land
+    w2[0, 3, 1, 1] = -40.0  # ... not in cold (cloudy) areas
+    w2[1, 1] = 4.0 * blur  # fire evidence
+    w2[1, 3, 1, 1] = -10.0
+    b2 = np.array([-0.25, -0.25])
+    f = np.float32
+    return DetectorWeights(w1.astype(f), b1.astype(f), w2.astype(f), b2.astype(f))
+
+
+class ModelStore:
+    """Holds the detector weights behind an accessor that checks them before each use.
+
+    The weights are kept with their CRC-32C; :meth:`get` recomputes it and, on a mismatch
+    (a memory upset), restores the weights from their deterministic definition and counts a
+    repair. This stands in for an EDAC-protected region (``flight/edac``) until that exists:
+    swap the storage behind :meth:`get` for it without touching callers.
+    """
+
+    def __init__(self) -> None:
+        self._weights = detector_weights()
+        self._crc = self._weights.crc()
+        self.repairs = 0
+        self.checks = 0
+
+    def get(self) -> DetectorWeights:
+        """The weights, verified (and repaired if corrupted)."""
+        self.checks += 1
+        if self._weights.crc() != self._crc:
+            self._weights = detector_weights()
+            self.repairs += 1
+            if self._weights.crc() != self._crc:  # pragma: no cover - a code defect
+                raise FlightError("detector weights cannot be restored")
+        return self._weights
+
+    def raw(self) -> DetectorWeights:
+        """The weights without a check (for fault-injection tests)."""
+        return self._weights
+
+
+# ---------------------------------------------------------------------------- processing
+def _normalise(tiles: F32) -> F32:
+    x = np.array(tiles, dtype=np.float32, copy=True)
+    x[:, 2] = (x[:, 2] - np.float32(_TIR_REF_K)) / np.float32(_TIR_SCALE_K)
+    return x
+
+
+_BOX3_W = np.ones((1, 1, 3, 3), dtype=np.float32)
+_BOX3_B = np.zeros(1, dtype=np.float32)
+
+
+def cloud_mask(tiles: F32) -> U8:
+    """Cloud mask ``uint8[n, H, W]`` of tiles ``float32[n, 3, H, W]`` (1 = cloud)."""
+    raw = ((tiles[:, 0] > CLOUD_VIS_MIN) & (tiles[:, 2] < CLOUD_TIR_MAX_K)).astype(np.float32)
+    out = np.empty(raw.shape, dtype=np.uint8)
+    for k in range(raw.shape[0]):
+        votes = conv2d(raw[k][None], _BOX3_W, _BOX3_B)[0]
+        out[k] = votes >= 4.5
+    return out
+
+
+def cloud_mask_ref(tiles: F32) -> U8:
+    """NumPy reference of :func:`cloud_mask`: explicit sum of the nine shifted masks."""
+    raw = ((tiles[:, 0] > CLOUD_VIS_MIN) & (tiles[:, 2] < CLOUD_TIR_MAX_K)).astype(np.int32)
+    padded = np.pad(raw, ((0, 0), (1, 1), (1, 1)))
+    h, w = raw.shape[1], raw.shape[2]
+    votes = sum(padded[:, du : du + h, dv : dv + w] for du in range(3) for dv in range(3))
+    return (votes >= 5).astype(np.uint8)
+
+
+def process_tiles(tiles: F32, w1: F32, b1: F32, w2: F32, b2: F32, detect: bool) -> tuple[U8, F32]:
+    """The accelerator work of one chunk: (cloud mask ``uint8[n,H,W]``, logits
+    ``float32[n,2,H,W]``; an empty ``float32[0,2,H,W]`` when ``detect`` is False)."""
+    mask = cloud_mask(tiles)
+    n, _, h, w = tiles.shape
+    if not detect:
+        return mask, np.zeros((0, 2, h, w), dtype=np.float32)
+    x = _normalise(tiles)
+    logits = np.empty((n, 2, h, w), dtype=np.float32)
+    for k in range(n):
+        feat = conv2d(x[k], w1, b1, relu=True)
+        logits[k] = conv2d(feat, w2, b2)
+    return mask, logits
+
+
+def process_tiles_ref(
+    tiles: F32, w1: F32, b1: F32, w2: F32, b2: F32, detect: bool
+) -> tuple[U8, F32]:
+    """NumPy reference of :func:`process_tiles`."""
+    mask = cloud_mask_ref(tiles)
+    n, _, h, w = tiles.shape
+    if not detect:
+        return mask, np.zeros((0, 2, h, w), dtype=np.float32)
+    x = tiles.astype(np.float64)
+    x[:, 2] = (x[:, 2] - _TIR_REF_K) / _TIR_SCALE_K
+    out = np.stack(
+        [
+            conv2d_ref(conv2d_ref(x[k].astype(np.float32), w1, b1, relu=True), w2, b2)
+            for k in range(n)
+        ]
+    )
+    return mask, out
+
+
+def tile_ops(tile_px: int, detect: bool) -> float:
+    """Operations of :func:`process_tiles` for one tile (multiply-add = 2): the cloud test
+    and 3x3 vote, plus the two convolution layers when ``detect``."""
+    px = float(tile_px * tile_px)
+    ops = px * (3.0 + 2.0 * 9.0)
+    if detect:
+        ops += px * (2.0 * 4 * 3 * 25 + 4 + 2.0 * 2 * 4 * 9 + 2)
+    return ops
+
+
+def find_detections(
+    mask: U8, logits: F32, heads: tuple[Head, ...], first_tile: int = 0
+) -> list[Detection]:
+    """Local maxima (3x3, ties kept once, raster order) of each head's logits above 0 that
+    lie more than :data:`CLOUD_GUARD_PX` pixels from any cloudy pixel and at least
+    :data:`BORDER_GUARD_PX` pixels inside the tile."""
+    out: list[Detection] = []
+    g = CLOUD_GUARD_PX
+    for k in range(logits.shape[0]):
+        m = mask[k].astype(bool)
+        h, w = m.shape
+        pad = np.pad(m, g)
+        near_cloud = np.zeros((h, w), bool)
+        inner = np.zeros((h, w), bool)
+        inner[BORDER_GUARD_PX : h - BORDER_GUARD_PX, BORDER_GUARD_PX : w - BORDER_GUARD_PX] = True
+        for du in range(2 * g + 1):
+            for dv in range(2 * g + 1):
+                near_cloud |= pad[du : du + h, dv : dv + w]
+        for head in heads:
+            s = logits[k, int(head)]
+            sp = np.pad(s, 1, constant_values=-np.inf)
+            neigh = np.max(
+                np.stack([sp[du : du + h, dv : dv + w] for du in range(3) for dv in range(3)]),
+                axis=0,
+            )
+            peak = (s > 0.0) & (s >= neigh) & ~near_cloud & inner
+            taken: list[tuple[int, int]] = []
+            for r, c in np.argwhere(peak):
+                r, c = int(r), int(c)
+                if any(abs(r - r2) <= 1 and abs(c - c2) <= 1 for r2, c2 in taken):
+                    continue  # a plateau: keep its first pixel only
+                taken.append((r, c))
+                out.append(Detection(first_tile + k, head, r, c, float(s[r, c])))
+    return out
+
+
+def as_outputs(obj: Any) -> tuple[U8, F32]:
+    """Check that an accelerator result has the shape of :func:`process_tiles` output."""
+    if not (isinstance(obj, tuple) and len(obj) == 2):
+        raise FlightError(f"unexpected accelerator output {type(obj).__name__}")
+    return obj[0], obj[1]

@@ -1,0 +1,965 @@
+"""The AI task executor: a component that admits, schedules, runs, checks and stores jobs.
+
+Every step (onboard time ``t``):
+
+1. Read the limits from the bus: ``PowerBudget.compute_w`` (average W; a missing or stale
+   budget falls back to ``default_compute_w``), ``ThermalThrottle.max_power_frac`` (cap on
+   the accelerator's instantaneous power, as a fraction of its full-power mode),
+   ``ModeStatus`` (compute only in NOMINAL) and ``PowerStatus.shed_level`` (compute shed).
+   The energy bucket accrues the budget (:class:`~flight.compute._policy.EnergyBucket`).
+2. Take the requests of the workload generator (if any) through admission.
+3. Poll the chunk on the accelerator. Done: compare/vote the replicas, extract detections,
+   checkpoint the job's progress to NV storage; a finished job's result is stored with its
+   CRC-32C and queued for downlink. No result past the chunk's timeout: the accelerator is
+   declared hung, reset, and the job resumes from its NV checkpoint (retries bounded).
+   A chunk above a tightened thermal cap (or when compute stops being allowed) is
+   preempted (accelerator reset, chunk re-run later).
+4. Drop jobs past their deadline (``drop_late``), pick the next job by policy (EDF or FIFO),
+   choose the power mode (:func:`~flight.compute._policy.choose_mode`), and submit its
+   next chunk (``tiles_per_chunk`` tiles, one run per replica) when the energy bucket
+   covers it. A job whose used or projected time/energy exceeds its budget is aborted.
+   An accelerator idle for ``idle_off_s`` is switched OFF.
+5. Downlink: at most one result summary TM[``report_service``,2] per
+   ``downlink_interval_s``.
+
+Ground interface (PUS-8, function id = component id << 8 | opcode): ``submit`` (1),
+``cancel`` (2), ``list`` (3, emits TM[``report_service``,1] and an event), ``downlink`` (4,
+queue a stored result's report again). Housekeeping (PUS-3) carries queue, job, energy,
+fault and redundancy counters.
+
+TM layouts (big-endian)::
+
+    TM[s,1] job list:   N u8, N x (job_id u32, kind u8, state u8, priority u8,
+                        criticality u8, deadline_in_s f32, next_tile u16, tiles u16)
+    TM[s,2] result:     job_id u32, kind u8, state u8, criticality u8, deadline_met u8,
+                        t_done_ns u64, crc32c u32, cloud_frac f32, energy_j f32, exec_s f32,
+                        disagreements u16, corrected_words u32, n_detections u16,
+                        min(n, 32) x (tile u16, head u8, row u16, col u16, score f32)
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from flight.compute._eo import (
+    ModelStore,
+    as_outputs,
+    find_detections,
+    make_tiles,
+    process_tiles,
+    tile_ops,
+)
+from flight.compute._job import Criticality, Job, JobKind, JobRequest, JobState, RejectReason
+from flight.compute._policy import (
+    EnergyBucket,
+    Limits,
+    Policy,
+    choose_mode,
+    edf_admit,
+    fifo_admit,
+    order,
+)
+from flight.compute._redundancy import compare, vote
+from flight.compute._store import RecordError, ResultRecord, ResultStore
+from flight.compute._workload import WorkloadGenerator
+from flight.core import (
+    NS_PER_S,
+    Arg,
+    CommandDef,
+    CommandError,
+    Component,
+    Declaration,
+    EventDef,
+    FailureCode,
+    FieldType,
+    Severity,
+    TlmField,
+)
+from flight.messages import Mode, ModeStatus, PowerBudget, PowerStatus, ShedLevel, ThermalThrottle
+from hal.accelerator import Accelerator, AcceleratorStatus, JobResult, PowerMode
+from hal.platform import Storage
+from native.errors import ConfigError, DeviceFaultError, DeviceUnavailableError, HalError
+
+__all__ = ["Admission", "ComputeExecutor", "ExecutorConfig"]
+
+_LIST_ITEM = struct.Struct(">IBBBBfHH")
+_RESULT_HEAD = struct.Struct(">IBBBBQIfffHIH")
+_RESULT_DET = struct.Struct(">HBHHf")
+_MAX_REPORT_DETS = 32
+_MAX_LIST = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorConfig:
+    """The ``[compute]`` section (less ``workload`` and installation keys); see README."""
+
+    policy: Policy = Policy.EDF
+    queue_depth: int = 32  #: jobs admitted and not finished
+    tile_px: int = 64  #: proxy tile size (px)
+    tiles_per_chunk: int = 1  #: tiles per accelerator submission (= per checkpoint)
+    ops_scale: float = 4e8  #: modelled ops per proxy op (flight model / proxy size)
+    max_tiles: int = 1024  #: largest job (tiles)
+    max_retries: int = 3  #: chunk retries (hang, replica mismatch) before a job fails
+    timeout_factor: float = 3.0  #: chunk timeout = factor * modelled time + timeout_min_s
+    timeout_min_s: float = 2.0
+    admission: bool = True  #: run the policy's deadline admission test
+    admission_derate: float = 0.9  #: fraction of the sustained rate admission counts on
+    drop_late: bool = True  #: drop jobs whose deadline passed
+    budget_margin: float = 2.0  #: default budgets: worst-mode estimate times this
+    energy_bucket_s: float = 60.0  #: energy bucket depth, seconds of budget
+    default_compute_w: float = 300.0  #: budget (W) while no fresh PowerBudget is known
+    budget_stale_s: float = 300.0  #: a PowerBudget older than this is ignored
+    idle_off_s: float = 5.0  #: switch the accelerator OFF after idling this long
+    throttle_preempt: bool = True  #: preempt a chunk above a tightened thermal cap
+    downlink_interval_s: float = 1.0  #: at most one result report per interval
+    max_results: int = 256  #: stored results kept (downlinked ones pruned first)
+    report_service: int = 140  #: mission-specific PUS service type of the TM reports
+    seed: int = 1  #: scene generation seed
+
+    @classmethod
+    def from_section(
+        cls, section: Mapping[str, Any], seed: int, ignore: set[str]
+    ) -> ExecutorConfig:
+        """Parse a ``[compute]`` table; keys in ``ignore`` belong to the installer."""
+        kw: dict[str, Any] = {}
+        types = {f.name: f for f in fields(cls)}
+        for key, value in section.items():
+            if key in ignore:
+                continue
+            if key not in types:
+                raise ConfigError(
+                    f"compute.{key}: unknown key (keys: {', '.join(sorted(set(types) | ignore))})"
+                )
+            default = types[key].default
+            if key == "policy":
+                try:
+                    kw[key] = Policy(str(value).lower())
+                except ValueError:
+                    raise ConfigError(f"compute.policy: {value!r} is not 'edf' or 'fifo'") from None
+            elif isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ConfigError(f"compute.{key}: must be true or false, got {value!r}")
+                kw[key] = value
+            elif isinstance(default, int):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ConfigError(f"compute.{key}: must be an integer >= 0, got {value!r}")
+                kw[key] = value
+            else:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ConfigError(f"compute.{key}: must be a number, got {value!r}")
+                if not math.isfinite(value) or value < 0:
+                    raise ConfigError(f"compute.{key}: must be finite and >= 0, got {value!r}")
+                kw[key] = float(value)
+        kw.setdefault("seed", seed)
+        cfg = cls(**kw)
+        for key in ("queue_depth", "tile_px", "tiles_per_chunk", "max_tiles"):
+            if getattr(cfg, key) < 1:
+                raise ConfigError(f"compute.{key}: must be >= 1")
+        if cfg.tile_px < 16:
+            raise ConfigError("compute.tile_px: must be >= 16")
+        if cfg.queue_depth > 255:
+            raise ConfigError("compute.queue_depth: must be <= 255")
+        for key in ("ops_scale", "energy_bucket_s", "admission_derate", "budget_margin"):
+            if getattr(cfg, key) <= 0:
+                raise ConfigError(f"compute.{key}: must be > 0")
+        if not 128 <= cfg.report_service <= 255:
+            raise ConfigError("compute.report_service: mission services are 128..255")
+        return cfg
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Outcome of a submission: the job id, or the typed reason it was refused."""
+
+    accepted: bool
+    job_id: int = 0
+    reason: RejectReason | None = None
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class _Chunk:
+    job: Job
+    first_tile: int
+    n_tiles: int
+    mode: PowerMode
+    power_w: float
+    ids: list[int]
+    submit_ns: int
+    est_s: float
+    est_energy_j: float
+    timeout_ns: int
+    results: dict[int, JobResult] = field(default_factory=dict)
+
+
+_TLM = (
+    TlmField("queue_len", FieldType.U16, "", "jobs admitted and not finished"),
+    TlmField("running_job", FieldType.U32, "", "job with a chunk on the accelerator (0: none)"),
+    TlmField("policy", FieldType.U8, "", "0 EDF, 1 FIFO"),
+    TlmField("accel_mode", FieldType.U8, "", "0 OFF, 1 LOW, 2 MID, 3 HIGH"),
+    TlmField("jobs_submitted", FieldType.U32, "", "requests received"),
+    TlmField("jobs_rejected", FieldType.U32, "", "requests refused at admission"),
+    TlmField("jobs_completed", FieldType.U32, "", "jobs completed"),
+    TlmField("jobs_failed", FieldType.U32, "", "jobs failed (retries exhausted)"),
+    TlmField("jobs_aborted", FieldType.U32, "", "jobs aborted over budget"),
+    TlmField("jobs_cancelled", FieldType.U32, "", "jobs cancelled by command"),
+    TlmField("deadline_met", FieldType.U32, "", "jobs completed by their deadline"),
+    TlmField("deadline_missed", FieldType.U32, "", "jobs completed late or dropped late"),
+    TlmField("rej_queue_full", FieldType.U32, "", "rejections: queue full"),
+    TlmField("rej_deadline", FieldType.U32, "", "rejections: deadline infeasible"),
+    TlmField("rej_budget", FieldType.U32, "", "rejections: over time/energy budget"),
+    TlmField("rej_unavailable", FieldType.U32, "", "rejections: compute unavailable"),
+    TlmField("rej_malformed", FieldType.U32, "", "rejections: malformed request"),
+    TlmField("energy_j", FieldType.F64, "J", "modelled accelerator energy of job work"),
+    TlmField("idle_energy_j", FieldType.F64, "J", "accelerator idle energy"),
+    TlmField("credit_j", FieldType.F32, "J", "energy bucket credit"),
+    TlmField("budget_w", FieldType.F32, "W", "power budget in use"),
+    TlmField("thermal_cap_w", FieldType.F32, "W", "thermal power cap in use"),
+    TlmField("hangs", FieldType.U16, "", "accelerator hangs detected"),
+    TlmField("accel_resets", FieldType.U16, "", "accelerator resets commanded"),
+    TlmField("resumes", FieldType.U16, "", "jobs resumed from an NV checkpoint"),
+    TlmField("preemptions", FieldType.U16, "", "chunks preempted by thermal cap or mode"),
+    TlmField("checkpoints", FieldType.U32, "", "checkpoints written"),
+    TlmField("disagreements", FieldType.U32, "", "chunks whose replicas disagreed"),
+    TlmField("corrected_words", FieldType.U32, "", "64-bit words corrected by TMR votes"),
+    TlmField("results_stored", FieldType.U32, "", "results written to NV storage"),
+    TlmField("downlink_pending", FieldType.U16, "", "stored results awaiting downlink"),
+    TlmField("downlink_sent", FieldType.U32, "", "result reports sent"),
+    TlmField("store_errors", FieldType.U16, "", "NV storage operations that failed"),
+)
+
+_EVENTS = (
+    EventDef(1, "job_accepted", Severity.INFO,
+             "job {job_id} accepted: {kind} x{tiles} tiles, deadline {deadline_s:.0f} s, {crit}"),
+    EventDef(2, "job_rejected", Severity.LOW, "job rejected ({reason}): {detail}"),
+    EventDef(3, "job_completed", Severity.INFO,
+             "job {job_id} completed: {exec_s:.1f} s, {energy_j:.0f} J, {n_det} detections, "
+             "deadline {met}"),
+    EventDef(4, "job_missed", Severity.LOW, "job {job_id} dropped: deadline passed"),
+    EventDef(5, "job_aborted", Severity.MEDIUM, "job {job_id} aborted: {why}"),
+    EventDef(6, "job_failed", Severity.MEDIUM, "job {job_id} failed: {why}"),
+    EventDef(7, "job_cancelled", Severity.INFO, "job {job_id} cancelled"),
+    EventDef(8, "accel_hang", Severity.MEDIUM,
+             "accelerator hung on job {job_id} tile {tile} ({status}); reset"),
+    EventDef(9, "job_resumed", Severity.INFO,
+             "job {job_id} resumes from its checkpoint at tile {tile}"),
+    EventDef(10, "redundancy_disagreement", Severity.LOW,
+             "job {job_id} tile {tile}: replicas differ in {words} words ({action})"),
+    EventDef(11, "result_stored", Severity.INFO, "job {job_id} result stored (crc32c {crc:08x})"),
+    EventDef(12, "job_list", Severity.INFO, "{n} active jobs: {ids}"),
+    EventDef(13, "store_error", Severity.MEDIUM, "storage {op} failed: {error}"),
+    EventDef(14, "preempted", Severity.LOW,
+             "job {job_id} chunk preempted ({why})"),
+    EventDef(15, "accel_unavailable", Severity.MEDIUM, "accelerator unavailable: {error}"),
+    EventDef(16, "records_corrupt", Severity.MEDIUM, "{n} corrupt records in storage: {names}"),
+)  # fmt: skip
+
+_COMMANDS = (
+    CommandDef(
+        1,
+        "submit",
+        (
+            Arg("kind", FieldType.U8, 1, 3, "", "1 cloud_mask, 2 ship_detect, 3 fire_detect"),
+            Arg("priority", FieldType.U8, 0, 7),
+            Arg("deadline_s", FieldType.F32, 1.0, 7 * 86400.0, "s", "relative deadline"),
+            Arg("criticality", FieldType.U8, 0, 2, "", "0 normal, 1 detect (x2), 2 correct (x3)"),
+            Arg("scene_id", FieldType.U32, doc="input: acquisition number"),
+            Arg("tiles", FieldType.U16, 1, 65535),
+            Arg("max_time_s", FieldType.F32, 0.0, 1e7, "s", "accelerator-time budget, 0 default"),
+            Arg("max_energy_j", FieldType.F32, 0.0, 1e10, "J", "energy budget, 0 default"),
+        ),
+        "submit an EO job",
+    ),
+    CommandDef(2, "cancel", (Arg("job_id", FieldType.U32),), "cancel an active job"),
+    CommandDef(3, "list", (), "report the active jobs (TM and event)"),
+    CommandDef(4, "downlink", (Arg("job_id", FieldType.U32),), "queue a stored result again"),
+)
+
+_REJECT_COUNTER = {
+    RejectReason.QUEUE_FULL: "rej_queue_full",
+    RejectReason.DEADLINE_INFEASIBLE: "rej_deadline",
+    RejectReason.OVER_TIME_BUDGET: "rej_budget",
+    RejectReason.OVER_ENERGY_BUDGET: "rej_budget",
+    RejectReason.COMPUTE_UNAVAILABLE: "rej_unavailable",
+    RejectReason.MALFORMED: "rej_malformed",
+}
+_MODE_CODE = {PowerMode.OFF: 0, PowerMode.LOW: 1, PowerMode.MID: 2, PowerMode.HIGH: 3}
+
+
+class ComputeExecutor(Component):
+    """The AI task executor component (see the module docstring).
+
+    ``accelerator`` and ``storage`` are HAL devices; ``send_tm(service, subtype, data)``
+    emits TM (the node's PUS endpoint; None: reports only counted as pending);
+    ``generator`` submits the run's workload.
+    """
+
+    DECLARATION = Declaration(commands=_COMMANDS, telemetry=_TLM, events=_EVENTS)
+
+    def __init__(
+        self,
+        accelerator: Accelerator,
+        storage: Storage,
+        config: ExecutorConfig | None = None,
+        *,
+        name: str = "compute",
+        component_id: int = 40,
+        send_tm: Callable[[int, int, bytes], bytes] | None = None,
+        generator: WorkloadGenerator | None = None,
+    ) -> None:
+        super().__init__(name, component_id)
+        self.accelerator = accelerator
+        self.storage = storage
+        self.config = cfg = config or ExecutorConfig()
+        self.send_tm = send_tm
+        self.generator = generator
+        self.model = ModelStore()
+        self.store = ResultStore(storage, cfg.max_results)
+        self.bucket = EnergyBucket(cfg.energy_bucket_s)
+        self.jobs: dict[int, Job] = {}  #: admitted, not final
+        self.finished: dict[int, JobState] = {}  #: final state of recent jobs
+        self.rejections: dict[RejectReason, int] = dict.fromkeys(RejectReason, 0)
+        self.modes = dict(accelerator.modes)
+        self._full_power_w = max(s.power_w for s in self.modes.values())
+        self._inflight: _Chunk | None = None
+        self._last_ns: int | None = None
+        self._next_id = 1
+        self._seq = 0
+        self._idle_s = 0.0
+        self._acc_mode = PowerMode.OFF
+        self._unavailable = False
+        self._next_downlink_ns = 0
+        self._unsaved: list[Job] = []
+        self.thermal_violations = 0
+        self.max_accel_power_w = 0.0
+        self.limits = Limits(cfg.default_compute_w, self._full_power_w, True)
+        self.hk.policy = 0 if cfg.policy is Policy.EDF else 1
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def on_init(self) -> None:
+        """(Re)load the NV state: results, downlink ledger, checkpointed jobs, id sequence."""
+        self._inflight = None
+        self.jobs.clear()
+        try:
+            resumed = self.store.load()
+            self._next_id = max(self._next_id, self.store.next_id())
+        except HalError as exc:
+            self._store_error("load", exc)
+            resumed = []
+        if self.store.corrupt:
+            self.emit(
+                "records_corrupt", n=len(self.store.corrupt), names=",".join(self.store.corrupt)
+            )
+        for job in resumed:
+            self._seq = max(self._seq, job.seq + 1)
+            self.jobs[job.job_id] = job
+            self.hk.resumes += 1
+            self.emit("job_resumed", job_id=job.job_id, tile=job.progress.next_tile)
+        self.hk.results_stored = len(self.store.results)
+        self.hk.queue_len = len(self.jobs)
+
+    # -- admission --------------------------------------------------------------------------
+    def submit(self, req: JobRequest) -> Admission:
+        """Admit or refuse a job request (counted, and reported by event either way)."""
+        self.hk.jobs_submitted += 1
+        now = self.clock.now_ns()
+        cfg = self.config
+        problem = _malformed(req, cfg)
+        if problem:
+            return self._reject(RejectReason.MALFORMED, problem)
+        limits = self._read_limits(now)
+        mode, rate = choose_mode(self.modes, limits)
+        if mode is None:
+            why = limits.why or f"budget {limits.budget_w:.0f} W, cap {limits.thermal_cap_w:.0f} W"
+            return self._reject(RejectReason.COMPUTE_UNAVAILABLE, why)
+        ops = tile_ops(cfg.tile_px, req.kind.detect) * cfg.ops_scale * req.tiles
+        ops *= req.criticality.replicas
+        spec = self.modes[mode]
+        est_s = spec.modelled_s(ops)
+        est_j = spec.power_w * est_s
+        work = [s for m, s in self.modes.items() if m is not PowerMode.OFF and s.tops > 0]
+        max_t = req.max_time_s or cfg.budget_margin * max(s.modelled_s(ops) for s in work)
+        max_j = req.max_energy_j or cfg.budget_margin * max(
+            s.power_w * s.modelled_s(ops) for s in work
+        )
+        if est_s > max_t:
+            return self._reject(
+                RejectReason.OVER_TIME_BUDGET, f"needs {est_s:.1f} s > budget {max_t:.1f} s"
+            )
+        if est_j > max_j:
+            return self._reject(
+                RejectReason.OVER_ENERGY_BUDGET, f"needs {est_j:.0f} J > budget {max_j:.0f} J"
+            )
+        if len(self.jobs) >= cfg.queue_depth:
+            return self._reject(RejectReason.QUEUE_FULL, f"{len(self.jobs)} jobs active")
+        job = Job(
+            self._next_id, req.kind, req.priority, now + round(req.deadline_s * NS_PER_S),
+            req.criticality, req.scene_id, req.tiles, now, ops, est_s, est_j, max_t, max_j,
+            self._seq,
+        )  # fmt: skip
+        if cfg.admission:
+            test = edf_admit if cfg.policy is Policy.EDF else fifo_admit
+            if not test(list(self.jobs.values()), job, now, rate * cfg.admission_derate):
+                return self._reject(
+                    RejectReason.DEADLINE_INFEASIBLE,
+                    f"{req.kind.name.lower()} x{req.tiles} cannot finish within "
+                    f"{req.deadline_s:.0f} s at {rate / 1e12 * cfg.admission_derate:.0f} TOPS",
+                )
+        self._next_id += 1
+        self._seq += 1
+        try:
+            self.store.save_seq(self._next_id)
+            self.store.checkpoint(job)
+            self.hk.checkpoints += 1
+        except HalError as exc:
+            self._store_error("checkpoint", exc)
+        self.jobs[job.job_id] = job
+        self.hk.queue_len = len(self.jobs)
+        self.emit(
+            "job_accepted", job_id=job.job_id, kind=req.kind.name.lower(), tiles=req.tiles,
+            deadline_s=req.deadline_s, crit=req.criticality.name.lower(),
+        )  # fmt: skip
+        return Admission(True, job.job_id)
+
+    def _reject(self, reason: RejectReason, detail: str) -> Admission:
+        self.hk.jobs_rejected += 1
+        self.rejections[reason] += 1
+        counter = _REJECT_COUNTER[reason]
+        setattr(self.hk, counter, getattr(self.hk, counter) + 1)
+        self.emit("job_rejected", reason=reason.name, detail=detail)
+        return Admission(False, 0, reason, detail)
+
+    # -- commands ---------------------------------------------------------------------------
+    def cmd_submit(
+        self,
+        kind: int,
+        priority: int,
+        deadline_s: float,
+        criticality: int,
+        scene_id: int,
+        tiles: int,
+        max_time_s: float,
+        max_energy_j: float,
+    ) -> None:
+        """PUS-8 submit: admission refusals fail the TC with a reason."""
+        req = JobRequest(
+            JobKind(kind), priority, deadline_s, Criticality(criticality), scene_id, tiles,
+            max_time_s, max_energy_j,
+        )  # fmt: skip
+        adm = self.submit(req)
+        if not adm.accepted:
+            code = (
+                FailureCode.ILLEGAL_ARGUMENT
+                if adm.reason is RejectReason.MALFORMED
+                else FailureCode.NOT_ALLOWED
+            )
+            assert adm.reason is not None
+            raise CommandError(f"job rejected: {adm.reason.name}: {adm.detail}", code)
+
+    def cmd_cancel(self, job_id: int) -> None:
+        """PUS-8 cancel of an active job."""
+        if not self.cancel(job_id):
+            raise CommandError(f"no active job {job_id}", FailureCode.ILLEGAL_ARGUMENT)
+
+    def cmd_list(self) -> None:
+        """PUS-8 list: TM[report_service,1] and a job_list event."""
+        self.report_list()
+
+    def cmd_downlink(self, job_id: int) -> None:
+        """PUS-8 downlink: queue a stored result's report again."""
+        try:
+            self.store.requeue(job_id)
+        except KeyError:
+            raise CommandError(f"no stored result {job_id}", FailureCode.ILLEGAL_ARGUMENT) from None
+        except HalError as exc:
+            raise CommandError(f"storage: {exc}", FailureCode.EXECUTION_FAILED) from exc
+
+    def cancel(self, job_id: int) -> bool:
+        """Cancel an active job (a chunk in flight is left to finish and discarded)."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            return False
+        self._finish(job, JobState.CANCELLED)
+        self.emit("job_cancelled", job_id=job_id)
+        return True
+
+    def report_list(self) -> bytes:
+        """Emit the job list (TM if a sender is wired, and an event); returns the TM data."""
+        now = self.clock.now_ns()
+        jobs = order(self.jobs.values(), self.config.policy)[:_MAX_LIST]
+        data = bytes([len(jobs)]) + b"".join(
+            _LIST_ITEM.pack(
+                j.job_id, int(j.kind), int(j.state), j.priority, int(j.criticality),
+                (j.deadline_ns - now) / NS_PER_S, j.progress.next_tile, j.tiles,
+            )
+            for j in jobs
+        )  # fmt: skip
+        if self.send_tm is not None:
+            self.send_tm(self.config.report_service, 1, data)
+        self.emit("job_list", n=len(self.jobs), ids=",".join(str(j.job_id) for j in jobs[:20]))
+        return data
+
+    # -- the cycle --------------------------------------------------------------------------
+    def step(self, t_ns: int) -> None:
+        """One executor cycle (see the module docstring)."""
+        dt_s = 0.0 if self._last_ns is None else max(0, t_ns - self._last_ns) / NS_PER_S
+        self._last_ns = t_ns
+        limits = self._read_limits(t_ns)
+        self.bucket.accrue(limits.budget_w, dt_s)
+        if self.generator is not None:
+            for req in self.generator.due(t_ns):
+                self.submit(req)
+        try:
+            reading = self.accelerator.read()
+            if self._unavailable:
+                self._unavailable = False
+            self._acc_mode = reading.mode
+            self.max_accel_power_w = max(self.max_accel_power_w, reading.power_w)
+            self._service(t_ns, dt_s, limits, reading.status)
+        except DeviceUnavailableError as exc:
+            self._on_unavailable(exc)
+        except HalError as exc:  # a device command refused: lose the chunk, go on
+            self.emit("accel_unavailable", error=repr(exc))
+            if self._inflight is not None:
+                self._lost(self._inflight, t_ns, "device error", hang=False)
+        if self._commanded_power_w() > limits.thermal_cap_w + 1e-6:
+            self.thermal_violations += 1
+        self._retry_unsaved()
+        self._downlink(t_ns)
+        self._refresh_hk(limits)
+
+    def _read_limits(self, now: int) -> Limits:
+        cfg = self.config
+        bus = self.bus
+        budget = bus.latest(PowerBudget)
+        if budget is None or now - budget.t_ns > cfg.budget_stale_s * NS_PER_S:
+            budget_w = cfg.default_compute_w
+        else:
+            budget_w = max(0.0, budget.compute_w)
+        throttle = bus.latest(ThermalThrottle)
+        frac = 1.0 if throttle is None else min(1.0, max(0.0, throttle.max_power_frac))
+        allowed, why = True, ""
+        mode = bus.latest(ModeStatus)
+        if mode is not None and mode.mode is not Mode.NOMINAL:
+            allowed, why = False, f"spacecraft mode {mode.mode.name}"
+        power = bus.latest(PowerStatus)
+        if power is not None and power.shed_level >= ShedLevel.COMPUTE:
+            allowed, why = False, f"load shedding {power.shed_level.name}"
+        self.limits = Limits(budget_w, frac * self._full_power_w, allowed, why)
+        return self.limits
+
+    def _service(self, now: int, dt_s: float, limits: Limits, status: AcceleratorStatus) -> None:
+        if self._inflight is not None and not self._poll(now, limits, status):
+            return
+        self._drop_late(now)
+        mode, _ = choose_mode(self.modes, limits)
+        job = self._next_job()
+        if job is None or mode is None:
+            self._idle(dt_s, force_off=mode is None)
+            return
+        cfg = self.config
+        spec = self.modes[mode]
+        n = min(cfg.tiles_per_chunk, job.tiles - job.progress.next_tile)
+        ops = tile_ops(cfg.tile_px, job.kind.detect) * cfg.ops_scale * n
+        reps = job.criticality.replicas
+        est_s = spec.modelled_s(ops) * reps
+        est_j = spec.power_w * est_s
+        p = job.progress
+        if p.used_time_s + est_s > job.max_time_s * (1 + 1e-9):
+            self._abort(
+                job, f"time {p.used_time_s + est_s:.1f} s would exceed {job.max_time_s:.1f} s"
+            )
+            return
+        if p.used_energy_j + est_j > job.max_energy_j * (1 + 1e-9):
+            self._abort(
+                job, f"energy {p.used_energy_j + est_j:.0f} J would exceed {job.max_energy_j:.0f} J"
+            )
+            return
+        if not self.bucket.can_start(est_j):
+            self._idle(dt_s, force_off=False)
+            return
+        acc = self.accelerator
+        if self._acc_mode is not mode:
+            acc.set_mode(mode)
+            self._acc_mode = mode
+        tiles = make_tiles(cfg.seed, job.scene_id, p.next_tile, n, cfg.tile_px)
+        weights = self.model.get()
+        ids: list[int] = []
+        try:
+            for _ in range(reps):
+                ids.append(
+                    acc.submit(process_tiles, tiles, *weights.arrays(), job.kind.detect, ops=ops)
+                )
+        except HalError:
+            if ids:
+                acc.reset()
+                self.hk.accel_resets += 1
+            raise
+        timeout = now + round((est_s * cfg.timeout_factor + cfg.timeout_min_s) * NS_PER_S)
+        self._inflight = _Chunk(
+            job, p.next_tile, n, mode, spec.power_w, ids, now, est_s, est_j, timeout
+        )
+        self.bucket.debit(est_j)
+        job.state = JobState.RUNNING
+        self._idle_s = 0.0
+
+    def _poll(self, now: int, limits: Limits, status: AcceleratorStatus) -> bool:
+        """Check the chunk in flight; True when the accelerator is free for new work."""
+        ch = self._inflight
+        assert ch is not None
+        acc = self.accelerator
+        try:
+            for jid in ch.ids:
+                if jid not in ch.results:
+                    res = acc.result(jid)
+                    if res is not None:
+                        ch.results[jid] = res
+        except DeviceFaultError:
+            self._lost(ch, now, "accelerator lost the work", hang=False)
+            return True
+        if len(ch.results) == len(ch.ids):
+            self._inflight = None
+            self._complete(ch, now)
+            return True
+        over_cap = ch.power_w > limits.thermal_cap_w + 1e-6
+        if (over_cap or not limits.allowed) and self.config.throttle_preempt:
+            why = limits.why or f"thermal cap {limits.thermal_cap_w:.0f} W < {ch.power_w:.0f} W"
+            self._reset_accelerator()
+            self.hk.preemptions += 1
+            self.emit("preempted", job_id=ch.job.job_id, why=why)
+            self._charge_lost(ch, now)
+            self._inflight = None
+            if ch.job.state is JobState.RUNNING:
+                ch.job.state = JobState.QUEUED
+            return True
+        if now >= ch.timeout_ns:
+            self.hk.hangs += 1
+            self.emit("accel_hang", job_id=ch.job.job_id, tile=ch.first_tile, status=status.name)
+            self._reset_accelerator()
+            self._lost(ch, now, "hang", hang=True)
+            return True
+        return False
+
+    def _commanded_power_w(self) -> float:
+        """Accelerator power the executor has commanded now (W): the running chunk's mode
+        power, else the idle power of the mode it is in."""
+        if self._inflight is not None:
+            return self._inflight.power_w
+        return self.modes[self._acc_mode].idle_w
+
+    def _reset_accelerator(self) -> None:
+        self.accelerator.reset()
+        self.hk.accel_resets += 1
+
+    def _charge_lost(self, ch: _Chunk, now: int) -> None:
+        """Account work that produced nothing: the accelerator drew its mode power since
+        the submission, except for replicas that finished (their energy is exact)."""
+        done_j = sum(r.energy_j for r in ch.results.values())
+        done_s = sum(r.modelled_s for r in ch.results.values())
+        busy_s = max(done_s, (now - ch.submit_ns) / NS_PER_S)
+        energy = done_j + ch.power_w * (busy_s - done_s)
+        p = ch.job.progress
+        p.used_time_s += busy_s
+        p.used_energy_j += energy
+        self.hk.energy_j += energy
+        self.bucket.debit(energy - ch.est_energy_j)
+
+    def _lost(self, ch: _Chunk, now: int, why: str, *, hang: bool) -> None:
+        """The chunk's work is gone: charge it, resume the job from its NV checkpoint."""
+        self._inflight = None
+        self._charge_lost(ch, now)
+        job = ch.job
+        if job.state.final:
+            return
+        job.state = JobState.QUEUED
+        if hang:
+            job.progress.retries += 1
+            if job.progress.retries > self.config.max_retries:
+                self._fail(job, f"{why}: {job.progress.retries - 1} retries exhausted")
+                return
+        self._resume(job)
+        self._check_budget(job)
+
+    def _resume(self, job: Job) -> None:
+        """Restore the job's progress from its NV checkpoint (usage so far is kept)."""
+        try:
+            saved = self.store.read_checkpoint(job.job_id).progress
+        except (HalError, RecordError) as exc:
+            self._store_error("checkpoint read", exc)
+            return  # the in-memory progress is the last checkpointed one anyway
+        p = job.progress
+        saved.used_time_s, saved.used_energy_j = p.used_time_s, p.used_energy_j
+        saved.retries = p.retries
+        saved.disagreements, saved.corrected_words = p.disagreements, p.corrected_words
+        job.progress = saved
+        self.hk.resumes += 1
+        self.emit("job_resumed", job_id=job.job_id, tile=saved.next_tile)
+
+    def _complete(self, ch: _Chunk, now: int) -> None:
+        job = ch.job
+        results = [ch.results[i] for i in ch.ids]
+        energy = sum(r.energy_j for r in results)
+        p = job.progress
+        p.used_time_s += sum(r.modelled_s for r in results)
+        p.used_energy_j += energy
+        self.hk.energy_j += energy
+        self.bucket.debit(energy - ch.est_energy_j)
+        if job.state.final:  # cancelled while the chunk ran
+            return
+        job.state = JobState.QUEUED
+        outs = [as_outputs(r.outputs) for r in results]
+        crit = job.criticality
+        if crit is Criticality.DETECT:
+            words = compare(outs[0], outs[1])
+            if words:
+                self._disagree(job, ch, words, "chunk re-run")
+                p.retries += 1
+                if p.retries > self.config.max_retries:
+                    self._fail(job, "replicas kept disagreeing")
+                else:
+                    self._check_budget(job)
+                return
+            mask, logits = outs[0]
+        elif crit is Criticality.CORRECT:
+            (mask, logits), words = vote(outs)
+            if words:
+                p.corrected_words += words
+                self.hk.corrected_words += words
+                self._disagree(job, ch, words, "outvoted")
+        else:
+            mask, logits = outs[0]
+        p.detections.extend(find_detections(mask, logits, job.kind.heads, ch.first_tile))
+        p.cloud_px += int(mask.sum())
+        p.total_px += int(mask.size)
+        p.next_tile += ch.n_tiles
+        if p.next_tile >= job.tiles:
+            job.t_done_ns = max(r.t_done_ns for r in results)
+            self._finish(job, JobState.COMPLETED)
+            return
+        try:
+            self.store.checkpoint(job)
+            self.hk.checkpoints += 1
+        except HalError as exc:
+            self._store_error("checkpoint", exc)
+        self._check_budget(job)
+
+    def _disagree(self, job: Job, ch: _Chunk, words: int, action: str) -> None:
+        job.progress.disagreements += 1
+        self.hk.disagreements += 1
+        self.emit(
+            "redundancy_disagreement", job_id=job.job_id, tile=ch.first_tile, words=words,
+            action=action,
+        )  # fmt: skip
+
+    def _check_budget(self, job: Job) -> None:
+        p = job.progress
+        if job.state.final:
+            return
+        if p.used_time_s > job.max_time_s:
+            self._abort(job, f"used {p.used_time_s:.1f} s > budget {job.max_time_s:.1f} s")
+        elif p.used_energy_j > job.max_energy_j:
+            self._abort(job, f"used {p.used_energy_j:.0f} J > budget {job.max_energy_j:.0f} J")
+
+    def _abort(self, job: Job, why: str) -> None:
+        self._finish(job, JobState.ABORTED)
+        self.emit("job_aborted", job_id=job.job_id, why=why)
+
+    def _fail(self, job: Job, why: str) -> None:
+        self._finish(job, JobState.FAILED)
+        self.emit("job_failed", job_id=job.job_id, why=why)
+
+    def _drop_late(self, now: int) -> None:
+        if not self.config.drop_late:
+            return
+        for job in [j for j in self.jobs.values() if j.deadline_ns < now]:
+            self._finish(job, JobState.MISSED)
+            self.emit("job_missed", job_id=job.job_id)
+
+    def _next_job(self) -> Job | None:
+        queued = [j for j in self.jobs.values() if j.state is JobState.QUEUED]
+        if not queued:
+            return None
+        return order(queued, self.config.policy)[0]
+
+    def _idle(self, dt_s: float, *, force_off: bool) -> None:
+        mode = self._acc_mode
+        if mode is PowerMode.OFF:
+            return
+        idle_j = self.modes[mode].idle_w * dt_s
+        self.hk.idle_energy_j += idle_j
+        self.bucket.debit(idle_j)
+        self._idle_s += dt_s
+        if force_off or self._idle_s >= self.config.idle_off_s:
+            self.accelerator.set_mode(PowerMode.OFF)
+            self._acc_mode = PowerMode.OFF
+
+    def _on_unavailable(self, exc: DeviceUnavailableError) -> None:
+        if not self._unavailable:
+            self._unavailable = True
+            self.emit("accel_unavailable", error=str(exc))
+        self._acc_mode = PowerMode.OFF
+        ch = self._inflight
+        if ch is not None and self._last_ns is not None:
+            self._lost(ch, self._last_ns, "power loss", hang=False)
+
+    # -- finishing, storing, downlink -------------------------------------------------------
+    def _finish(self, job: Job, state: JobState) -> None:
+        job.state = state
+        self.jobs.pop(job.job_id, None)
+        self.finished[job.job_id] = state
+        if len(self.finished) > 4096:
+            del self.finished[next(iter(self.finished))]
+        hk = self.hk
+        if state is JobState.COMPLETED:
+            hk.jobs_completed += 1
+            if job.t_done_ns <= job.deadline_ns:
+                hk.deadline_met += 1
+            else:
+                hk.deadline_missed += 1
+            self._save_result(job)
+            p = job.progress
+            self.emit(
+                "job_completed", job_id=job.job_id, exec_s=p.used_time_s,
+                energy_j=p.used_energy_j, n_det=len(p.detections),
+                met="met" if job.t_done_ns <= job.deadline_ns else "MISSED",
+            )  # fmt: skip
+            return
+        if state is JobState.MISSED:
+            hk.deadline_missed += 1
+        elif state is JobState.ABORTED:
+            hk.jobs_aborted += 1
+        elif state is JobState.FAILED:
+            hk.jobs_failed += 1
+        elif state is JobState.CANCELLED:
+            hk.jobs_cancelled += 1
+        try:
+            self.store.drop_checkpoint(job.job_id)
+        except HalError as exc:
+            self._store_error("checkpoint delete", exc)
+
+    def _save_result(self, job: Job) -> None:
+        try:
+            rec = self.store.store(ResultRecord.from_job(job))
+        except HalError as exc:
+            self._store_error("result write", exc)
+            self._unsaved.append(job)
+            return
+        self.hk.results_stored += 1
+        self.emit("result_stored", job_id=job.job_id, crc=rec.crc)
+        try:
+            self.store.drop_checkpoint(job.job_id)
+        except HalError as exc:
+            self._store_error("checkpoint delete", exc)
+
+    def _retry_unsaved(self) -> None:
+        if not self._unsaved:
+            return
+        pending, self._unsaved = self._unsaved, []
+        for job in pending:
+            self._save_result(job)
+
+    def _store_error(self, op: str, exc: Exception) -> None:
+        self.hk.store_errors += 1
+        self.emit("store_error", op=op, error=str(exc))
+
+    def _downlink(self, now: int) -> None:
+        if self.send_tm is None or now < self._next_downlink_ns:
+            return
+        pending = self.store.pending()
+        if not pending:
+            return
+        rec = self.store.results[pending[0]]
+        self.send_tm(self.config.report_service, 2, encode_report(rec))
+        self.hk.downlink_sent += 1
+        self._next_downlink_ns = now + round(self.config.downlink_interval_s * NS_PER_S)
+        try:
+            self.store.mark_sent(rec.job_id)
+        except HalError as exc:
+            self._store_error("ledger write", exc)
+
+    def _refresh_hk(self, limits: Limits) -> None:
+        hk = self.hk
+        hk.queue_len = len(self.jobs)
+        hk.running_job = self._inflight.job.job_id if self._inflight is not None else 0
+        hk.accel_mode = _MODE_CODE[self._acc_mode]
+        hk.credit_j = max(-3.0e38, min(3.0e38, self.bucket.credit_j))
+        hk.budget_w = limits.budget_w
+        hk.thermal_cap_w = limits.thermal_cap_w
+        hk.downlink_pending = min(0xFFFF, len(self.store.pending()))
+
+    # -- reporting --------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """The ``compute`` section of the run summary (JSON-serialisable)."""
+        hk = self.hk
+        done = hk.jobs_completed
+        return {
+            "policy": self.config.policy.value,
+            "jobs_submitted": hk.jobs_submitted,
+            "jobs_rejected": hk.jobs_rejected,
+            "rejected_by_reason": {r.name.lower(): n for r, n in self.rejections.items()},
+            "jobs_completed": done,
+            "jobs_failed": hk.jobs_failed,
+            "jobs_aborted": hk.jobs_aborted,
+            "jobs_cancelled": hk.jobs_cancelled,
+            "jobs_active": len(self.jobs),
+            "deadline_met": hk.deadline_met,
+            "deadline_missed": hk.deadline_missed,
+            "energy_j": hk.energy_j,
+            "idle_energy_j": hk.idle_energy_j,
+            "energy_per_job_j": hk.energy_j / done if done else 0.0,
+            "redundancy_disagreements": hk.disagreements,
+            "tmr_corrected_words": hk.corrected_words,
+            "hangs": hk.hangs,
+            "accel_resets": hk.accel_resets,
+            "resumes": hk.resumes,
+            "preemptions": hk.preemptions,
+            "checkpoints": hk.checkpoints,
+            "results_stored": len(self.store.results),
+            "downlink_sent": hk.downlink_sent,
+            "downlink_pending": len(self.store.pending()),
+            "store_errors": hk.store_errors,
+            "thermal_violations": self.thermal_violations,
+            "max_accel_power_w": self.max_accel_power_w,
+            "max_energy_debt_j": -self.bucket.min_credit_j,
+            "weight_repairs": self.model.repairs,
+        }
+
+
+def _malformed(req: JobRequest, cfg: ExecutorConfig) -> str:
+    """Why a request is malformed ('' if it is not)."""
+    try:
+        JobKind(req.kind)
+        Criticality(req.criticality)
+    except ValueError as exc:
+        return str(exc)
+    if not 0 <= req.priority <= 7:
+        return f"priority {req.priority} outside 0..7"
+    if not (math.isfinite(req.deadline_s) and req.deadline_s > 0):
+        return f"deadline {req.deadline_s} s must be finite and > 0"
+    if not 1 <= req.tiles <= cfg.max_tiles:
+        return f"tiles {req.tiles} outside 1..{cfg.max_tiles}"
+    if not 0 <= req.scene_id <= 0xFFFFFFFF:
+        return f"scene {req.scene_id} outside the u32 range"
+    for name in ("max_time_s", "max_energy_j"):
+        v = getattr(req, name)
+        if not (math.isfinite(v) and v >= 0):
+            return f"{name} {v} must be finite and >= 0"
+    return ""
+
+
+def encode_report(rec: ResultRecord) -> bytes:
+    """Application data of the result summary TM (see the module docstring)."""
+    dets = rec.detections[:_MAX_REPORT_DETS]
+    head = _RESULT_HEAD.pack(
+        rec.job_id, int(rec.kind), int(rec.state), int(rec.criticality), int(rec.deadline_met),
+        rec.t_done_ns, rec.crc, rec.cloud_frac, rec.energy_j, rec.exec_s,
+        min(rec.disagreements, 0xFFFF), min(rec.corrected_words, 0xFFFFFFFF),
+        min(len(rec.detections), 0xFFFF),
+    )  # fmt: skip
+    return head + b"".join(
+        _RESULT_DET.pack(d.tile, int(d.head), d.row, d.col, d.score) for d in dets
+    )

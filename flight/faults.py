@@ -1,0 +1,86 @@
+"""``satnode faults``: fault-injection campaigns (``seu``: upsets in EDAC-protected memory).
+
+Wired into :mod:`flight.cli` by :func:`add_faults_parser`. Like the CLI, this module is a
+program entry point: it reads the OS clock, only to report the campaign's wall time.
+
+``satnode faults seu [--injections N] [--bits 1,2,3] [--seed S] [--json FILE]`` runs
+:func:`flight.edac.run_seu_campaign` (``N`` injections per bit count, default 100,000), prints
+the classification with 95 % Wilson intervals, the acceptance checks and the expected in-orbit
+rates, and exits 0 when every acceptance check passes, 1 otherwise (2 for bad arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from native.errors import ConfigError
+
+__all__ = ["add_faults_parser", "cmd_faults_seu", "parse_bits"]
+
+
+def parse_bits(text: str) -> tuple[int, ...]:
+    """``"1,2,3"`` -> ``(1, 2, 3)``; each in 1..72, no duplicates (ConfigError otherwise)."""
+    try:
+        values = tuple(int(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise ConfigError(f"--bits must be comma-separated integers, got {text!r}") from None
+    if not values:
+        raise ConfigError("--bits is empty")
+    if len(set(values)) != len(values) or any(not 1 <= v <= 72 for v in values):
+        raise ConfigError(f"--bits must be distinct values in 1..72, got {text!r}")
+    return values
+
+
+def cmd_faults_seu(args: argparse.Namespace) -> int:
+    """Run the SEU campaign; print the report; 0 if every acceptance check passed, else 1."""
+    from flight.edac import format_campaign, run_seu_campaign
+
+    if args.injections < 1:
+        raise ConfigError(f"--injections must be >= 1, got {args.injections}")
+    bits = parse_bits(args.bits)
+    show = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if show:
+            sys.stderr.write(f"\r{done}/{total} batches")
+            if done == total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    t0 = time.perf_counter()
+    report = run_seu_campaign(args.injections, bits, args.seed, progress=progress)
+    wall = time.perf_counter() - t0
+    print(format_campaign(report))
+    total = report.injections_per_bit * len(report.results)
+    print(f"{total} injections in {wall:.2f} s ({total / wall:,.0f} per second)")
+    if args.json:
+        doc: dict[str, Any] = report.as_dict()
+        doc["wall_seconds"] = wall
+        Path(args.json).write_text(json.dumps(doc, indent=2))
+    return 0 if report.passed else 1
+
+
+def add_faults_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``faults`` (with its ``seu`` campaign) to the ``satnode`` sub-command parsers."""
+    faults = subparsers.add_parser("faults", help="fault-injection campaigns")
+    kinds = faults.add_subparsers(dest="campaign", required=True)
+    seu = kinds.add_parser(
+        "seu", help="inject upsets into EDAC-protected memory and classify the outcomes"
+    )
+    seu.add_argument(
+        "--injections", type=int, default=100_000, help="injections per bit count (default 100000)"
+    )
+    seu.add_argument(
+        "--bits",
+        default="1,2,3",
+        help="bits flipped per 72-bit word, comma-separated (default 1,2,3)",
+    )
+    seu.add_argument("--seed", type=int, default=1, help="campaign seed (default 1)")
+    seu.add_argument("--json", help="write the full report to this JSON file")
+    seu.set_defaults(func=cmd_faults_seu)
+    return faults
