@@ -139,6 +139,20 @@ class Node:
                 problems="; ".join(self.param_load.problems),
             )
         self.wall_seconds = 0.0
+        self._boot_report()
+
+    def _boot_report(self) -> None:
+        """Boot telemetry: the native kernel backend in use, as an event (TM[5,1])."""
+        from native.backend import backend_report, selected_backend
+
+        self.executive.start()  # init counts the boot (fdir) and loads compiled kernels
+        report = backend_report(strict=False)
+        variants = sorted({v for v in report.values()})
+        fdir = self.apps.get("fdir")
+        count = fdir.manager.hk.boot_count if fdir is not None else 0
+        self.executive.monitor.emit(
+            "boot", count=count, native=selected_backend(), kernels=",".join(variants)
+        )
 
     def _open_hal(self) -> None:
         """Open the configured HAL backend (by name, through the registry) and its devices."""
@@ -270,9 +284,12 @@ class Node:
             },
             "params": {"load": self.param_load.outcome.value, "problems": self.param_load.problems},
         }
-        native_report = _native_report()
-        if native_report:
-            summary["native"] = native_report
+        from native.backend import backend_report, selected_backend
+
+        summary["native"] = {
+            "selected": selected_backend(),
+            "kernels": backend_report(strict=False),
+        }
         for name, app in self.apps.items():
             summary[name] = app.summary()
         if "fdir" in summary:
@@ -305,11 +322,3 @@ class Node:
             self.link.close()
         if self.backend is not None:
             self.backend.close()
-
-
-def _native_report() -> dict[str, str]:
-    try:
-        from native.backend import backend_report
-    except ImportError:
-        return {}
-    return dict(backend_report())

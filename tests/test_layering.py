@@ -72,7 +72,13 @@ def test_layer_rules(package: str) -> None:
 
 
 def test_flight_never_reads_the_wall_clock() -> None:
-    allowed = {ROOT / "flight" / "core" / "_time.py", ROOT / "flight" / "cli.py"}
+    # The OS clock is read only by _time.py (the clocks) and by the ground-side tools that
+    # measure their own wall time (the CLI and the fault-injection campaign driver).
+    allowed = {
+        ROOT / "flight" / "core" / "_time.py",
+        ROOT / "flight" / "cli.py",
+        ROOT / "flight" / "faults.py",
+    }
     bad = []
     for path in _modules("flight"):
         if path in allowed:

@@ -111,6 +111,7 @@ class ExecutiveMonitor(Component):
             ),
             EventDef(6, "lifecycle_error", Severity.HIGH, "{component} {phase} raised {error}"),
             EventDef(7, "params_fallback", Severity.MEDIUM, "parameters from {source}: {problems}"),
+            EventDef(8, "boot", Severity.INFO, "boot {count}: native={native} {kernels}"),
         ),
     )
 

@@ -147,6 +147,9 @@ class PowerController(Component):
             float(p["hysteresis_frac"]),
         )
         self._last_t_ns = None
+        # Load the compiled orbit/shadow kernels now (lifecycle time), not in the first step.
+        r0 = np.array([6_928_137.0, 0.0, 0.0])
+        predict_eclipse(r0, np.array([0.0, 7585.0, 0.0]), 1_750_000_000 * NS_PER_S, step_s=600.0)
 
     # -- commands ------------------------------------------------------------------------
     def cmd_set_soc(self, soc_frac: float) -> None:

@@ -1,0 +1,388 @@
+"""The ``sim`` backend object: owns a simulated world and the devices that read and drive it.
+
+Opened through the registry (``open_backend("sim", seed=1, world={...})``). Time passes only
+through :meth:`SimBackend.advance`, which applies due scenario faults, declares every device's
+electrical load and heat to the world, advances the physics and lets the devices run their
+timed behaviour (PAT sequence, accelerator jobs, watchdog).
+"""
+
+from __future__ import annotations
+
+import os
+import types
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hal._common import Device, Family
+from hal.platform import ResetReason
+from hal.sim._base import Options, SimDevice
+from hal.sim._scenario import Scenario, ScenarioRunner, load_scenario
+from hal.sim.accelerator import SimAccelerator
+from hal.sim.laser import DEFAULT_OPTICAL_CHANNEL, OpticalChannel, SimLaserTerminal
+from hal.sim.platform import SimStorage, SimWatchdog
+from hal.sim.power import SimBattery, SimPdu, SimSolarArray
+from hal.sim.propulsion import SimThruster
+from hal.sim.sensors import SimGnss, SimImu, SimStarTracker, SimSunSensor, SimTemperature
+from hal.sim.thermal import SimHeater, SimRadiator
+from native.errors import ConfigError, DeviceCommandError, DeviceUnavailableError
+
+__all__ = ["DEVICE_CLASSES", "SimBackend", "open_sim_backend"]
+
+#: The simulated device class of each family.
+DEVICE_CLASSES: Mapping[Family, type[SimDevice]] = types.MappingProxyType(
+    {
+        Family.GNSS: SimGnss,
+        Family.IMU: SimImu,
+        Family.STAR_TRACKER: SimStarTracker,
+        Family.SUN_SENSOR: SimSunSensor,
+        Family.TEMPERATURE: SimTemperature,
+        Family.HEATER: SimHeater,
+        Family.RADIATOR: SimRadiator,
+        Family.SOLAR_ARRAY: SimSolarArray,
+        Family.BATTERY: SimBattery,
+        Family.PDU: SimPdu,
+        Family.THRUSTER: SimThruster,
+        Family.LASER_TERMINAL: SimLaserTerminal,
+        Family.ACCELERATOR: SimAccelerator,
+        Family.WATCHDOG: SimWatchdog,
+        Family.STORAGE: SimStorage,
+    }
+)
+
+
+def _make_world(world: Any, seed: int) -> Any:
+    from hal.sim.world import World, WorldConfig
+
+    if isinstance(world, World):
+        return world
+    if world is None:
+        cfg = WorldConfig.from_dict({})
+    elif isinstance(world, WorldConfig):
+        cfg = world
+    elif isinstance(world, Mapping):
+        cfg = WorldConfig.from_dict(world)
+    else:
+        raise ConfigError(
+            f"sim.world: expected a World, a WorldConfig or a table, got {type(world).__name__}"
+        )
+    return World(cfg, seed=seed)
+
+
+class SimBackend:
+    """The simulated HAL backend (registry name ``sim``).
+
+    Parameters (all keyword): ``world`` (a :class:`~hal.sim.world.World`, a ``WorldConfig``,
+    a ``[world]`` table, or None for the default world), ``seed`` (int, world seed; every
+    device noise stream derives from it), ``scenario`` (a scenario file path, a
+    :class:`~hal.sim._scenario.Scenario` from :func:`load_scenario`/``parse_scenario``, or
+    None: faults applied as time passes; its ``[world]``
+    table and ``seed`` are used when ``world``/``seed`` are not given), ``node_name`` (this
+    node's name on the optical channel, default ``"self"``), ``optical_channel``
+    (:class:`~hal.sim.laser.OpticalChannel` shared with other in-process nodes; default the
+    process-wide one).
+    """
+
+    name = "sim"
+
+    def __init__(
+        self,
+        *,
+        world: Any = None,
+        seed: int | None = None,
+        scenario: str | os.PathLike[str] | Scenario | None = None,
+        node_name: str = "self",
+        optical_channel: OpticalChannel | None = None,
+    ) -> None:
+        if scenario is not None and not isinstance(scenario, Scenario):
+            scenario = load_scenario(Path(scenario))
+        if seed is None:
+            seed = scenario.seed if scenario is not None and scenario.seed is not None else 0
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"sim.seed: must be an integer, got {seed!r}")
+        if world is None and scenario is not None:
+            world = scenario.world
+        if not isinstance(node_name, str) or not node_name:
+            raise ConfigError(f"sim.node_name: must be a non-empty string, got {node_name!r}")
+        if optical_channel is not None and not isinstance(optical_channel, OpticalChannel):
+            raise ConfigError("sim.optical_channel: must be an OpticalChannel")
+        self._world = _make_world(world, seed)
+        self._seed = int(self._world.seed)  # a World passed in keeps its own seed
+        self._node_name = node_name
+        self._channel = optical_channel if optical_channel is not None else DEFAULT_OPTICAL_CHANNEL
+        self._devices: dict[str, SimDevice] = {}
+        self._scenario = scenario
+        self._runner: ScenarioRunner | None = None
+        self._closed = False
+        self._pushed: dict[tuple[str, str], float] = {}
+        # Configured loads of rails and nodes (avionics, structure...): the devices' declared
+        # loads are added to these, never replace them.
+        cfg = self._world.config
+        self._rail_base_w = {k: float(r.load_w) for k, r in cfg.power.rails.items()}
+        self._node_base_w = {k: float(n.dissipation_w) for k, n in cfg.thermal.nodes.items()}
+
+    # ----------------------------------------------------------------- world facts
+    @property
+    def world(self) -> Any:
+        """The simulated world (:class:`hal.sim.world.World`)."""
+        return self._world
+
+    @property
+    def seed(self) -> int:
+        """Seed of the world."""
+        return self._seed
+
+    @property
+    def node_name(self) -> str:
+        """This node's name on the optical channel."""
+        return self._node_name
+
+    @property
+    def optical_channel(self) -> OpticalChannel:
+        """The in-process optical channel of the laser terminals."""
+        return self._channel
+
+    @property
+    def heater_rail(self) -> str | None:
+        """The world's heater rail (heater power is drawn from it)."""
+        return str(self._world.config.power.heater_rail)
+
+    @property
+    def radiator_emissivity_range(self) -> tuple[float, float]:
+        """Settable emissivity range of the world's radiator."""
+        lo, hi = self._world.thermal.radiator_emissivity_range
+        return (float(lo), float(hi))
+
+    @property
+    def radiator_node(self) -> str:
+        """Thermal node of the radiator."""
+        return str(self._world.thermal.radiator_node)
+
+    # ----------------------------------------------------------------- Backend API
+    @property
+    def families(self) -> tuple[Family, ...]:
+        """Every device family the sim backend can create."""
+        return tuple(DEVICE_CLASSES)
+
+    @property
+    def t_ns(self) -> int:
+        """Simulated time (ns since the scenario epoch)."""
+        return int(self._world.t_ns)
+
+    @property
+    def devices(self) -> Mapping[str, Device]:
+        """Read-only view of the devices by name."""
+        return types.MappingProxyType(self._devices)
+
+    def create(
+        self, family: Family | str, name: str, config: Mapping[str, Any] | None = None
+    ) -> SimDevice:
+        """Create simulated device ``name`` of ``family`` from its configuration table."""
+        path = f"devices.{name}"
+        if not isinstance(name, str) or not name or "." in name:
+            raise ConfigError(f"{path}: device names must be non-empty and contain no '.'")
+        if name in self._devices:
+            raise ConfigError(f"{path}: duplicate device name")
+        try:
+            fam = Family(family)
+        except ValueError:
+            raise ConfigError(
+                f"{path}.family: unknown family {family!r} "
+                f"(families: {', '.join(f.value for f in Family)})"
+            ) from None
+        table = dict(config or {})
+        table.pop("family", None)
+        dev = DEVICE_CLASSES[fam](name, self, Options(table, path))
+        self._devices[name] = dev
+        self._push()
+        return dev
+
+    def create_devices(self, devices: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Device]:
+        """Create every device of ``{name: {"family": ..., ...}}``; all or nothing."""
+        if not isinstance(devices, Mapping):
+            raise ConfigError("devices: must be a table of device tables")
+        created: dict[str, Device] = {}
+        try:
+            for name, table in devices.items():
+                if not isinstance(table, Mapping):
+                    raise ConfigError(f"devices.{name}: must be a table")
+                if "family" not in table:
+                    raise ConfigError(f"devices.{name}.family: missing required key")
+                created[name] = self.create(table["family"], name, table)
+            if self._scenario is not None and self._runner is None:
+                self.scenario_runner()  # reject a scenario naming unknown targets now
+        except BaseException:
+            for name, dev in created.items():
+                self._forget(name, dev)
+            self._push()
+            raise
+        return types.MappingProxyType(created)
+
+    def _forget(self, name: str, dev: Device) -> None:
+        self._devices.pop(name, None)
+        if isinstance(dev, SimLaserTerminal):
+            dev._detach()
+
+    def device(self, name: str) -> SimDevice:
+        """The device called ``name``; DeviceUnavailableError if there is none."""
+        dev = self._devices.get(name)
+        if dev is None:
+            raise DeviceUnavailableError(
+                f"no device named {name!r} (devices: {', '.join(self._devices) or 'none'})"
+            )
+        return dev
+
+    def close(self) -> None:
+        """Detach the laser terminals from the optical channel (idempotent)."""
+        if self._closed:
+            return
+        for dev in self._devices.values():
+            if isinstance(dev, SimLaserTerminal):
+                dev._detach()
+        self._closed = True
+
+    # ------------------------------------------------------------------ simulation
+    def load_scenario(self, scenario: str | os.PathLike[str] | Scenario) -> ScenarioRunner:
+        """Use ``scenario`` from now on (targets checked against the current devices)."""
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(Path(scenario))
+        self._scenario = scenario
+        self._runner = None
+        return self.scenario_runner()  # type: ignore[return-value]
+
+    def scenario_runner(self) -> ScenarioRunner | None:
+        """The runner applying the scenario (created and validated on first use)."""
+        if self._scenario is None:
+            return None
+        if self._runner is None:
+            self._runner = ScenarioRunner(self._scenario, self._world, self._devices)
+            self._runner.update(self.t_ns)  # faults due now (at_s = 0) act at once
+        return self._runner
+
+    def advance(self, dt_ns: int) -> None:
+        """Advance simulated time by ``dt_ns`` (>= 0)."""
+        if isinstance(dt_ns, bool) or not isinstance(dt_ns, int) or dt_ns < 0:
+            raise DeviceCommandError(f"advance: dt_ns must be an int >= 0, got {dt_ns!r}")
+        runner = self.scenario_runner()
+        t0 = self.t_ns
+        if runner is not None:
+            runner.update(t0)
+        for dev in self._devices.values():
+            dev._pre_step(t0, dt_ns)
+        self._push()
+        self._world.advance(dt_ns)
+        t1 = self.t_ns
+        for dev in self._devices.values():
+            dev._post_step(t1)
+        if runner is not None:
+            runner.update(t1)
+        self._push()
+
+    def run_for(self, duration_ns: int, step_ns: int = 1_000_000_000) -> None:
+        """Advance by ``duration_ns`` in steps of at most ``step_ns``."""
+        if step_ns <= 0:
+            raise DeviceCommandError(f"run_for: step_ns must be > 0, got {step_ns!r}")
+        left = duration_ns
+        while left > 0:
+            dt = min(step_ns, left)
+            self.advance(dt)
+            left -= dt
+
+    def _push(self) -> None:
+        """Declare the summed loads and heat of every device to the world."""
+        rails: dict[str, float] = {}
+        heaters: dict[str, float] = {}
+        dissipation: dict[str, float] = {}
+        for dev in self._devices.values():
+            for rail, w in dev._rail_loads():
+                rails[rail] = rails.get(rail, 0.0) + w
+            for kind, node, w in dev._heat():
+                bucket = heaters if kind == "heater" else dissipation
+                bucket[node] = bucket.get(node, 0.0) + w
+        # Only changed values reach the world (each setter re-solves the power bus).
+        w = self._world
+        for rail, load in rails.items():
+            self._set(
+                ("rail", rail), self._rail_base_w.get(rail, 0.0) + load, w.power.set_rail_load_w
+            )
+        for node, p in heaters.items():
+            self._set(("heater", node), p, w.thermal.set_heater_w)
+        for node, p in dissipation.items():
+            self._set(
+                ("node", node), self._node_base_w.get(node, 0.0) + p, w.thermal.set_dissipation_w
+            )
+
+    def _set(self, key: tuple[str, str], value: float, setter: Any) -> None:
+        if self._pushed.get(key) != value:
+            setter(key[1], value)
+            self._pushed[key] = value
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-serialisable report of the backend for a run summary: time, seed, devices by
+        family, and the scenario's fault events."""
+        runner = self._runner
+        scn = self._scenario
+        scenario: dict[str, Any] | None = None
+        if scn is not None:
+            scenario = {
+                "name": scn.name,
+                "source": scn.source,
+                "faults": len(scn.faults),
+                "events": [
+                    {
+                        "t_s": e.t_ns / 1e9,
+                        "action": e.action,
+                        "kind": e.fault.kind.value,
+                        "target": e.fault.target,
+                    }
+                    for e in (runner.events if runner is not None else ())
+                ],
+                "active": [
+                    f.target + ":" + f.kind.value for f in (runner.active if runner else ())
+                ],
+            }
+        return {
+            "backend": self.name,
+            "seed": self._seed,
+            "node_name": self._node_name,
+            "t_s": self.t_ns / 1e9,
+            "devices": {n: d.family.value for n, d in self._devices.items()},
+            "reboot_pending": self.reboot_pending,
+            "scenario": scenario,
+        }
+
+    # -------------------------------------------------------------- harness hooks
+    def set_device_power(self, name: str, on: bool) -> None:
+        """Connect or disconnect device ``name``'s supply (a test-harness switch in front of
+        the device, independent of its PDU rail)."""
+        self.device(name)._set_switch(on)
+
+    @property
+    def reboot_pending(self) -> bool:
+        """True when a watchdog expired and the flight computer should restart."""
+        return any(isinstance(d, SimWatchdog) and d.expired for d in self._devices.values())
+
+    def reboot(self, reason: ResetReason = ResetReason.COMMANDED) -> ResetReason:
+        """Restart the simulated flight computer: volatile device state returns to its
+        power-on values (watchdog disarmed, heaters off, accelerator jobs lost, laser IDLE),
+        storage keeps its blobs. The reason recorded is WATCHDOG if a watchdog expired,
+        else ``reason``. Returns the recorded reason."""
+        recorded = ResetReason.WATCHDOG if self.reboot_pending else ResetReason(reason)
+        for dev in self._devices.values():
+            dev._on_reboot(recorded)
+        self._push()
+        return recorded
+
+
+_OPTIONS = ("world", "seed", "scenario", "node_name", "optical_channel")
+
+
+def open_sim_backend(**options: Any) -> SimBackend:
+    """Registry factory of the ``sim`` backend; unknown options -> ConfigError."""
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise ConfigError(
+            f"sim backend: unknown option(s) {', '.join(map(repr, unknown))} "
+            f"(options: {', '.join(_OPTIONS)})"
+        )
+    return SimBackend(**options)

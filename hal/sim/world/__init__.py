@@ -1,0 +1,68 @@
+"""The simulated world: a seeded, deterministic physics plant for the ``sim`` backends.
+
+``World(config, seed)`` holds orbit (point mass + J2 + drag, RK4), environment (Sun,
+eclipse, atmosphere, SAA), kinematic attitude, a lumped thermal network, the electrical power
+system, propulsion, radiation upsets and constellation neighbours; ``world.advance(dt_ns)``
+runs them all in one fused Numba kernel. ``WorldConfig.from_dict(toml["world"])`` validates
+the configuration; ``default_world.toml`` is the default section.
+"""
+
+from hal.sim.world._attitude import AttitudeView
+from hal.sim.world._config import (
+    ArrayConfig,
+    AttitudeConfig,
+    BatteryConfig,
+    ConductanceConfig,
+    EnvironmentConfig,
+    NeighbourConfig,
+    NeighboursConfig,
+    OrbitConfig,
+    PowerConfig,
+    PropulsionConfig,
+    RadiationConfig,
+    RailConfig,
+    SpacecraftConfig,
+    SurfaceConfig,
+    ThermalConfig,
+    ThermalNodeConfig,
+    WorldConfig,
+    default_world_toml,
+)
+from hal.sim.world._environment import EnvironmentView
+from hal.sim.world._neighbours import NeighboursView
+from hal.sim.world._orbit import OrbitView
+from hal.sim.world._power import PowerView
+from hal.sim.world._propulsion import PropulsionView
+from hal.sim.world._radiation import RadiationView
+from hal.sim.world._thermal import ThermalView
+from hal.sim.world._world import World
+
+__all__ = [
+    "ArrayConfig",
+    "AttitudeConfig",
+    "AttitudeView",
+    "BatteryConfig",
+    "ConductanceConfig",
+    "EnvironmentConfig",
+    "EnvironmentView",
+    "NeighbourConfig",
+    "NeighboursConfig",
+    "NeighboursView",
+    "OrbitConfig",
+    "OrbitView",
+    "PowerConfig",
+    "PowerView",
+    "PropulsionConfig",
+    "PropulsionView",
+    "RadiationConfig",
+    "RadiationView",
+    "RailConfig",
+    "SpacecraftConfig",
+    "SurfaceConfig",
+    "ThermalConfig",
+    "ThermalNodeConfig",
+    "ThermalView",
+    "World",
+    "WorldConfig",
+    "default_world_toml",
+]
