@@ -41,10 +41,16 @@ class ComputeLoad(Component):
             self.job = None  # rail shed or accelerator off: try again next step
 
 
-def make_node(tmp: Path, overrides: dict[str, Any] | None = None, scenario: str | None = None,
-              load: bool = True) -> Node:
-    cfg = merge(load_config(None), {"world": {"orbit": {"raan_deg": RAAN_BETA0_DEG}},
-                                     "tmtc": {"ground_link": False}})
+def make_node(
+    tmp: Path,
+    overrides: dict[str, Any] | None = None,
+    scenario: str | None = None,
+    load: bool = True,
+) -> Node:
+    cfg = merge(
+        load_config(None),
+        {"world": {"orbit": {"raan_deg": RAAN_BETA0_DEG}}, "tmtc": {"ground_link": False}},
+    )
     for section in ("compute", "edac", "gnc", "isl"):
         cfg.pop(section, None)  # these tests are about power, thermal and FDIR
     if overrides:
