@@ -107,8 +107,24 @@ class Node:
             ping_misses_to_escalate=int(exec_cfg.get("ping_misses_to_escalate", 3)),
             max_restarts=int(exec_cfg.get("max_restarts", 2)),
         )
-        self.archive = TmArchive(opts.out_dir / "tm.bin")
         self.link: UdpGroundLink | None = None
+        self.backend: Any = None
+        self.archive = TmArchive(opts.out_dir / "tm.bin")
+        try:
+            self._build(config, opts, node_cfg, tmtc_cfg)
+        except BaseException:
+            self.close()  # release the archive, sockets and backend of a half-built node
+            raise
+        self.wall_seconds = 0.0
+        self._booted = False
+
+    def _build(
+        self,
+        config: dict[str, Any],
+        opts: NodeOptions,
+        node_cfg: dict[str, Any],
+        tmtc_cfg: dict[str, Any],
+    ) -> None:
         if tmtc_cfg.get("ground_link", True) or opts.uplink_port is not None:
             port = (
                 opts.uplink_port if opts.uplink_port is not None else tmtc_cfg.get("uplink_port", 0)
@@ -127,7 +143,6 @@ class Node:
             sinks=sinks,
             poll=self.link.poll if self.link is not None else None,
         )
-        self.backend: Any = None
         self._open_hal()
         self.apps: dict[str, Any] = {}
         self._install_apps()
@@ -138,8 +153,6 @@ class Node:
                 source=self.param_load.outcome.value,
                 problems="; ".join(self.param_load.problems),
             )
-        self.wall_seconds = 0.0
-        self._boot_report()
 
     def _boot_report(self) -> None:
         """Boot telemetry: the native kernel backend in use, as an event (TM[5,1])."""
@@ -229,6 +242,9 @@ class Node:
         ``progress(fraction)`` is called about 100 times; ``wall_timer`` (seconds) measures
         the run's wall time for the real-time factor (the CLI passes the OS timer).
         """
+        if not self._booted:
+            self._boot_report()
+            self._booted = True
         duration_ns = seconds_to_ns(duration_s)
         t_start = wall_timer() if wall_timer else 0.0
         chunks = 100 if progress else 1
@@ -315,8 +331,9 @@ class Node:
         return path
 
     def close(self) -> None:
-        """Stop the executive and release the archive, link and backend."""
-        self.executive.stop()
+        """Stop the executive and release the archive, link and backend (idempotent)."""
+        if self.executive.started:
+            self.executive.stop()
         self.archive.close()
         if self.link is not None:
             self.link.close()

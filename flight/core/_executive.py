@@ -383,5 +383,6 @@ class Executive:
                 # Late: skip the missed deadlines rather than bursting to catch up.
                 deadline += ((now - deadline) // period + 1) * period
             if stop is not None and stop():
-                break
+                return ticks
+        clock.wait_until(end)
         return ticks
