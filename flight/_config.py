@@ -44,6 +44,7 @@ KNOWN_SECTIONS: dict[str, frozenset[str] | None] = {
     "gnc": None,
     "compute": None,
     "isl": None,
+    "environment": None,
     "report": frozenset({"enabled", "sample_s"}),
 }
 

@@ -182,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="reduced sizes, seconds in total")
     bench.add_argument("--json", help="write the records to this JSON file")
     bench.set_defaults(func=cmd_bench)
+
+    from flight.faults import add_faults_parser
+
+    add_faults_parser(sub)
     return parser
 
 

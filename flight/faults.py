@@ -67,7 +67,9 @@ def cmd_faults_seu(args: argparse.Namespace) -> int:
 
 def add_faults_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``faults`` (with its ``seu`` campaign) to the ``satnode`` sub-command parsers."""
-    faults = subparsers.add_parser("faults", help="fault-injection campaigns")
+    faults: argparse.ArgumentParser = subparsers.add_parser(
+        "faults", help="fault-injection campaigns"
+    )
     kinds = faults.add_subparsers(dest="campaign", required=True)
     seu = kinds.add_parser(
         "seu", help="inject upsets into EDAC-protected memory and classify the outcomes"

@@ -16,6 +16,7 @@ __all__ = [
     "ModeStatus",
     "PowerBudget",
     "PowerStatus",
+    "RadiationEnvironment",
     "ShedLevel",
     "ThermalStatus",
     "ThermalThrottle",
@@ -134,3 +135,14 @@ class AttitudeRequest:
 
     t_ns: int
     pointing: str
+
+
+@dataclass(frozen=True, slots=True)
+class RadiationEnvironment:
+    """Where the spacecraft is with respect to the South Atlantic Anomaly (producer:
+    environment, from the GNSS position and the configured SAA region)."""
+
+    t_ns: int
+    in_saa: bool
+    lat_deg: float  #: geocentric latitude
+    lon_deg: float  #: longitude, -180..180

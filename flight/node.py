@@ -33,7 +33,9 @@ from native.errors import ConfigError
 __all__ = ["APPLICATIONS", "Node", "NodeOptions"]
 
 #: Onboard applications in installation order (each installs when its section is configured).
-APPLICATIONS: tuple[str, ...] = ("power", "thermal", "fdir", "edac", "compute", "gnc", "isl")
+APPLICATIONS: tuple[str, ...] = (
+    "environment", "power", "thermal", "fdir", "edac", "compute", "gnc", "isl"
+)
 
 
 @dataclass(slots=True)

@@ -170,9 +170,9 @@ def _place(
     inner[margin : size - margin, margin : size - margin] = True
     cand = np.argwhere(allowed & inner)
     out: list[tuple[int, int]] = []
-    if cand.shape[0] == 0:
+    if cand.shape[0] == 0 or n <= 0:
         return out
-    for idx in rng.permutation(cand.shape[0]):
+    for idx in rng.permutation(cand.shape[0])[: 50 * n]:
         r, c = int(cand[idx, 0]), int(cand[idx, 1])
         if all(max(abs(r - r2), abs(c - c2)) >= 8 for r2, c2 in out):
             out.append((r, c))
@@ -342,7 +342,7 @@ def detector_weights() -> DetectorWeights:
     w2[0, 3, 1, 1] = -40.0  # ... not in cold (cloudy) areas
     w2[1, 1] = 4.0 * blur  # fire evidence
     w2[1, 3, 1, 1] = -10.0
-    b2 = np.array([-0.25, -0.25])
+    b2 = np.array([-0.45, -0.25])
     f = np.float32
     return DetectorWeights(w1.astype(f), b1.astype(f), w2.astype(f), b2.astype(f))
 

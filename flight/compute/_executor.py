@@ -104,17 +104,18 @@ class ExecutorConfig:
     ops_scale: float = 4e8  #: modelled ops per proxy op (flight model / proxy size)
     max_tiles: int = 1024  #: largest job (tiles)
     max_retries: int = 3  #: chunk retries (hang, replica mismatch) before a job fails
-    timeout_factor: float = 3.0  #: chunk timeout = factor * modelled time + timeout_min_s
-    timeout_min_s: float = 2.0
+    timeout_factor: float = 2.0  #: chunk timeout = factor * modelled time + timeout_min_s
+    timeout_min_s: float = 1.0
     admission: bool = True  #: run the policy's deadline admission test
     admission_derate: float = 0.9  #: fraction of the sustained rate admission counts on
     drop_late: bool = True  #: drop jobs whose deadline passed
-    budget_margin: float = 2.0  #: default budgets: worst-mode estimate times this
+    budget_margin: float = 3.0  #: default budgets: worst-mode estimate times this
     energy_bucket_s: float = 60.0  #: energy bucket depth, seconds of budget
     default_compute_w: float = 300.0  #: budget (W) while no fresh PowerBudget is known
     budget_stale_s: float = 300.0  #: a PowerBudget older than this is ignored
     idle_off_s: float = 5.0  #: switch the accelerator OFF after idling this long
     throttle_preempt: bool = True  #: preempt a chunk above a tightened thermal cap
+    cap_margin: float = 0.05  #: start work only in modes <= (1 - margin) * thermal cap
     downlink_interval_s: float = 1.0  #: at most one result report per interval
     max_results: int = 256  #: stored results kept (downlinked ones pruned first)
     report_service: int = 140  #: mission-specific PUS service type of the TM reports
@@ -166,6 +167,8 @@ class ExecutorConfig:
         for key in ("ops_scale", "energy_bucket_s", "admission_derate", "budget_margin"):
             if getattr(cfg, key) <= 0:
                 raise ConfigError(f"compute.{key}: must be > 0")
+        if cfg.cap_margin >= 1.0 or cfg.admission_derate > 1.0:
+            raise ConfigError("compute.cap_margin must be < 1 and admission_derate <= 1")
         if not 128 <= cfg.report_service <= 255:
             raise ConfigError("compute.report_service: mission services are 128..255")
         return cfg
@@ -372,7 +375,7 @@ class ComputeExecutor(Component):
         if problem:
             return self._reject(RejectReason.MALFORMED, problem)
         limits = self._read_limits(now)
-        mode, rate = choose_mode(self.modes, limits)
+        mode, rate = choose_mode(self.modes, self._start_limits(limits))
         if mode is None:
             why = limits.why or f"budget {limits.budget_w:.0f} W, cap {limits.thermal_cap_w:.0f} W"
             return self._reject(RejectReason.COMPUTE_UNAVAILABLE, why)
@@ -552,11 +555,20 @@ class ComputeExecutor(Component):
         self.limits = Limits(budget_w, frac * self._full_power_w, allowed, why)
         return self.limits
 
+    def _start_limits(self, limits: Limits) -> Limits:
+        """The limits new work is started under: the thermal cap less ``cap_margin`` (a
+        hysteresis, so that a cap hovering at a mode's power does not start and preempt
+        chunks in turn)."""
+        cap = limits.thermal_cap_w
+        if cap < self._full_power_w:  # no margin needed below an unthrottled cap
+            cap *= 1.0 - self.config.cap_margin
+        return Limits(limits.budget_w, cap, limits.allowed, limits.why)
+
     def _service(self, now: int, dt_s: float, limits: Limits, status: AcceleratorStatus) -> None:
         if self._inflight is not None and not self._poll(now, limits, status):
             return
         self._drop_late(now)
-        mode, _ = choose_mode(self.modes, limits)
+        mode, _ = choose_mode(self.modes, self._start_limits(limits))
         job = self._next_job()
         if job is None or mode is None:
             self._idle(dt_s, force_off=mode is None)
@@ -810,6 +822,7 @@ class ComputeExecutor(Component):
     def _finish(self, job: Job, state: JobState) -> None:
         job.state = state
         self.jobs.pop(job.job_id, None)
+        self.hk.queue_len = len(self.jobs)
         self.finished[job.job_id] = state
         if len(self.finished) > 4096:
             del self.finished[next(iter(self.finished))]

@@ -166,6 +166,10 @@ def install(
         label = "given store"
     else:
         store, label = _find_store(node, config.storage_device)
+    if saa is None and saa_topic is None:
+        from flight.messages import RadiationEnvironment
+
+        saa_topic = RadiationEnvironment  # published by flight.environment from GNSS
     if register_memory is None:
         hook = getattr(getattr(node, "backend", None), "register_memory", None)
         register_memory = hook if callable(hook) else None

@@ -141,9 +141,12 @@ def _number(
     lo_open: bool = False,
     integer: bool = False,
 ) -> Any:
-    value = table.get(key, default)
-    kinds: tuple[type, ...] = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
+    value: Any = table.get(key, default)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (integer and not isinstance(value, int))
+    ):
         kind = "an integer" if integer else "a number"
         raise ConfigError(f"{where} {key} must be {kind}, got {value!r}")
     if not math.isfinite(value):
@@ -231,7 +234,7 @@ def parse_section(section: Mapping[str, Any]) -> EdacConfig:
         period_margin=_number(section, "period_margin", 0.5, lo=0, lo_open=True, hi=1.0),
         max_period_s=_number(section, "max_period_s", 60.0, lo=0, lo_open=True),
         max_words_per_step=_number(
-            section, "max_words_per_step", 1 << 20, lo=1, hi=1 << 40, integer=True
+            section, "max_words_per_step", 1 << 20, lo=1, hi=2**32 - 1, integer=True
         ),
         max_cpu_frac=_number(section, "max_cpu_frac", 0.05, lo=0, lo_open=True, hi=1.0),
     )
@@ -388,6 +391,15 @@ class EdacApp:
             if r.region_id == region_id:
                 return r
         raise KeyError(region_id)
+
+    def sample(self) -> dict[str, float]:
+        """Figures for the run's time series (the node's recorder plots them)."""
+        s = self.scrubber
+        return {
+            "corrected": float(s.corrected),
+            "uncorrectable": float(s.uncorrectable),
+            "in_saa": float(bool(s.hk.in_saa)),
+        }
 
     def summary(self) -> dict[str, Any]:
         """The ``edac`` section of the node summary (JSON-serialisable).

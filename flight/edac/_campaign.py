@@ -485,7 +485,9 @@ def format_campaign(report: CampaignReport) -> str:
         f"SEU injection campaign: {report.injections_per_bit} injections per bit count, "
         f"seed {report.seed}, {report.protected_bytes} protected bytes, "
         f"{report.page_bytes}-byte reload pages, {report.batches} batches, {report.ticks} ticks",
-        "fractions of all injections, 95% Wilson score intervals in brackets:",
+        "fractions of all injections, 95% Wilson score intervals in brackets; masked = "
+        "overwritten by a staging refill before any read; acceptance is over the effective "
+        "(unmasked) injections:",
     ]
     names = [c.value for c in Classification]
     for b, r in report.results.items():
@@ -518,7 +520,8 @@ def format_campaign(report: CampaignReport) -> str:
     lines.append(
         "in orbit (REFERENCE: R2 ~ W (72 lambda)^2 T / 2, R3 ~ W (72 lambda)^3 T^2 / 6 per day; "
         f"silent = R3 x measured 3-bit miscorrection {'n/a' if mis is None else f'{mis:.3f}'}; "
-        f"default [edac] plan at {orbit['default_scrub_rate_hz']:g} Hz):"
+        f"default [edac] plan at {orbit['default_scrub_rate_hz']:g} Hz; inside-SAA figures are "
+        "annualised rates while inside):"
     )
     for label, note in (
         ("campaign_memory", "default step budget"),

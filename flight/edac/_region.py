@@ -147,7 +147,9 @@ class ProtectedRegion:
             raise ValueError(f"region id {region_id} outside 1..65535")
         if page_bytes < 8 or page_bytes % 8:
             raise ValueError(f"page_bytes must be a positive multiple of 8, got {page_bytes}")
-        if isinstance(content, int) and not isinstance(content, bool):
+        if isinstance(content, bool):
+            raise TypeError("region content must be bytes, an array or a size")
+        if isinstance(content, int):
             if content <= 0:
                 raise ValueError(f"region size must be > 0 bytes, got {content}")
             raw: U8 = np.zeros(content, dtype=np.uint8)
@@ -189,6 +191,11 @@ class ProtectedRegion:
         self.words_scrubbed = 0  #: words examined by :meth:`scrub`
         if store is not None and store_golden:
             self.store_golden()
+
+    @property
+    def is_bad(self) -> bool:
+        """True while the region is BAD (reads refused until reloaded)."""
+        return self.state is RegionState.BAD
 
     # -- exposure --------------------------------------------------------------------------
     def arrays(self) -> tuple[U64, U8]:
@@ -266,7 +273,7 @@ class ProtectedRegion:
             raise self._refuse()
         if w1 > w0:
             self._scan(w0, w1, "read")
-            if self.state is RegionState.BAD:
+            if self.is_bad:
                 raise self._refuse()
         self.reads += 1
         return self._bytes[offset : offset + length].tobytes()
@@ -315,7 +322,7 @@ class ProtectedRegion:
             self._scan(w0, w0 + 1, "write")
         if (offset + n) % 8 and not (first_partial and w1 - 1 == w0):
             self._scan(w1 - 1, w1, "write")
-        if self.state is RegionState.BAD:
+        if self.is_bad:
             raise self._refuse()
         self._bytes[offset : offset + n] = src
         secded_encode(self.data[w0:w1], out=self.checks[w0:w1])

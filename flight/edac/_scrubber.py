@@ -367,6 +367,7 @@ class Scrubber(Component):
         t0 = self._timer()
         if self._first_step_ns is None:
             self._first_step_ns = t_ns
+            self.series.append((t_ns / NS_PER_S, self.corrected))  # baseline for plots
         self._update_plan()
         if self.plan.in_saa:
             self.saa_s += self.step_ns / NS_PER_S
@@ -490,7 +491,7 @@ class Scrubber(Component):
         hk.scrub_period_s = self.achieved_period_s
         hk.scrub_period_required_s = min(self.plan.required_period_s, 3.0e38)
         hk.scrub_period_planned_s = self.plan.planned_period_s
-        hk.words_per_step = self.plan.words_per_step
+        hk.words_per_step = min(self.plan.words_per_step, 0xFFFFFFFF)
         hk.in_saa = self.plan.in_saa
         hk.period_ok = self.plan.meets_requirement
         hk.tmr_repairs = (self.tmr.repairs if self.tmr is not None else 0) & 0xFFFFFFFF

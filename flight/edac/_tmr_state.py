@@ -114,10 +114,13 @@ class TmrArray(_Tmr):
         self.set(np.zeros(self.shape, dtype=self.dtype) if initial is None else initial)
 
     def set(self, values: npt.ArrayLike) -> None:
-        """Write ``values`` (broadcast to the container's shape and dtype) to all copies."""
-        arr = np.ascontiguousarray(
-            np.broadcast_to(np.asarray(values, dtype=self.dtype), self.shape)
-        )
+        """Write ``values`` to all copies: the container's shape, the same number of items in
+        any shape (reshaped), or anything that broadcasts to the shape."""
+        src = np.asarray(values, dtype=self.dtype)
+        count = int(np.prod(self.shape, dtype=np.int64))
+        if src.size == count and src.shape != self.shape:
+            src = src.reshape(self.shape)
+        arr = np.ascontiguousarray(np.broadcast_to(src, self.shape))
         self._store(arr.tobytes())
 
     def get(self) -> np.ndarray[Any, Any]:

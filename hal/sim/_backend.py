@@ -351,6 +351,12 @@ class SimBackend:
             "scenario": scenario,
         }
 
+    def register_memory(self, name: str, array: Any) -> None:
+        """Expose ``array``'s bytes to the simulated radiation environment (SEUs flip its
+        bits as the world advances). The flight side's memory protection calls this through
+        the backend; hardware backends have no such hook (their memory is really exposed)."""
+        self._world.radiation.register_memory(name, array)
+
     # -------------------------------------------------------------- harness hooks
     def set_device_power(self, name: str, on: bool) -> None:
         """Connect or disconnect device ``name``'s supply (a test-harness switch in front of

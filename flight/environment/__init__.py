@@ -1,0 +1,110 @@
+"""The radiation environment as the spacecraft knows it: South Atlantic Anomaly passes.
+
+The SAA is a region of the inner radiation belt dipping low over the South Atlantic, where
+single-event upsets are far more frequent. The :class:`SaaMonitor` compares the GNSS position
+(geocentric latitude and longitude) with an ellipse in latitude/longitude from the
+configuration, and publishes :class:`~flight.messages.RadiationEnvironment` for the EDAC
+scrubber (which tightens its period inside).
+
+``[environment]`` keys: ``gnss`` (device, "gnss"), ``saa_center_lat_deg`` (-25),
+``saa_center_lon_deg`` (-50), ``saa_semi_lat_deg`` (20), ``saa_semi_lon_deg`` (45),
+``rate_hz`` (0.1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+from flight.core import Component, Declaration, EventDef, FieldType, Severity, TlmField
+from flight.messages import RadiationEnvironment
+from native.errors import ConfigError, HalError
+
+__all__ = ["EnvironmentConfig", "SaaMonitor", "in_saa", "install"]
+
+
+@dataclass(slots=True)
+class EnvironmentConfig:
+    """The ``[environment]`` section."""
+
+    gnss: str = "gnss"
+    saa_center_lat_deg: float = -25.0
+    saa_center_lon_deg: float = -50.0
+    saa_semi_lat_deg: float = 20.0
+    saa_semi_lon_deg: float = 45.0
+    rate_hz: float = 0.1
+
+
+def in_saa(lat_deg: float, lon_deg: float, cfg: EnvironmentConfig) -> bool:
+    """True inside the SAA ellipse (longitude difference wrapped to -180..180)."""
+    dlon = (lon_deg - cfg.saa_center_lon_deg + 180.0) % 360.0 - 180.0
+    dlat = lat_deg - cfg.saa_center_lat_deg
+    return (dlat / cfg.saa_semi_lat_deg) ** 2 + (dlon / cfg.saa_semi_lon_deg) ** 2 <= 1.0
+
+
+class SaaMonitor(Component):
+    """Publishes the SAA indicator from GNSS fixes (component 'environment')."""
+
+    DECLARATION = Declaration(
+        telemetry=(
+            TlmField("in_saa", FieldType.BOOL),
+            TlmField("lat_deg", FieldType.F32, "deg"),
+            TlmField("lon_deg", FieldType.F32, "deg"),
+            TlmField("saa_passes", FieldType.U32),
+        ),
+        events=(EventDef(1, "saa", Severity.INFO, "SAA {state} at lat {lat:.1f} lon {lon:.1f}"),),
+    )
+
+    def __init__(self, cfg: EnvironmentConfig, gnss: Any, component_id: int = 23) -> None:
+        super().__init__("environment", component_id)
+        self.cfg = cfg
+        self.gnss = gnss
+
+    def step(self, t_ns: int) -> None:
+        """Read the GNSS fix and publish the SAA indicator (no fix: nothing published)."""
+        try:
+            fix = self.gnss.read()
+        except HalError:
+            return
+        if not fix.valid:
+            return
+        x, y, z = fix.position_ecef_m
+        lat = math.degrees(math.atan2(z, math.hypot(x, y)))
+        lon = math.degrees(math.atan2(y, x))
+        inside = in_saa(lat, lon, self.cfg)
+        hk = self.hk
+        if inside != hk.in_saa:
+            hk.saa_passes += int(inside)
+            self.emit("saa", state="entry" if inside else "exit", lat=lat, lon=lon)
+        hk.in_saa, hk.lat_deg, hk.lon_deg = inside, lat, lon
+        self.bus.publish(RadiationEnvironment(t_ns, inside, lat, lon))
+
+
+class EnvironmentApp:
+    """The environment application as the node keeps it."""
+
+    def __init__(self, monitor: SaaMonitor) -> None:
+        self.monitor = monitor
+
+    def summary(self) -> dict[str, Any]:
+        """The ``environment`` section of summary.json."""
+        return {"saa_passes": self.monitor.hk.saa_passes}
+
+
+def install(node: Any, section: dict[str, Any]) -> EnvironmentApp:
+    """Add the SAA monitor (GNSS device from the HAL backend)."""
+    from hal import GnssReceiver
+    from hal.registry import get_device
+
+    unknown = sorted(set(section) - {f.name for f in fields(EnvironmentConfig)})
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [environment]: {', '.join(unknown)}")
+    cfg = EnvironmentConfig(**section)
+    if cfg.saa_semi_lat_deg <= 0 or cfg.saa_semi_lon_deg <= 0 or cfg.rate_hz <= 0:
+        raise ConfigError("[environment] semi-axes and rate_hz must be > 0")
+    if node.backend is None:
+        raise ConfigError("[environment] needs a HAL backend ([hal] section)")
+    monitor = SaaMonitor(cfg, get_device(node.backend, cfg.gnss, GnssReceiver))
+    node.executive.add(monitor, cfg.rate_hz)
+    return EnvironmentApp(monitor)
