@@ -238,20 +238,26 @@ def _kepler_e(m: float, e: float) -> float:
 
 
 @kernel
-def _kepler_sincos(m: float, e: float) -> tuple[float, float]:
+def _kepler_sincos(m: float, sm: float, cm: float, e: float) -> tuple[float, float]:
     """``(sin E, cos E)`` of the eccentric anomaly solving ``E - e sin E = m`` (e < 1).
 
-    Newton iteration from ``E = m`` (or pi for e >= 0.8). The sine and cosine are carried
-    along with E and rotated by each Newton correction d; once |d| < 1e-3 the rotation uses
+    ``sm``, ``cm`` are sin m and cos m. Newton iteration on the offset ``x = E - m``
+    (``x = e sin(m + x)``) from x = 0 (or E = pi for e >= 0.8). The sine and cosine of E are
+    carried along and rotated by each Newton correction d; once |d| < 1e-3 the rotation uses
     the 5th-order series of sin d and cos d (error < d^6/720 < 2e-21), so a near-circular
-    orbit costs one sin/cos pair in total.
+    orbit needs no trigonometric call at all.
     """
-    ecc = m if e < 0.8 else m + math.pi - (m % (2.0 * math.pi))
-    se = math.sin(ecc)
-    ce = math.cos(ecc)
+    if e < 0.8:
+        x = 0.0
+        se = sm
+        ce = cm
+    else:
+        x = math.pi - (m % (2.0 * math.pi))
+        se = 0.0
+        ce = -1.0
     for _ in range(40):
-        d = (ecc - e * se - m) / (1.0 - e * ce)
-        ecc -= d
+        d = (x - e * se) / (1.0 - e * ce)
+        x -= d
         if abs(d) < 1e-3:
             d2 = d * d
             cd = 1.0 - d2 * (0.5 - d2 * (1.0 / 24.0))
@@ -260,11 +266,11 @@ def _kepler_sincos(m: float, e: float) -> tuple[float, float]:
             s_new = se * cd - ce * sd
             ce = ce * cd + se * sd
             se = s_new
-            if abs(d) < 1e-15 * (1.0 + abs(ecc)):
+            if abs(d) < 1e-15:
                 break
         else:
-            se = math.sin(ecc)
-            ce = math.cos(ecc)
+            se = math.sin(m + x)
+            ce = math.cos(m + x)
     return se, ce
 
 
@@ -369,6 +375,50 @@ def state_to_elements_kernel(st: NDArray[np.float64], out: NDArray[np.float64]) 
 
 
 @kernel
+def _uniform_grid(times: NDArray[np.float64]) -> float:
+    """The spacing of ``times`` if they are uniformly spaced (to 1e-12 relative), else 0."""
+    m = times.shape[0]
+    if m < 3:
+        return 0.0
+    dt = float((times[m - 1] - times[0]) / (m - 1))
+    if dt <= 0.0:
+        return 0.0
+    tol = 1e-12 * (abs(times[0]) + abs(times[m - 1]) + dt)
+    for j in range(m):
+        if abs(times[j] - (times[0] + j * dt)) > tol:
+            return 0.0
+    return dt
+
+
+@kernel
+def _write_state(
+    out: NDArray[np.float64], k: int, j: int, want_v: bool, a: float, e: float, eta: float,
+    se: float, ce: float, co: float, so: float, cw: float, sw: float, ci: float, si: float,
+) -> None:  # fmt: skip
+    p0 = co * cw - so * sw * ci
+    p1 = so * cw + co * sw * ci
+    p2 = sw * si
+    q0 = -co * sw - so * cw * ci
+    q1 = -so * sw + co * cw * ci
+    q2 = cw * si
+    px = a * (ce - e)
+    py = a * eta * se
+    out[k, j, 0] = px * p0 + py * q0
+    out[k, j, 1] = px * p1 + py * q1
+    out[k, j, 2] = px * p2 + py * q2
+    if want_v:
+        f = math.sqrt(_MU / a) / (1.0 - e * ce)
+        vx = -f * se
+        vy = f * eta * ce
+        out[k, j, 3] = vx * p0 + vy * q0
+        out[k, j, 4] = vx * p1 + vy * q1
+        out[k, j, 5] = vx * p2 + vy * q2
+
+
+_RESEED = 64  # uniform grid: exact sin/cos every this many epochs bounds recurrence drift
+
+
+@kernel
 def propagate_j2_kernel(
     el: NDArray[np.float64],
     adot: NDArray[np.float64],
@@ -379,9 +429,13 @@ def propagate_j2_kernel(
     """Mean elements ``el`` (N, 6) at t = 0 -> ECI states at ``times`` (M,) s into ``out``.
 
     ``out`` is (N, M, 6) for position and velocity or (N, M, 3) for position only;
-    ``adot[i]`` is the secular semi-major axis rate (m/s, negative under drag).
+    ``adot[i]`` is the secular semi-major axis rate (m/s, negative under drag). When the
+    epochs are uniformly spaced the sines and cosines of M, RAAN and argp advance by
+    rotation recurrences (exactly re-seeded every 64 epochs), so a near-circular orbit
+    costs no trigonometric call per epoch.
     """
     want_v = out.shape[2] == 6
+    dt_grid = _uniform_grid(times)
     for k in range(el.shape[0]):
         a0 = el[k, 0]
         e = el[k, 1]
@@ -399,32 +453,56 @@ def propagate_j2_kernel(
         raan0 = el[k, 3]
         argp0 = el[k, 4]
         m0 = el[k, 5]
-        for j in range(times.shape[0]):
-            t = times[j]
-            a = a0 + ad * t
-            raan = raan0 + raan_dot * t
-            argp = argp0 + argp_dot * t
+        if dt_grid == 0.0:
+            for j in range(times.shape[0]):
+                t = times[j]
+                m = m0 + (m_dot + m_ddot * t) * t
+                se, ce = _kepler_sincos(m, math.sin(m), math.cos(m), e)
+                raan = raan0 + raan_dot * t
+                argp = argp0 + argp_dot * t
+                _write_state(
+                    out, k, j, want_v, a0 + ad * t, e, eta, se, ce, math.cos(raan),
+                    math.sin(raan), math.cos(argp), math.sin(argp), ci, si,
+                )  # fmt: skip
+            continue
+        # Uniform grid: advance sin/cos of M, RAAN and argp by rotation recurrences (the
+        # increment of M itself grows linearly under drag decay), re-seeded exactly every
+        # _RESEED epochs.
+        h = dt_grid
+        c_g = math.cos(2.0 * m_ddot * h * h)
+        s_g = math.sin(2.0 * m_ddot * h * h)
+        c_r = math.cos(raan_dot * h)
+        s_r = math.sin(raan_dot * h)
+        c_w = math.cos(argp_dot * h)
+        s_w = math.sin(argp_dot * h)
+        n_t = times.shape[0]
+        for j0 in range(0, n_t, _RESEED):
+            t = times[0] + j0 * h
             m = m0 + (m_dot + m_ddot * t) * t
-            se, ce = _kepler_sincos(m, e)
-            co = math.cos(raan)
-            so = math.sin(raan)
-            cw = math.cos(argp)
-            sw = math.sin(argp)
-            p0 = co * cw - so * sw * ci
-            p1 = so * cw + co * sw * ci
-            p2 = sw * si
-            q0 = -co * sw - so * cw * ci
-            q1 = -so * sw + co * cw * ci
-            q2 = cw * si
-            px = a * (ce - e)
-            py = a * eta * se
-            out[k, j, 0] = px * p0 + py * q0
-            out[k, j, 1] = px * p1 + py * q1
-            out[k, j, 2] = px * p2 + py * q2
-            if want_v:
-                f = math.sqrt(_MU / a) / (1.0 - e * ce)
-                vx = -f * se
-                vy = f * eta * ce
-                out[k, j, 3] = vx * p0 + vy * q0
-                out[k, j, 4] = vx * p1 + vy * q1
-                out[k, j, 5] = vx * p2 + vy * q2
+            cm = math.cos(m)
+            sm = math.sin(m)
+            dm = (m_dot + m_ddot * (2.0 * t + h)) * h
+            cd = math.cos(dm)
+            sd = math.sin(dm)
+            co = math.cos(raan0 + raan_dot * t)
+            so = math.sin(raan0 + raan_dot * t)
+            cw = math.cos(argp0 + argp_dot * t)
+            sw = math.sin(argp0 + argp_dot * t)
+            for j in range(j0, min(j0 + _RESEED, n_t)):
+                t = times[0] + j * h
+                m = m0 + (m_dot + m_ddot * t) * t
+                se, ce = _kepler_sincos(m, sm, cm, e)
+                _write_state(out, k, j, want_v, a0 + ad * t, e, eta, se, ce, co, so, cw, sw, ci, si)
+                # rotate to the next epoch
+                tmp = sm * cd + cm * sd
+                cm = cm * cd - sm * sd
+                sm = tmp
+                tmp = sd * c_g + cd * s_g
+                cd = cd * c_g - sd * s_g
+                sd = tmp
+                tmp = so * c_r + co * s_r
+                co = co * c_r - so * s_r
+                so = tmp
+                tmp = sw * c_w + cw * s_w
+                cw = cw * c_w - sw * s_w
+                sw = tmp

@@ -14,9 +14,10 @@ scrubber (which tightens its period inside).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from flight._sections import parse_section
 from flight.core import Component, Declaration, EventDef, FieldType, Severity, TlmField
 from flight.messages import RadiationEnvironment
 from native.errors import ConfigError, HalError
@@ -97,10 +98,7 @@ def install(node: Any, section: dict[str, Any]) -> EnvironmentApp:
     from hal import GnssReceiver
     from hal.registry import get_device
 
-    unknown = sorted(set(section) - {f.name for f in fields(EnvironmentConfig)})
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [environment]: {', '.join(unknown)}")
-    cfg = EnvironmentConfig(**section)
+    cfg = parse_section(EnvironmentConfig, section, "[environment]")
     if cfg.saa_semi_lat_deg <= 0 or cfg.saa_semi_lon_deg <= 0 or cfg.rate_hz <= 0:
         raise ConfigError("[environment] semi-axes and rate_hz must be > 0")
     if node.backend is None:

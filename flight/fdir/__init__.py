@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
+from flight._sections import parse_section
 from flight.fdir._manager import Detection, FdirConfig, FdirManager
 from flight.fdir._monitor import ACTIONS, MonitorDef, MonitorState, read_source
 from native.errors import ConfigError
@@ -30,20 +30,9 @@ __all__ = [
 
 def parse_config(section: dict[str, Any]) -> FdirConfig:
     """Build an :class:`FdirConfig`, naming any unknown or invalid key."""
-    known = {f.name for f in fields(FdirConfig)}
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [fdir]: {', '.join(unknown)}")
-    mon_keys = {f.name for f in fields(MonitorDef)}
     monitors = []
     for i, m in enumerate(section.get("monitors", [])):
-        bad = sorted(set(m) - mon_keys)
-        if bad:
-            raise ConfigError(f"unknown key(s) in [[fdir.monitors]] #{i}: {', '.join(bad)}")
-        try:
-            mon = MonitorDef(**m)
-        except TypeError as exc:
-            raise ConfigError(f"[[fdir.monitors]] #{i}: {exc}") from None
+        mon = parse_section(MonitorDef, m, f"[[fdir.monitors]] #{i}")
         if mon.kind not in ("limit", "baseline") or mon.action not in ACTIONS:
             raise ConfigError(
                 f"monitor {mon.name}: kind must be limit|baseline, action one of {ACTIONS}"
@@ -53,7 +42,7 @@ def parse_config(section: dict[str, Any]) -> FdirConfig:
                 f"monitor {mon.name}: persistence >= 1 and source 'Type.field' required"
             )
         monitors.append(mon)
-    return FdirConfig(**{k: v for k, v in section.items() if k != "monitors"}, monitors=monitors)
+    return parse_section(FdirConfig, section, "[fdir]", monitors=monitors)
 
 
 class FdirApp:

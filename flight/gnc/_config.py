@@ -83,13 +83,7 @@ class GncConfig:
     series_interval_s: float = 1800.0
 
 
-_POSITIVE = (
-    "rate_hz od_interval_s gnss_sigma_pos_m gnss_sigma_vel_m_s od_sigma_accel_m_s2 "
-    "slot_tolerance_km altitude_tolerance_m box_use_frac decay_window_s dry_mass_kg thrust_n "
-    "isp_s thruster_power_w max_burn_s min_burn_s segment_s pc_threshold avoid_pc_factor "
-    "hard_body_radius_m screen_interval_s screen_horizon_s screen_step_s screen_distance_m "
-    "max_avoid_delta_v_m_s return_time_s series_interval_s underperformance_ratio"
-).split()
+_POSITIVE = ["rate_hz", "od_interval_s", "gnss_sigma_pos_m", "gnss_sigma_vel_m_s", "od_sigma_accel_m_s2", "slot_tolerance_km", "altitude_tolerance_m", "box_use_frac", "decay_window_s", "dry_mass_kg", "thrust_n", "isp_s", "thruster_power_w", "max_burn_s", "min_burn_s", "segment_s", "pc_threshold", "avoid_pc_factor", "hard_body_radius_m", "screen_interval_s", "screen_horizon_s", "screen_step_s", "screen_distance_m", "max_avoid_delta_v_m_s", "return_time_s", "series_interval_s", "underperformance_ratio"]
 
 
 def parse_config(section: dict[str, Any]) -> GncConfig:

@@ -23,7 +23,13 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from flight.gnc._kernels import EARTH_RADIUS_M, G0_M_S2, J2, MU_EARTH_M3_S2, state_to_elements_kernel
+from flight.gnc._kernels import (
+    EARTH_RADIUS_M,
+    G0_M_S2,
+    J2,
+    MU_EARTH_M3_S2,
+    state_to_elements_kernel,
+)
 
 __all__ = [
     "along_track_drift_per_rev_m",

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
+from flight._sections import parse_section
 from flight.power._budget import BudgetInputs, compute_budget
 from flight.power._controller import PowerConfig, PowerController
 from flight.power._eclipse import EclipseWindow, predict_eclipse
@@ -33,11 +33,7 @@ __all__ = [
 
 def parse_config(section: dict[str, Any]) -> PowerConfig:
     """Build a :class:`PowerConfig`, rejecting unknown keys and never-shed rails."""
-    known = {f.name for f in fields(PowerConfig)}
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [power]: {', '.join(unknown)}")
-    cfg = PowerConfig(**section)
+    cfg = parse_section(PowerConfig, section, "[power]")
     bad = sorted(set(cfg.shed_rails) & NEVER_SHED)
     if bad:
         raise ConfigError(f"[power] shed_rails may not include never-shed rails: {bad}")

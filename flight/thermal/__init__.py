@@ -7,9 +7,9 @@ radiator control, throttle requests to the AI executor, prediction, hardware che
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
+from flight._sections import parse_section
 from flight.thermal._control import Hysteresis, Pid
 from flight.thermal._controller import ThermalConfig, ThermalController, ZoneConfig
 from flight.thermal._predict import ZonePredictor
@@ -30,26 +30,15 @@ __all__ = [
 
 def parse_config(section: dict[str, Any]) -> ThermalConfig:
     """Build a :class:`ThermalConfig`, naming any unknown or invalid key."""
-    known = {f.name for f in fields(ThermalConfig)}
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [thermal]: {', '.join(unknown)}")
     zones = []
-    zone_keys = {f.name for f in fields(ZoneConfig)}
     for i, z in enumerate(section.get("zones", [])):
-        bad = sorted(set(z) - zone_keys)
-        if bad:
-            raise ConfigError(f"unknown key(s) in [[thermal.zones]] #{i}: {', '.join(bad)}")
-        try:
-            zone = ZoneConfig(**z)
-        except TypeError as exc:
-            raise ConfigError(f"[[thermal.zones]] #{i}: {exc}") from None
+        zone = parse_section(ZoneConfig, z, f"[[thermal.zones]] #{i}")
         if zone.min_c >= zone.max_c:
             raise ConfigError(f"zone {zone.name}: min_c must be below max_c")
         if zone.control not in ("hysteresis", "pid", "none"):
             raise ConfigError(f"zone {zone.name}: control must be hysteresis, pid or none")
         zones.append(zone)
-    cfg = ThermalConfig(**{k: v for k, v in section.items() if k != "zones"}, zones=zones)
+    cfg = parse_section(ThermalConfig, section, "[thermal]", zones=zones)
     if cfg.radiator_low_c >= cfg.radiator_high_c or cfg.throttle_margin_c <= 0:
         raise ConfigError(
             "[thermal] needs radiator_low_c < radiator_high_c and throttle_margin_c > 0"

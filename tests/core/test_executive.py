@@ -212,4 +212,4 @@ def test_realtime_mode_paces_ticks_with_the_clock() -> None:
     ex = Executive(clock, base_hz=10.0)  # type: ignore[arg-type]
     ticks = ex.run_for(NS_PER_S)
     assert ticks == 10
-    assert clock.waits == [i * 100_000_000 for i in range(10)]
+    assert clock.waits == [i * 100_000_000 for i in range(10)] + [NS_PER_S]  # ends at its end

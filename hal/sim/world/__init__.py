@@ -3,7 +3,8 @@
 ``World(config, seed)`` holds orbit (point mass + J2 + drag, RK4), environment (Sun,
 eclipse, atmosphere, SAA), kinematic attitude, a lumped thermal network, the electrical power
 system, propulsion, radiation upsets and constellation neighbours; ``world.advance(dt_ns)``
-runs them all in one fused Numba kernel. ``WorldConfig.from_dict(toml["world"])`` validates
+runs the spacecraft physics in one fused Numba kernel call (neighbours are propagated when
+asked). ``WorldConfig.from_dict(toml["world"])`` validates
 the configuration; ``default_world.toml`` is the default section.
 """
 

@@ -285,7 +285,8 @@ class BatteryConfig:
 
     Sized for ~25 % depth of discharge in the longest eclipse: 2.6 kW x 35.6 min = 1.54 kWh
     of 6.05 kWh (28s x 3.6 V x 60 Ah). A failed block is bypassed: the pack keeps its Ah but
-    loses one block's voltage.
+    loses one block's voltage.  The 4.1 V per block charge limit (constant-voltage taper) stops
+    charging near 92 % state of charge, as LEO batteries are operated for cycle life.
     """
 
     cells_series: int = _f(28, "series blocks", ge=1, le=1000)
@@ -391,6 +392,7 @@ class NeighboursConfig:
     """Other satellites of the constellation, propagated with the same force model."""
 
     grazing_height_km: float = _f(100.0, "line of sight must clear the Earth by this", ge=0)
+    propagation_step_s: float = _f(10.0, "RK4 step of the neighbours' propagation", ge=0.1, le=60)
     satellites: dict[str, NeighbourConfig] = field(
         default_factory=_default_neighbours, metadata=_doc("neighbours by name")
     )

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from hal._frames import gmst_rad
 from hal.sim.world import _layout as L
 from hal.sim.world._config import WorldConfig
-from hal.sim.world._kernel import world_advance_kernel
+from hal.sim.world._kernel import neighbours_advance_kernel, world_advance_kernel
 from native._env_numba import (
     DENSITY_EXPONENTIAL,
     DENSITY_HARRIS_PRIESTER,
@@ -98,11 +98,18 @@ class WorldCore:
         self.t_ns = 0
         self.step_ns = round(cfg.physics_step_s * 1e9)
         self.step_s = self.step_ns * 1e-9
-        self.x = np.zeros(L.N_X)
-        self.p = np.zeros(L.N_P)
-        self.o = np.zeros(L.N_O)
-        self.acc = np.zeros(L.N_A)
-        self.vec = np.zeros(6)
+        n = len(cfg.thermal.nodes)
+        self.blob = np.zeros(L.B_NODES + 3 * n)
+        b = self.blob
+        self.own = b[L.B_OWN : L.B_OWN + 6]
+        self.x = b[L.B_X : L.B_X + L.N_X]
+        self.p = b[L.B_P : L.B_P + L.N_P]
+        self.o = b[L.B_O : L.B_O + L.N_O]
+        self.acc = b[L.B_A : L.B_A + L.N_A]
+        self.temp_k = b[L.B_NODES : L.B_NODES + n]
+        self.cap = b[L.B_NODES + n : L.B_NODES + 2 * n]
+        self.q_base = b[L.B_NODES + 2 * n : L.B_NODES + 3 * n]
+        self.dirty = True
         self.mode_name = cfg.attitude.initial_mode
         self._init_orbit()
         self._init_environment()
@@ -114,22 +121,30 @@ class WorldCore:
         self.p[L.P_SNAP_ATT] = 1.0
         self.x[L.X_Q] = 1.0
         self.refresh_loads()
-        self._call(0, 0.0)  # snap the attitude and evaluate the outputs at t = 0
+        self._call(0, 0.0, True)  # snap the attitude and evaluate the outputs at t = 0
+        self._tail = (self.blob, self.cond, self.surf, self.work, self.ocv, self.dtab)
 
     # ------------------------------------------------------------------ initialisation
     def _init_orbit(self) -> None:
         cfg = self.cfg
         self.elements0 = initial_elements(cfg)
-        self.sats = np.empty((self.elements0.shape[0], 6))
-        elements_to_state_kernel(self.elements0, self.sats)
+        states = np.empty((self.elements0.shape[0], 6))
+        elements_to_state_kernel(self.elements0, states)
+        self.own[:] = states[0]
         sc = cfg.spacecraft
         wet = sc.dry_mass_kg + cfg.propulsion.propellant_kg
-        self.sat_cdam = np.full(
-            self.sats.shape[0],
+        # Neighbours: propagated lazily (when asked) on their own fixed grid, so that the
+        # answer does not depend on when or how often they are asked.
+        self.neighbour_names = tuple(cfg.neighbours.satellites)
+        self.nb_grid = np.ascontiguousarray(states[1:])
+        self.nb_now = self.nb_grid.copy()
+        self.nb_cdam = np.full(
+            self.nb_grid.shape[0],
             sc.drag_coefficient * sc.drag_area_m2 / wet if cfg.orbit.drag else 0.0,
         )
-        self.sat_cdam[0] = 0.0
-        self.neighbour_names = tuple(cfg.neighbours.satellites)
+        self.nb_step_ns = round(cfg.neighbours.propagation_step_s * 1e9)
+        self.nb_grid_t_ns = 0
+        self.nb_now_t_ns = 0
         p = self.p
         p[L.P_J2] = J2 if cfg.orbit.j2 else 0.0
         p[L.P_DRAG_ON] = 1.0 if cfg.orbit.drag else 0.0
@@ -168,8 +183,8 @@ class WorldCore:
         self.node_names = tuple(th.nodes)
         self.node_index = {name: k for k, name in enumerate(self.node_names)}
         n = len(self.node_names)
-        self.temp_k = np.array([th.nodes[k].initial_temp_c + _KELVIN for k in self.node_names])
-        self.cap = np.array([th.nodes[k].capacitance_j_k for k in self.node_names])
+        self.temp_k[:] = [th.nodes[k].initial_temp_c + _KELVIN for k in self.node_names]
+        self.cap[:] = [th.nodes[k].capacitance_j_k for k in self.node_names]
         self.cond = np.zeros((n, n))
         for c in th.conductances:
             i, j = self.node_index[c.a], self.node_index[c.b]
@@ -191,7 +206,6 @@ class WorldCore:
             self.surf[0, 1] = 0.0
         self.dissipation_w = np.array([th.nodes[k].dissipation_w for k in self.node_names])
         self.heater_w = np.zeros(n)
-        self.q_base = np.zeros(n)
         self.work = np.zeros((n, n + 2))
         self.eps_range = (th.radiator_emissivity_min, th.radiator_emissivity_max)
         self.p[L.P_EPS_RAD] = th.radiator_emissivity_initial
@@ -283,38 +297,52 @@ class WorldCore:
         self.dirty = True
 
     def refresh_outputs(self) -> None:
-        """Re-evaluate the outputs (power balance, environment) at the current state."""
-        self._call(0, 0.0)
+        """Mark the outputs stale (they are re-evaluated when next read)."""
+        self.dirty = True
 
     def out(self) -> NDArray[np.float64]:
-        """The output array, re-evaluated first if a command changed the inputs."""
+        """The output array, evaluated at the current state if stale (after an advance or a
+        command that changes the inputs)."""
         if self.dirty:
-            self._call(0, 0.0)
+            self._call(0, 0.0, True)
         return self.o
 
+    def neighbour_states(self) -> NDArray[np.float64]:
+        """Neighbour ECI states (M, 6) at ``t_ns``: the grid state advanced by whole
+        ``propagation_step_s`` steps, plus one partial step from the last grid point."""
+        if self.nb_now_t_ns == self.t_ns:
+            return self.nb_now
+        k, rem = divmod(self.t_ns - self.nb_grid_t_ns, self.nb_step_ns)
+        if k > 0:
+            neighbours_advance_kernel(
+                self.nb_grid, self.nb_cdam, self.nb_grid_t_ns * 1e-9, k,
+                self.nb_step_ns * 1e-9, self.p, self.dtab,
+            )  # fmt: skip
+            self.nb_grid_t_ns += k * self.nb_step_ns
+        self.nb_now[:] = self.nb_grid
+        if rem:
+            neighbours_advance_kernel(
+                self.nb_now, self.nb_cdam, self.nb_grid_t_ns * 1e-9, 1, rem * 1e-9, self.p,
+                self.dtab,
+            )  # fmt: skip
+        self.nb_now_t_ns = self.t_ns
+        return self.nb_now
+
     # ------------------------------------------------------------------ stepping
-    def _call(self, n_full: int, h_last: float) -> None:
-        self.dirty = False
+    def _call(self, n_full: int, h_last: float, eval_out: bool) -> None:
+        self.dirty = not eval_out
         world_advance_kernel(
             self.t_ns * 1e-9,
             n_full,
             self.step_s,
             h_last,
-            self.sats,
-            self.sat_cdam,
-            self.x,
-            self.p,
-            self.o,
-            self.acc,
-            self.temp_k,
-            self.cap,
+            eval_out,
+            self.blob,
             self.cond,
-            self.q_base,
             self.surf,
             self.work,
             self.ocv,
             self.dtab,
-            self.vec,
         )
 
     def advance(self, dt_ns: int) -> None:
@@ -327,7 +355,8 @@ class WorldCore:
         if dt_ns == 0:
             return
         n_full, rem = divmod(dt_ns, self.step_ns)
-        self._call(n_full, rem * 1e-9)
+        world_advance_kernel(self.t_ns * 1e-9, n_full, self.step_s, rem * 1e-9, False, *self._tail)
+        self.dirty = True
         self.t_ns += dt_ns
 
     @property
@@ -338,7 +367,8 @@ class WorldCore:
     def digest(self) -> str:
         """SHA-256 over every state array (equal digests = bit-identical worlds)."""
         h = hashlib.sha256()
-        for a in (self.sats, self.x, self.p, self.o, self.acc, self.temp_k, self.q_base):
+        self.out()
+        for a in (self.blob, self.neighbour_states()):
             h.update(np.ascontiguousarray(a).tobytes())
         h.update(self.t_ns.to_bytes(16, "little", signed=True))
         return h.hexdigest()

@@ -1,10 +1,11 @@
 """The world's fused physics kernel: many fixed physics steps in one Numba call.
 
-:func:`world_advance` runs orbit (own satellite + neighbours, RK4 with J2, drag and thrust),
-environment (Sun, shadow, SAA), kinematic attitude, thermal network, solar array, battery and
-bus balance, and propulsion for ``n_full`` steps of ``h_full`` seconds plus one last step of
-``h_last`` seconds, then evaluates the outputs at the final state. Python only packs
-parameters before and reads outputs after (see :mod:`hal.sim.world._world`).
+:func:`world_advance` runs orbit (RK4 with J2, drag and thrust), environment (Sun, shadow,
+SAA), kinematic attitude, thermal network, solar array, battery and bus balance, and
+propulsion for ``n_full`` steps of ``h_full`` seconds plus one last step of ``h_last``
+seconds, then (if asked) evaluates the outputs at the final state. Python only packs
+parameters before and reads outputs after (see :mod:`hal.sim.world._core`).
+:func:`neighbours_advance` propagates the constellation neighbours, lazily, on their grid.
 
 Within a step every rate is evaluated at the state at the start of the step (zero-order hold
 of loads, attitude, environment), the thermal network takes a linearised implicit step, the
@@ -46,8 +47,19 @@ from hal.sim.world._layout import (
     A_SHUNT_J,
     A_TIME_S,
     A_UNSERVED_J,
+    B_A,
+    B_NODES,
+    B_O,
+    B_OWN,
+    B_P,
+    B_VEC,
+    B_X,
     MODE_MIN_DRAG,
     MODE_SUN,
+    N_A,
+    N_O,
+    N_P,
+    N_X,
     O_A_AVAIL,
     O_A_COSINC,
     O_A_CURRENT,
@@ -152,6 +164,8 @@ from native.backend import register_kernel
 
 __all__ = [
     "attitude_axes",
+    "neighbours_advance",
+    "neighbours_advance_kernel",
     "ocv_interp",
     "power_flows",
     "quat_from_axes",
@@ -468,32 +482,34 @@ def world_advance(
     n_full: int,
     h_full: float,
     h_last: float,
-    sats: NDArray[np.float64],
-    sat_cdam: NDArray[np.float64],
-    x: NDArray[np.float64],
-    p: NDArray[np.float64],
-    o: NDArray[np.float64],
-    acc: NDArray[np.float64],
-    temp_k: NDArray[np.float64],
-    cap_j_k: NDArray[np.float64],
+    eval_out: bool,
+    blob: NDArray[np.float64],
     cond_w_k: NDArray[np.float64],
-    q_base_w: NDArray[np.float64],
     surf: NDArray[np.float64],
     work: NDArray[np.float64],
     ocv: NDArray[np.float64],
     dtab: NDArray[np.float64],
-    vec: NDArray[np.float64],
 ) -> None:
     """Advance the world from ``t0_s`` (s since the epoch) by ``n_full * h_full + h_last`` s.
 
-    ``sats`` (N, 6) ECI states, row 0 the own spacecraft; ``sat_cdam`` (N,) C_D A / m of the
-    neighbours (row 0 is computed from attitude and mass); ``x``/``p``/``o``/``acc`` see
-    :mod:`hal.sim.world._layout`; ``temp_k`` (n,) node temperatures; ``cap_j_k``, ``cond_w_k``,
-    ``surf`` the thermal network; ``q_base_w`` (n,) dissipation + heater power; ``work``
-    (n, n + 2) scratch; ``ocv`` (K, 2) block OCV table; ``dtab`` density table; ``vec`` (6,)
-    scratch for body-frame vectors.
+    ``blob`` packs every 1-D array (layout ``B_*`` in :mod:`hal.sim.world._layout`; fewer
+    arguments keep the call overhead low): own ECI state (6,), ``x``, ``p``, ``o``, ``acc``,
+    scratch (6,), then node temperatures (K), capacitances (J/K) and dissipation + heater
+    power (W), n each. ``cond_w_k`` (n, n) and ``surf`` are the thermal network, ``work``
+    (n, n + 2) scratch, ``ocv`` (K, 2) the block OCV table, ``dtab`` the density table.
+    With ``eval_out`` the outputs ``o`` are evaluated at the final state; the per-call
+    counters (SAA, shadow, undervoltage seconds) are always written.
     """
-    n_nodes = temp_k.shape[0]
+    n_nodes = cond_w_k.shape[0]
+    s0 = blob[B_OWN : B_OWN + 6]
+    x = blob[B_X : B_X + N_X]
+    p = blob[B_P : B_P + N_P]
+    o = blob[B_O : B_O + N_O]
+    acc = blob[B_A : B_A + N_A]
+    vec = blob[B_VEC : B_VEC + 6]
+    temp_k = blob[B_NODES : B_NODES + n_nodes]
+    cap_j_k = blob[B_NODES + n_nodes : B_NODES + 2 * n_nodes]
+    q_base_w = blob[B_NODES + 2 * n_nodes : B_NODES + 3 * n_nodes]
     batt = int(p[P_BATT_NODE])
     j2 = p[P_J2]
     omega_atm = p[P_OMEGA_ATM]
@@ -501,7 +517,6 @@ def world_advance(
     act = p[P_ACT_LN]
     shadow_model = int(p[P_SHADOW])
     mode = int(p[P_MODE])
-    n_sats = sats.shape[0]
     sun_b = vec[0:3]
     nadir_b = vec[3:6]
     q_int = work[:, n_nodes + 1]
@@ -511,7 +526,6 @@ def world_advance(
     uv_s = 0.0
     n_steps = n_full + (1 if h_last > 0.0 else 0)
     t = t0_s
-    s0 = sats[0]
 
     if p[P_SNAP_ATT] != 0.0:
         sx, sy, sz, _ = sun_position(p[P_DAYS0] + t / 86400.0)
@@ -527,6 +541,8 @@ def world_advance(
 
     for step in range(n_steps + 1):
         last = step == n_steps
+        if last and not eval_out:
+            break
         h = h_full if step < n_full else h_last
         # --- environment at t
         sx, sy, sz, sdist = sun_position(p[P_DAYS0] + t / 86400.0)
@@ -598,9 +614,6 @@ def world_advance(
             o[O_UNSERVED] = unserved
             o[O_B_POWER] = p_b
             o[O_DRAG_AREA] = area
-            o[O_SAA_S_CALL] = saa_s
-            o[O_ECL_S_CALL] = ecl_s
-            o[O_UV_S_CALL] = uv_s
             break
         # --- thermal network
         for i in range(n_nodes):
@@ -669,11 +682,6 @@ def world_advance(
                 s0, h, j2, cdam0, omega_atm, dmodel, dtab, act, ux, uy, uz,
                 0.0, mass, 0.0, 0.0, 0.0, 0.0,
             )  # fmt: skip
-        for k in range(1, n_sats):
-            rk4_step(
-                sats[k], h, j2, sat_cdam[k], omega_atm, dmodel, dtab, act, ux, uy, uz,
-                0.0, 1.0, 0.0, 0.0, 0.0, 0.0,
-            )  # fmt: skip
         # --- running totals
         acc[A_TIME_S] += h
         acc[A_ECLIPSE_S] += (1.0 - sunlit) * h
@@ -700,11 +708,48 @@ def world_advance(
             ax[0], ax[1], ax[2], ax[3], ax[4], ax[5], ax[6], ax[7], ax[8]
         )
         _slew(x, qw, qx, qy, qz, p[P_SLEW] * h, h)
+    if n_steps > 0:
+        o[O_SAA_S_CALL] = saa_s
+        o[O_ECL_S_CALL] = ecl_s
+        o[O_UV_S_CALL] = uv_s
+
+
+@kernel
+def neighbours_advance(
+    states: NDArray[np.float64],
+    cdam: NDArray[np.float64],
+    t0_s: float,
+    n_steps: int,
+    h: float,
+    p: NDArray[np.float64],
+    dtab: NDArray[np.float64],
+) -> None:
+    """RK4-propagate neighbour states (M, 6) by ``n_steps`` steps of ``h`` s from ``t0_s``,
+    in place, with the world's force model (``p``); the Harris-Priester bulge follows the
+    Sun at every step."""
+    j2 = p[P_J2]
+    omega_atm = p[P_OMEGA_ATM]
+    dmodel = int(p[P_DENS_MODEL])
+    act = p[P_ACT_LN]
+    t = t0_s
+    for _ in range(n_steps):
+        sx, sy, sz, _ = sun_position(p[P_DAYS0] + t / 86400.0)
+        ux, uy, uz = diurnal_bulge_unit(sx, sy, sz)
+        for k in range(states.shape[0]):
+            rk4_step(
+                states[k], h, j2, cdam[k], omega_atm, dmodel, dtab, act, ux, uy, uz,
+                0.0, 1.0, 0.0, 0.0, 0.0, 0.0,
+            )  # fmt: skip
+        t += h
 
 
 #: The fused kernel as registered with :mod:`native.backend` (``world_advance``). The
 #: ``python`` implementation runs the kernel body as Python (its inner physics functions
 #: stay compiled); it exists for SATNODE_NATIVE=python runs and is ~100x slower.
+neighbours_advance_kernel = register_kernel(
+    "world_neighbours",
+    {"numba": neighbours_advance, "python": neighbours_advance.py_func},  # type: ignore[attr-defined]
+)
 world_advance_kernel = register_kernel(
     "world_advance",
     {"numba": world_advance, "python": world_advance.py_func},  # type: ignore[attr-defined]

@@ -1,5 +1,8 @@
 """Index layout of the flat float64 arrays shared by the world's Python side and its kernel.
 
+All 1-D arrays live in one ``blob`` (offsets ``B_*``) so that the kernel call has few
+arguments; Python works on named views of it.
+
 ``x``: integrated own-spacecraft state that is not orbit or temperature; ``p``: parameters
 (Python writes them, the kernel reads them); ``o``: outputs evaluated at the end of each
 advance; ``acc``: running totals. Module-level ints are compile-time constants for Numba.
@@ -120,6 +123,15 @@ A_DV_M_S = 11  # delta-v from thrust
 A_PROP_USED_KG = 12
 A_BURN_S = 13
 N_A = 16
+
+# ---------------------------------------------------------------- blob: all 1-D arrays
+B_OWN = 0  # own ECI state (6,)
+B_X = B_OWN + 6
+B_P = B_X + N_X
+B_O = B_P + N_P
+B_A = B_O + N_O
+B_VEC = B_A + N_A  # scratch (6,)
+B_NODES = B_VEC + 6  # then temp_k (n), cap_j_k (n), q_base_w (n)
 
 # ---------------------------------------------------------------- enums
 MODE_NADIR = 0

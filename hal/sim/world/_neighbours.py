@@ -1,7 +1,9 @@
 """``world.neighbours``: other satellites of the constellation (for the laser terminals).
 
-They are propagated in the same fused kernel and force model as the own spacecraft (RK4,
-J2, drag with their own fixed ballistic coefficient). Line of sight requires the segment
+They are propagated with the same force model as the own spacecraft (RK4, J2, drag with a
+fixed ballistic coefficient), lazily: only when asked, on their own fixed grid of
+``propagation_step_s`` steps plus one partial step, so the answer does not depend on when
+or how often they are asked. Line of sight requires the segment
 between the two satellites to clear the Earth's surface by ``grazing_height_km``. Pointing
 is given in the own body frame: azimuth in the body X-Y plane from +X toward +Y, elevation
 above that plane positive toward -Z (toward zenith when nadir pointing).
@@ -48,7 +50,7 @@ class NeighboursView:
 
     def _row(self, name: str) -> int:
         try:
-            return 1 + self._c.neighbour_names.index(name)
+            return self._c.neighbour_names.index(name)
         except ValueError:
             raise DeviceCommandError(
                 f"unknown neighbour {name!r} (one of {', '.join(self._c.neighbour_names)})"
@@ -56,13 +58,14 @@ class NeighboursView:
 
     def state(self, name: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(r_eci_m, v_eci_m_s) of neighbour ``name`` (copies, shape (3,) each)."""
-        s = self._c.sats[self._row(name)]
+        s = self._c.neighbour_states()[self._row(name)]
         return s[0:3].copy(), s[3:6].copy()
 
     def relative_eci_m(self, name: str) -> NDArray[np.float64]:
         """Vector from the own spacecraft to the neighbour, ECI (m)."""
         k = self._row(name)
-        return self._c.sats[k, 0:3] - self._c.sats[0, 0:3]
+        out: NDArray[np.float64] = self._c.neighbour_states()[k, 0:3] - self._c.own[0:3]
+        return out
 
     def range_m(self, name: str) -> float:
         """Distance to the neighbour (m)."""
@@ -70,18 +73,17 @@ class NeighboursView:
 
     def range_rate_m_s(self, name: str) -> float:
         """Rate of change of the range (m/s), positive when separating."""
-        k = self._row(name)
-        s = self._c.sats
-        dr = s[k, 0:3] - s[0, 0:3]
-        dv = s[k, 3:6] - s[0, 3:6]
+        s = self._c.neighbour_states()[self._row(name)]
+        own = self._c.own
+        dr = s[0:3] - own[0:3]
+        dv = s[3:6] - own[3:6]
         return float(dr @ dv / np.linalg.norm(dr))
 
     def line_of_sight(self, name: str) -> bool:
         """True if the line to the neighbour clears the Earth plus the grazing height."""
-        k = self._row(name)
-        s = self._c.sats
+        s = self._c.neighbour_states()[self._row(name)]
         clearance = EARTH_RADIUS_M + self._c.cfg.neighbours.grazing_height_km * 1e3
-        return segment_clears_sphere(s[0, 0:3], s[k, 0:3], clearance)
+        return segment_clears_sphere(self._c.own[0:3], s[0:3], clearance)
 
     def direction_body(self, name: str) -> NDArray[np.float64]:
         """Unit vector to the neighbour in the own body frame."""

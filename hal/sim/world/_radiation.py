@@ -84,7 +84,7 @@ class RadiationView:
     def rate_per_bit_day(self) -> float:
         """Upset rate now (per bit per day), SAA enhancement included."""
         r = self._c.cfg.radiation
-        k = r.saa_enhancement if self._c.o[L.O_SAA] != 0.0 else 1.0
+        k = r.saa_enhancement if self._c.out()[L.O_SAA] != 0.0 else 1.0
         return r.seu_rate_per_bit_day * k
 
     def _index(self, name: str) -> int:
