@@ -51,6 +51,10 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from flight.node import Node, NodeOptions
 
     config = load_config(args.config)
+    if args.policy is not None:
+        if "compute" not in config:
+            raise SatnodeError("--policy needs a [compute] section in the configuration")
+        config["compute"]["policy"] = args.policy
     if args.duration is not None:
         duration = args.duration
     else:
@@ -167,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--downlink", help="HOST:PORT receiving every TM packet")
     sim.add_argument(
         "--progress", action="store_true", help="show a progress bar even without a tty"
+    )
+    sim.add_argument(
+        "--policy", choices=("edf", "fifo"), help="AI executor scheduling policy (overrides [compute])"
     )
     sim.set_defaults(func=cmd_sim)
 

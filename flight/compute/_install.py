@@ -31,6 +31,15 @@ class ComputeApp:
         self.executor = executor
         self.generator = generator
 
+    def sample(self) -> dict[str, float]:
+        """Cumulative job counts for the run's time series (plotted by the node's recorder)."""
+        hk = self.executor.hk
+        return {
+            name: float(getattr(hk, name))
+            for name in ("jobs_submitted", "jobs_completed", "deadline_missed", "jobs_rejected")
+            if hasattr(hk, name)
+        }
+
     def summary(self) -> dict[str, Any]:
         """The ``compute`` section of summary.json (see :meth:`ComputeExecutor.summary`)."""
         out = self.executor.summary()

@@ -108,12 +108,12 @@ def _pair(v: Any, path: str, integer: bool) -> tuple[Any, Any]:
     if integer:
         if any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in v):
             raise ConfigError(f"{path}: must be two integers >= 1")
-        lo, hi = int(v[0]), int(v[1])
+        pair: tuple[float, float] = (int(v[0]), int(v[1]))
     else:
-        lo, hi = _real(v[0], path, lo=1e-3), _real(v[1], path, lo=1e-3)
-    if lo > hi:
+        pair = (_real(v[0], path, lo=1e-3), _real(v[1], path, lo=1e-3))
+    if pair[0] > pair[1]:
         raise ConfigError(f"{path}: low > high")
-    return lo, hi
+    return pair
 
 
 def _parse_class(name: str, spec: Any, path: str) -> JobClass:

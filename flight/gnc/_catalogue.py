@@ -122,7 +122,9 @@ def _parse_utc(text: str) -> int:
     return round((dt - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1e9)
 
 
-def _parse_state(tokens: Sequence[str], default_sigma: tuple[float, float, float]) -> CatalogueObject:
+def _parse_state(
+    tokens: Sequence[str], default_sigma: tuple[float, float, float]
+) -> CatalogueObject:
     if len(tokens) not in (9, 12):
         raise ValueError(
             f"STATE needs: name epoch x y z vx vy vz [sig_r sig_t sig_n] ({len(tokens) - 1} fields given)"
@@ -149,7 +151,9 @@ def _parse_state(tokens: Sequence[str], default_sigma: tuple[float, float, float
     return CatalogueObject(name, "state", sigma, None, epoch, tuple(vals[0:6]))
 
 
-def _parse_tle(name: str | None, l1: str, l2: str, sigma: tuple[float, float, float]) -> CatalogueObject:
+def _parse_tle(
+    name: str | None, l1: str, l2: str, sigma: tuple[float, float, float]
+) -> CatalogueObject:
     for k, line in ((1, l1), (2, l2)):
         if len(line) != 69:
             raise ValueError(f"TLE line {k} has {len(line)} characters, expected 69")
@@ -200,7 +204,9 @@ def parse_catalogue(
                     raise ValueError("TLE line 1 is not followed by line 2")
                 l2 = lines[i].rstrip()
                 i += 1
-                obj = _parse_tle(pending_name[1] if pending_name else None, raw, l2, tle_sigma_rtn_m)
+                obj = _parse_tle(
+                    pending_name[1] if pending_name else None, raw, l2, tle_sigma_rtn_m
+                )
                 pending_name = None
             elif raw.startswith("2 "):
                 raise ValueError("TLE line 2 without line 1")

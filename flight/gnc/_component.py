@@ -34,6 +34,7 @@ One component (name ``gnc``) runs at ``rate_hz`` (0.1 Hz by default) and does, w
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -183,16 +184,32 @@ def _decl() -> Declaration:
             TlmField("avoidance_maneuvers", FieldType.U16),
         ),
         events=(
-            EventDef(1, "od_converged", Severity.INFO, "orbit determination converged ({updates} fixes)"),
-            EventDef(2, "slot_captured", Severity.INFO, "box: alt {alt_km:.3f} km, slot {lam_deg:.3f} deg"),
+            EventDef(
+                1, "od_converged", Severity.INFO, "orbit determination converged ({updates} fixes)"
+            ),
+            EventDef(
+                2,
+                "slot_captured",
+                Severity.INFO,
+                "box: alt {alt_km:.3f} km, slot {lam_deg:.3f} deg",
+            ),
             EventDef(3, "burn_planned", Severity.INFO, "{kind} dv {dv_m_s:.4f} m/s ({reason})"),
-            EventDef(4, "burn_started", Severity.INFO, "{kind} burn {duration_s:.0f} s, dv {dv_m_s:.4f} m/s"),
+            EventDef(
+                4,
+                "burn_started",
+                Severity.INFO,
+                "{kind} burn {duration_s:.0f} s, dv {dv_m_s:.4f} m/s",
+            ),
             EventDef(5, "burn_done", Severity.INFO, "{kind} burn done, dv {dv_m_s:.4f} m/s"),
             EventDef(6, "burn_deferred", Severity.LOW, "{kind} burn deferred: {reason}"),
             EventDef(7, "burn_verified", Severity.INFO, "burn achieved/planned = {ratio:.3f}"),
-            EventDef(8, "thruster_fault", Severity.HIGH, "thruster fault: {reason}; autonomy stopped"),
+            EventDef(
+                8, "thruster_fault", Severity.HIGH, "thruster fault: {reason}; autonomy stopped"
+            ),
             EventDef(9, "autonomy_changed", Severity.MEDIUM, "autonomy {state}: {reason}"),
-            EventDef(10, "catalogue_loaded", Severity.INFO, "catalogue {source}: {objects} objects"),
+            EventDef(
+                10, "catalogue_loaded", Severity.INFO, "catalogue {source}: {objects} objects"
+            ),
             EventDef(11, "catalogue_rejected", Severity.MEDIUM, "catalogue rejected: {reason}"),
             EventDef(
                 12,
@@ -208,9 +225,19 @@ def _decl() -> Declaration:
             ),
             EventDef(14, "avoidance_impossible", Severity.HIGH, "cannot avoid {name}: {reason}"),
             EventDef(15, "back_in_slot", Severity.INFO, "back in the box {dt_s:.0f} s after TCA"),
-            EventDef(16, "slot_set", Severity.INFO, "box set: alt {alt_km:.3f} km, slot {lam_deg:.3f} deg"),
+            EventDef(
+                16,
+                "slot_set",
+                Severity.INFO,
+                "box set: alt {alt_km:.3f} km, slot {lam_deg:.3f} deg",
+            ),
             EventDef(17, "od_reset", Severity.LOW, "orbit determination re-initialised"),
-            EventDef(18, "box_exit", Severity.MEDIUM, "out of box: slot {slot_km:.2f} km, alt {alt_m:.0f} m"),
+            EventDef(
+                18,
+                "box_exit",
+                Severity.MEDIUM,
+                "out of box: slot {slot_km:.2f} km, alt {alt_m:.0f} m",
+            ),
         ),
     )
 
@@ -249,7 +276,9 @@ class GncComponent(Component):
         self.autonomy = cfg.autonomy
         self.fault = ""
         self.a_target_m: float | None = (
-            None if cfg.target_altitude_km is None else EARTH_RADIUS_M + cfg.target_altitude_km * 1e3
+            None
+            if cfg.target_altitude_km is None
+            else EARTH_RADIUS_M + cfg.target_altitude_km * 1e3
         )
         self.lam0_rad: float | None = (
             None if cfg.slot_arg_lat_deg is None else math.radians(cfg.slot_arg_lat_deg)
@@ -295,7 +324,11 @@ class GncComponent(Component):
         self.slot_err_max_m = 0.0
         self.alt_err_max_m = 0.0
         self._in_box = True
-        self.series: dict[str, list[float]] = {"t_s": [], "slot_error_km": [], "altitude_error_m": []}
+        self.series: dict[str, list[float]] = {
+            "t_s": [],
+            "slot_error_km": [],
+            "altitude_error_m": [],
+        }
         self.dv_analytic_m_s = 0.0
         self._analytic_t: float | None = None
         self._first_od_t: float | None = None
@@ -352,17 +385,23 @@ class GncComponent(Component):
         t = t_ns / 1e9
         self._run_executor(t)
         if t >= self._next_od - 1e-6:
-            self._next_od = max(self._next_od + self.cfg.od_interval_s, t + 0.5 * self.cfg.od_interval_s)
+            self._next_od = max(
+                self._next_od + self.cfg.od_interval_s, t + 0.5 * self.cfg.od_interval_s
+            )
             self._od_step(t, t_ns)
         if self._verify_pending is not None and t >= self._verify_pending["at"]:
             self._verify(t)
         if t >= self._next_plan - 1e-6:
             self._next_plan = t + (self.cfg.plan_interval_s or self._period())
             self._plan(t)
-        if len(self.catalogue) and t >= self._next_screen - 1e-6 and self._utc_offset_ns is not None:
-            if self.filter.updates >= self.cfg.od_min_updates:
-                self._next_screen = t + self.cfg.screen_interval_s
-                self._screen(t)
+        if (
+            len(self.catalogue)
+            and t >= self._next_screen - 1e-6
+            and self._utc_offset_ns is not None
+            and self.filter.updates >= self.cfg.od_min_updates
+        ):
+            self._next_screen = t + self.cfg.screen_interval_s
+            self._screen(t)
         if t >= self._next_series - 1e-6:
             self._next_series = t + self.cfg.series_interval_s
             self._record(t)
@@ -401,9 +440,10 @@ class GncComponent(Component):
             self._lam_unw += _wrap(lam - self._lam_prev)
         self._lam_prev = lam
         self._buf.append((t, a_mean, self._lam_unw, u, float(el[2])))
-        if t >= self._clean_after():
-            if not self._decay_hist or t - self._decay_hist[-1][0] >= 299.0:
-                self._decay_hist.append((t, a_mean, u))
+        if t >= self._clean_after() and (
+            not self._decay_hist or t - self._decay_hist[-1][0] >= 299.0
+        ):
+            self._decay_hist.append((t, a_mean, u))
 
     def _window(self, t_lo: float) -> NDArray[np.float64] | None:
         rows = [s for s in self._buf if s[0] >= t_lo]
@@ -459,12 +499,18 @@ class GncComponent(Component):
 
     def errors(self, est: _Estimate) -> tuple[float, float]:
         """(slot error m, + ahead; altitude error m) of an estimate against the box."""
-        assert self.a_target_m is not None and self.lam_rate is not None and self.lam0_rad is not None
+        assert (
+            self.a_target_m is not None and self.lam_rate is not None and self.lam0_rad is not None
+        )
         x = self.a_target_m * _wrap(est.lam_rad - self.lam0_rad - self.lam_rate * est.t_s)
         return x, est.a_m - self.a_target_m
 
     def _update_decay(self, t: float) -> None:
-        rows = [s for s in self._decay_hist if s[0] >= max(t - self.cfg.decay_window_s, self._clean_after())]
+        rows = [
+            s
+            for s in self._decay_hist
+            if s[0] >= max(t - self.cfg.decay_window_s, self._clean_after())
+        ]
         if len(rows) < 12:
             return
         w = np.array(rows)
@@ -484,7 +530,10 @@ class GncComponent(Component):
         self._update_decay(t)
         self._track_box(t, est)
         if self._avoid is not None and t > self._avoid["tca"] + 60.0:
-            self._returning = {"tca": self._avoid["tca"], "deadline": self._avoid["tca"] + self.cfg.return_time_s}
+            self._returning = {
+                "tca": self._avoid["tca"],
+                "deadline": self._avoid["tca"] + self.cfg.return_time_s,
+            }
             self._avoid = None
         if not self.autonomy or self.fault or t < self._hold_until or not self._mode_ok():
             return
@@ -492,7 +541,10 @@ class GncComponent(Component):
             return
         if self.decay_m_s is None or not est.a_full:
             return
-        if self._last_burn_end is not None and t < self._last_burn_end + self.cfg.settle_s + self._period():
+        if (
+            self._last_burn_end is not None
+            and t < self._last_burn_end + self.cfg.settle_s + self._period()
+        ):
             return
         x, da = self.errors(est)
         dv, reason = self.control_law(x, da, self.decay_m_s)
@@ -548,7 +600,9 @@ class GncComponent(Component):
             return math.inf
         return (-qb - math.sqrt(disc)) / (2.0 * qa)
 
-    def _request(self, t: float, dv: float, kind: str, reason: str, not_before: float | None = None) -> None:
+    def _request(
+        self, t: float, dv: float, kind: str, reason: str, not_before: float | None = None
+    ) -> None:
         self._queue = {
             "dv_left": dv,
             "planned": dv,
@@ -583,7 +637,9 @@ class GncComponent(Component):
                 return 0.0, "no current power budget"
             if b.soc_frac - b.soc_floor_frac < cfg.min_soc_headroom_frac:
                 return 0.0, "battery too close to its floor"
-            limit = b.energy_margin_wh * 3600.0 / (cfg.thruster_power_w * (1.0 + cfg.power_margin_frac))
+            limit = (
+                b.energy_margin_wh * 3600.0 / (cfg.thruster_power_w * (1.0 + cfg.power_margin_frac))
+            )
             if limit <= 0:
                 return 0.0, "no energy margin"
         if cfg.avoid_eclipse and kind != "avoidance":
@@ -615,7 +671,10 @@ class GncComponent(Component):
         if kind != "avoidance":
             if self._verify_pending is not None:
                 return
-            if self._last_burn_end is not None and t < self._last_burn_end + self.cfg.min_interval_s:
+            if (
+                self._last_burn_end is not None
+                and t < self._last_burn_end + self.cfg.min_interval_s
+            ):
                 return
             if not self._mode_ok():
                 self._defer(kind, "mode is not NOMINAL")
@@ -664,10 +723,8 @@ class GncComponent(Component):
         self._fire_segment(t)
 
     def _rail_off_quiet(self) -> None:
-        try:
+        with contextlib.suppress(HalError):
             self._rail(False)
-        except HalError:
-            pass
 
     def _fire_segment(self, t: float) -> None:
         ch = self._chunk
@@ -752,7 +809,9 @@ class GncComponent(Component):
         self.emit("burn_verified", ratio=ratio)
         lo = self.cfg.underperformance_ratio
         if ratio < lo or ratio > 1.0 / lo:
-            self._thruster_fault(f"achieved/planned delta-v {ratio:.2f} outside [{lo:.2f}, {1 / lo:.2f}]")
+            self._thruster_fault(
+                f"achieved/planned delta-v {ratio:.2f} outside [{lo:.2f}, {1 / lo:.2f}]"
+            )
 
     def _thruster_fault(self, reason: str) -> None:
         """FDIR: latch the fault, cancel burns, stop autonomy, tell the ground."""
@@ -810,7 +869,9 @@ class GncComponent(Component):
         for conj in found:
             self.conjunctions[(conj.name, round(conj.tca_s / 600.0))] = conj
             self.pc_max_last = max(self.pc_max_last, conj.pc)
-            self.emit("conjunction", name=conj.name, dt_s=conj.tca_s - t, miss_m=conj.miss_m, pc=conj.pc)
+            self.emit(
+                "conjunction", name=conj.name, dt_s=conj.tca_s - t, miss_m=conj.miss_m, pc=conj.pc
+            )
             av = self._avoid
             if av is not None and av["name"] == conj.name and abs(av["tca"] - conj.tca_s) < 600.0:
                 if self._last_burn_end is not None and self._last_burn_end >= av["t_plan"]:
@@ -841,7 +902,12 @@ class GncComponent(Component):
         pc = collision_probability(miss, relv, cov, self.cfg.hard_body_radius_m)
         r_hat = a[0:3] / np.linalg.norm(a[0:3])
         return Conjunction(
-            obj.name, tca, float(np.linalg.norm(miss)), float(np.linalg.norm(relv)), pc, float(miss @ r_hat)
+            obj.name,
+            tca,
+            float(np.linalg.norm(miss)),
+            float(np.linalg.norm(relv)),
+            pc,
+            float(miss @ r_hat),
         )
 
     def predict_pc(
@@ -854,7 +920,9 @@ class GncComponent(Component):
         if dv != 0.0:
             s_b = self.prop.advance(f.x, t_burn - f.t_s, self._drag_accel(), self._arcs_rel(f.t_s))
             impulses.append((t_burn - f.t_s, dv * s_b[3:6] / np.linalg.norm(s_b[3:6])))
-        own0 = self.prop.trajectory(f.x, np.array([t_eval - f.t_s]), self._drag_accel(), impulses)[0]
+        own0 = self.prop.trajectory(f.x, np.array([t_eval - f.t_s]), self._drag_accel(), impulses)[
+            0
+        ]
         obj0 = self.prop.advance(obj_at_tca, -120.0)
         rel = np.arange(0.0, 241.0, 20.0)
         own_tr = self.prop.trajectory(own0, rel, self._drag_accel())
@@ -863,7 +931,7 @@ class GncComponent(Component):
         dvv = obj_tr[:-1, 3:6] - own_tr[:-1, 3:6]
         dist, tau = linear_closest_approach(dr, dvv, 20.0)
         k = int(np.argmin(dist))
-        tau_r, a, b = refine_tca(own_tr[k], obj_tr[k], float(tau[k]), self.prop)
+        _, a, b = refine_tca(own_tr[k], obj_tr[k], float(tau[k]), self.prop)
         miss = b[0:3] - a[0:3]
         cov = self._own_cov(a, conj.tca_s - t)
         obj = next((o for o in self.catalogue.objects if o.name == conj.name), None)
@@ -875,7 +943,9 @@ class GncComponent(Component):
     def _plan_avoidance(self, t: float, conj: Conjunction, base: float) -> None:
         cfg = self.cfg
         if not self.autonomy or self.fault:
-            self.emit("avoidance_impossible", name=conj.name, reason="autonomy disabled or thruster fault")
+            self.emit(
+                "avoidance_impossible", name=conj.name, reason="autonomy disabled or thruster fault"
+            )
             return
         if conj.tca_s - t < cfg.min_avoid_lead_s:
             self.emit("avoidance_impossible", name=conj.name, reason="TCA too close")
@@ -904,7 +974,9 @@ class GncComponent(Component):
                     best = (dv, pc, miss)
             mag *= 2.0
         if best is None:
-            self.emit("avoidance_impossible", name=conj.name, reason="no delta-v within the limit works")
+            self.emit(
+                "avoidance_impossible", name=conj.name, reason="no delta-v within the limit works"
+            )
             return
         dv, pc_pred, _ = best
         if self._chunk is not None:
@@ -924,7 +996,9 @@ class GncComponent(Component):
             "t_plan": t,
         }
         self.avoidances.append(self._avoid)
-        self.emit("avoidance_planned", name=conj.name, dv_m_s=dv, pc_before=conj.pc, pc_after=pc_pred)
+        self.emit(
+            "avoidance_planned", name=conj.name, dv_m_s=dv, pc_before=conj.pc, pc_after=pc_pred
+        )
 
     # ------------------------------------------------------------------ statistics
     def _track_box(self, t: float, est: _Estimate) -> tuple[float, float] | None:
@@ -953,7 +1027,9 @@ class GncComponent(Component):
         est = self.estimate(t)
         if self.decay_m_s is not None and self._analytic_t is not None:
             # Circular-orbit drag make-up: a_D = rho v^2 / (2B) = |da/dt| n / 2 (REFERENCE.md).
-            self.dv_analytic_m_s += 0.5 * self._mean_motion() * self.decay_m_s * (t - self._analytic_t)
+            self.dv_analytic_m_s += (
+                0.5 * self._mean_motion() * self.decay_m_s * (t - self._analytic_t)
+            )
             self._analytic_t = t
         elif self.decay_m_s is not None:
             self._analytic_t = t
@@ -986,11 +1062,17 @@ class GncComponent(Component):
 
     # ------------------------------------------------------------------ commands
     def cmd_set_slot(
-        self, target_altitude_km: float, arg_lat_deg: float, slot_tolerance_km: float, altitude_tolerance_m: float
+        self,
+        target_altitude_km: float,
+        arg_lat_deg: float,
+        slot_tolerance_km: float,
+        altitude_tolerance_m: float,
     ) -> None:
         """Set the control box; the reference is recalibrated for the new target."""
         if arg_lat_deg >= 360.0:
-            raise CommandError("gnc.set_slot: arg_lat_deg must be < 360", FailureCode.ILLEGAL_ARGUMENT)
+            raise CommandError(
+                "gnc.set_slot: arg_lat_deg must be < 360", FailureCode.ILLEGAL_ARGUMENT
+            )
         a_new = EARTH_RADIUS_M + target_altitude_km * 1e3
         est = self.last_estimate
         if est is not None and abs(a_new - est.a_m) > 100e3:
@@ -1020,12 +1102,18 @@ class GncComponent(Component):
             self.autonomy = enable
             if not enable:
                 self._queue = None
-            self.emit("autonomy_changed", state="enabled" if enable else "disabled", reason="ground command")
+            self.emit(
+                "autonomy_changed",
+                state="enabled" if enable else "disabled",
+                reason="ground command",
+            )
 
     def cmd_load_catalogue(self, blob_id: int) -> None:
         """Replace the catalogue with blob ``gnc_catalogue_<blob_id>.txt`` of NV storage."""
         if self.storage is None:
-            raise CommandError("gnc.load_catalogue: no NV storage configured", FailureCode.NOT_ALLOWED)
+            raise CommandError(
+                "gnc.load_catalogue: no NV storage configured", FailureCode.NOT_ALLOWED
+            )
         name = catalogue_blob_name(blob_id)
         try:
             data = self.storage.read(name)
@@ -1035,7 +1123,9 @@ class GncComponent(Component):
             text = data.decode("ascii")
         except UnicodeDecodeError:
             self.emit("catalogue_rejected", reason=f"{name} is not ASCII text")
-            raise CommandError(f"gnc.load_catalogue: {name} is not ASCII text", FailureCode.MALFORMED) from None
+            raise CommandError(
+                f"gnc.load_catalogue: {name} is not ASCII text", FailureCode.MALFORMED
+            ) from None
         try:
             self.load_catalogue_text(text, name)
         except ConfigError as exc:
@@ -1062,8 +1152,13 @@ class GncComponent(Component):
         name = f"obj-{object_id}"
         try:
             obj = _parse_state(
-                ["STATE", name, "1970-01-01T00:00:00Z", *map(repr, (x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s)),
-                 *map(repr, (sigma_m, 4.0 * sigma_m, sigma_m))],  # fmt: skip
+                [
+                    "STATE",
+                    name,
+                    "1970-01-01T00:00:00Z",
+                    *map(repr, (x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s)),
+                    *map(repr, (sigma_m, 4.0 * sigma_m, sigma_m)),
+                ],
                 tuple(self.cfg.state_sigma_rtn_m),  # type: ignore[arg-type]
             )
         except ValueError as exc:
@@ -1079,11 +1174,17 @@ class GncComponent(Component):
     def cmd_manual_burn(self, delta_v_m_s: float, delay_s: float) -> None:
         """Queue a tangential burn of ``delta_v_m_s`` starting no earlier than ``delay_s`` from now."""
         if abs(delta_v_m_s) < 1e-4:
-            raise CommandError("gnc.manual_burn: |delta_v_m_s| must be >= 1e-4 m/s", FailureCode.ILLEGAL_ARGUMENT)
+            raise CommandError(
+                "gnc.manual_burn: |delta_v_m_s| must be >= 1e-4 m/s", FailureCode.ILLEGAL_ARGUMENT
+            )
         if self.fault:
-            raise CommandError(f"gnc.manual_burn: thruster fault latched ({self.fault})", FailureCode.NOT_ALLOWED)
+            raise CommandError(
+                f"gnc.manual_burn: thruster fault latched ({self.fault})", FailureCode.NOT_ALLOWED
+            )
         if self._queue is not None or self._chunk is not None:
-            raise CommandError("gnc.manual_burn: a burn is already planned or firing", FailureCode.NOT_ALLOWED)
+            raise CommandError(
+                "gnc.manual_burn: a burn is already planned or firing", FailureCode.NOT_ALLOWED
+            )
         t = self.clock.now_ns() / 1e9
         self._request(t, float(delta_v_m_s), "manual", "ground command", t + delay_s)
 
@@ -1100,15 +1201,15 @@ class GncComponent(Component):
     # ------------------------------------------------------------------ summary
     def summary(self) -> dict[str, Any]:
         """The ``gnc`` section of summary.json (see :func:`flight.gnc.install`)."""
-        avoid = [
-            {k: v for k, v in a.items() if k != "t_plan"} for a in self.avoidances
-        ]
+        avoid = [{k: v for k, v in a.items() if k != "t_plan"} for a in self.avoidances]
         return {
             "slot_error_max_km": self.slot_err_max_m / 1e3,
             "altitude_error_max_m": self.alt_err_max_m,
             "slot_tolerance_km": self.slot_tol_m / 1e3,
             "altitude_tolerance_m": self.alt_tol_m,
-            "target_altitude_km": None if self.a_target_m is None else (self.a_target_m - EARTH_RADIUS_M) / 1e3,
+            "target_altitude_km": None
+            if self.a_target_m is None
+            else (self.a_target_m - EARTH_RADIUS_M) / 1e3,
             "delta_v_m_s": self.delta_v_m_s,
             "delta_v_achieved_m_s": sum(abs(b.achieved_delta_v_m_s or 0.0) for b in self.burns),
             "delta_v_analytic_m_s": self.dv_analytic_m_s,

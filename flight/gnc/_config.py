@@ -61,7 +61,9 @@ class GncConfig:
     # verification / FDIR
     verify: bool = True
     verify_min_delta_a_m: float = 15.0
-    underperformance_ratio: float = 0.7  #: achieved/planned below this (or above its inverse) = fault
+    underperformance_ratio: float = (
+        0.7  #: achieved/planned below this (or above its inverse) = fault
+    )
     # conjunctions
     pc_threshold: float = 1e-4
     avoid_pc_factor: float = 0.1  #: the manoeuvre must bring Pc below threshold * factor
@@ -83,7 +85,35 @@ class GncConfig:
     series_interval_s: float = 1800.0
 
 
-_POSITIVE = ["rate_hz", "od_interval_s", "gnss_sigma_pos_m", "gnss_sigma_vel_m_s", "od_sigma_accel_m_s2", "slot_tolerance_km", "altitude_tolerance_m", "box_use_frac", "decay_window_s", "dry_mass_kg", "thrust_n", "isp_s", "thruster_power_w", "max_burn_s", "min_burn_s", "segment_s", "pc_threshold", "avoid_pc_factor", "hard_body_radius_m", "screen_interval_s", "screen_horizon_s", "screen_step_s", "screen_distance_m", "max_avoid_delta_v_m_s", "return_time_s", "series_interval_s", "underperformance_ratio"]
+_POSITIVE = [
+    "rate_hz",
+    "od_interval_s",
+    "gnss_sigma_pos_m",
+    "gnss_sigma_vel_m_s",
+    "od_sigma_accel_m_s2",
+    "slot_tolerance_km",
+    "altitude_tolerance_m",
+    "box_use_frac",
+    "decay_window_s",
+    "dry_mass_kg",
+    "thrust_n",
+    "isp_s",
+    "thruster_power_w",
+    "max_burn_s",
+    "min_burn_s",
+    "segment_s",
+    "pc_threshold",
+    "avoid_pc_factor",
+    "hard_body_radius_m",
+    "screen_interval_s",
+    "screen_horizon_s",
+    "screen_step_s",
+    "screen_distance_m",
+    "max_avoid_delta_v_m_s",
+    "return_time_s",
+    "series_interval_s",
+    "underperformance_ratio",
+]
 
 
 def parse_config(section: dict[str, Any]) -> GncConfig:
@@ -101,7 +131,9 @@ def parse_config(section: dict[str, Any]) -> GncConfig:
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
             raise ConfigError(f"[gnc] {name} must be a finite number > 0, got {v!r}")
     if not 0.0 < cfg.box_use_frac <= 1.0 or not 0.0 < cfg.underperformance_ratio < 1.0:
-        raise ConfigError("[gnc] box_use_frac must be in (0, 1] and underperformance_ratio in (0, 1)")
+        raise ConfigError(
+            "[gnc] box_use_frac must be in (0, 1] and underperformance_ratio in (0, 1)"
+        )
     if cfg.min_burn_s > cfg.max_burn_s or cfg.segment_s > cfg.max_burn_s:
         raise ConfigError("[gnc] min_burn_s and segment_s must not exceed max_burn_s")
     if cfg.target_altitude_km is not None and not 200.0 <= cfg.target_altitude_km <= 2000.0:

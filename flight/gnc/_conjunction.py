@@ -51,7 +51,9 @@ class Conjunction:
     radial_m: float  #: miss component along the own radial direction
 
 
-def rtn_covariance_to_eci(state: ArrayLike, sigma_rtn_m: tuple[float, float, float]) -> NDArray[np.float64]:
+def rtn_covariance_to_eci(
+    state: ArrayLike, sigma_rtn_m: tuple[float, float, float]
+) -> NDArray[np.float64]:
     """Diagonal radial/along-track/cross-track covariance (sigmas, m) rotated to ECI (3, 3)."""
     s = np.asarray(state, dtype=np.float64)
     r_hat = s[0:3] / np.linalg.norm(s[0:3])

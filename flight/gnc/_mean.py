@@ -138,7 +138,9 @@ def propellant_for_delta_v_kg(mass_kg: float, delta_v_m_s: float, isp_s: float) 
     return mass_kg * (1.0 - math.exp(-abs(delta_v_m_s) / (isp_s * G0_M_S2)))
 
 
-def burn_time_for_delta_v_s(mass_kg: float, delta_v_m_s: float, thrust_n: float, isp_s: float) -> float:
+def burn_time_for_delta_v_s(
+    mass_kg: float, delta_v_m_s: float, thrust_n: float, isp_s: float
+) -> float:
     """Burn time (s) at constant thrust and Isp for ``|delta_v_m_s|`` (mass falls during it)."""
     mdot = thrust_n / (isp_s * G0_M_S2)
     return propellant_for_delta_v_kg(mass_kg, delta_v_m_s, isp_s) / mdot

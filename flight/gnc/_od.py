@@ -89,7 +89,9 @@ class OrbitFilter:
         for j in range(6):
             batch[2 * j, j] += _DELTA[j]
             batch[2 * j + 1, j] -= _DELTA[j]
-        rk4_batch_kernel(batch, _ZERO12, n, h, self.prop.j2, 0.0, 0, DUMMY_DENSITY_TABLE, 0.0, ZERO3)
+        rk4_batch_kernel(
+            batch, _ZERO12, n, h, self.prop.j2, 0.0, 0, DUMMY_DENSITY_TABLE, 0.0, ZERO3
+        )
         phi = ((batch[0::2] - batch[1::2]) / (2.0 * _DELTA[:, None])).T
         q_acc = self.cfg.sigma_accel_m_s2**2
         if rel:

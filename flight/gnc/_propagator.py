@@ -9,6 +9,7 @@ plus optional impulsive delta-v for planning. Units: m, m/s, s.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,7 +48,9 @@ class OrbitPropagator:
         self.step_s = float(step_s)
         self.j2 = J2 if j2 else 0.0
 
-    def _step(self, s: NDArray[np.float64], h: float, tangential: float, arc: ThrustArc | None) -> None:
+    def _step(
+        self, s: NDArray[np.float64], h: float, tangential: float, arc: ThrustArc | None
+    ) -> None:
         ax = ay = az = 0.0
         if tangential != 0.0:
             vn = math.sqrt(s[3] * s[3] + s[4] * s[4] + s[5] * s[5])
@@ -91,7 +94,7 @@ class OrbitPropagator:
                 if 0.0 < t < dt_s:
                     edges.add(float(t))
         times = sorted(edges)
-        for ta, tb in zip(times[:-1], times[1:], strict=True):
+        for ta, tb in itertools.pairwise(times):
             mid = 0.5 * (ta + tb)
             arc_now = next((a for a in arcs if a.t0_s <= mid < a.t1_s), None)
             span = tb - ta
@@ -118,7 +121,10 @@ class OrbitPropagator:
         out = np.empty((ts.size, 6))
         s = np.array(state, dtype=np.float64, copy=True).reshape(6)
         t = 0.0
-        pending = sorted(((float(ti), np.asarray(dv, dtype=np.float64)) for ti, dv in impulses), key=lambda p: p[0])
+        pending = sorted(
+            ((float(ti), np.asarray(dv, dtype=np.float64)) for ti, dv in impulses),
+            key=lambda p: p[0],
+        )
         k = 0
         for j, target in enumerate(ts):
             while k < len(pending) and pending[k][0] <= target:
