@@ -354,23 +354,52 @@ def detector_weights() -> DetectorWeights:
 
 
 class ModelStore:
-    """Holds the detector weights behind an accessor that checks them before each use.
+    """Holds the detector weights behind an accessor that verifies them before each use.
 
-    The weights are kept with their CRC-32C; :meth:`get` recomputes it and, on a mismatch
-    (a memory upset), restores the weights from their deterministic definition and counts a
-    repair. This stands in for an EDAC-protected region (``flight/edac``) until that exists:
-    swap the storage behind :meth:`get` for it without touching callers.
+    With an EDAC-protected region (``flight.edac.ProtectedRegion``, or anything with
+    ``load(bytes)``, ``read(offset, n)``, ``reload()`` and ``size_bytes``) the weights live
+    in that region: every :meth:`get` reads them through the SECDED layer (single-bit upsets
+    corrected on the fly); an uncorrectable word makes the region refuse the read, and the
+    store reloads the region from its golden copy and counts a repair. Without a region they
+    are kept with their CRC-32C and rebuilt from their deterministic definition on mismatch.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, region: Any | None = None) -> None:
         self._weights = detector_weights()
         self._crc = self._weights.crc()
+        self._shapes = [a.shape for a in self._weights.arrays()]
+        self._nbytes = sum(a.nbytes for a in self._weights.arrays())
+        self.region = region
         self.repairs = 0
         self.checks = 0
+        if region is not None:
+            if region.size_bytes < self._nbytes:
+                raise ValueError(f"weights need {self._nbytes} B, region has {region.size_bytes} B")
+            blob = b"".join(np.ascontiguousarray(a).tobytes() for a in self._weights.arrays())
+            region.load(blob + bytes(region.size_bytes - len(blob)))
+
+    def _from_region(self) -> DetectorWeights:
+        assert self.region is not None
+        try:
+            raw = self.region.read(0, self._nbytes)
+        except FlightError:  # region BAD: an uncorrectable upset; restore from golden
+            self.repairs += 1
+            if not self.region.reload():  # the BAD pages only
+                raise
+            raw = self.region.read(0, self._nbytes)
+        flat = np.frombuffer(raw, dtype=np.float32)
+        arrays, at = [], 0
+        for shape in self._shapes:
+            n = int(np.prod(shape))
+            arrays.append(flat[at : at + n].reshape(shape).copy())
+            at += n
+        return DetectorWeights(*arrays)
 
     def get(self) -> DetectorWeights:
         """The weights, verified (and repaired if corrupted)."""
         self.checks += 1
+        if self.region is not None:
+            return self._from_region()
         if self._weights.crc() != self._crc:
             self._weights = detector_weights()
             self.repairs += 1

@@ -313,6 +313,7 @@ class ComputeExecutor(Component):
         component_id: int = 40,
         send_tm: Callable[[int, int, bytes], bytes] | None = None,
         generator: WorkloadGenerator | None = None,
+        weights_region: Any | None = None,
     ) -> None:
         super().__init__(name, component_id)
         self.accelerator = accelerator
@@ -320,7 +321,7 @@ class ComputeExecutor(Component):
         self.config = cfg = config or ExecutorConfig()
         self.send_tm = send_tm
         self.generator = generator
-        self.model = ModelStore()
+        self.model = ModelStore(weights_region)
         self.store = ResultStore(storage, cfg.max_results)
         self.bucket = EnergyBucket(cfg.energy_bucket_s)
         self.jobs: dict[int, Job] = {}  #: admitted, not final

@@ -21,7 +21,9 @@ from native.errors import ConfigError, DeviceUnavailableError
 __all__ = ["INSTALL_KEYS", "ComputeApp", "install"]
 
 #: Keys of ``[compute]`` that belong to the installer rather than to ExecutorConfig.
-INSTALL_KEYS = frozenset({"component_id", "rate_hz", "accelerator", "storage", "workload"})
+INSTALL_KEYS = frozenset(
+    {"component_id", "rate_hz", "accelerator", "storage", "workload", "weights_region"}
+)
 
 
 class ComputeApp:
@@ -82,6 +84,16 @@ def install(node: Any, section: Mapping[str, Any]) -> ComputeApp:
     if isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0:
         raise ConfigError(f"compute.rate_hz: must be > 0, got {rate!r}")
     tmtc = getattr(node, "tmtc", None)
+    region = None
+    region_name = section.get("weights_region")
+    if region_name is not None:
+        edac = getattr(node, "apps", {}).get("edac")
+        if edac is None:
+            raise ConfigError("compute.weights_region: needs the [edac] application")
+        try:
+            region = edac.region(region_name)
+        except KeyError:
+            raise ConfigError(f"compute.weights_region: no EDAC region {region_name!r}") from None
     executor = ComputeExecutor(
         acc,
         nv,
@@ -89,6 +101,7 @@ def install(node: Any, section: Mapping[str, Any]) -> ComputeApp:
         component_id=cid,
         send_tm=tmtc.send_tm if tmtc is not None else None,
         generator=generator,
+        weights_region=region,
     )
     node.executive.add(executor, float(rate))
     return ComputeApp(executor, generator)

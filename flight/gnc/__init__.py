@@ -101,10 +101,14 @@ def build_component(backend: Any, section: dict[str, Any]) -> GncComponent:
     cfg = parse_config(section)
     if backend is None:
         raise ConfigError("[gnc] needs a HAL backend ([hal] section)")
-    gnss = get_device(backend, cfg.gnss, GnssReceiver)
-    thruster = get_device(backend, cfg.thruster, Thruster)
-    pdu = get_device(backend, cfg.pdu, Pdu) if cfg.pdu else None
-    storage = get_device(backend, cfg.storage, Storage) if cfg.storage else None
+    gnss = get_device(backend, cfg.gnss, GnssReceiver)  # type: ignore[type-abstract]
+    thruster = get_device(backend, cfg.thruster, Thruster)  # type: ignore[type-abstract]
+    pdu = get_device(backend, cfg.pdu, Pdu) if cfg.pdu else None  # type: ignore[type-abstract]
+    storage = (
+        get_device(backend, cfg.storage, Storage)  # type: ignore[type-abstract]
+        if cfg.storage
+        else None
+    )
     return GncComponent(cfg, gnss, thruster, pdu, storage)
 
 

@@ -935,8 +935,8 @@ class GncComponent(Component):
         miss = b[0:3] - a[0:3]
         cov = self._own_cov(a, conj.tca_s - t)
         obj = next((o for o in self.catalogue.objects if o.name == conj.name), None)
-        sigma = obj.sigma_rtn_m if obj is not None else tuple(self.cfg.state_sigma_rtn_m)
-        cov = cov + rtn_covariance_to_eci(b, sigma)  # type: ignore[arg-type]
+        s_r, s_t, s_n = obj.sigma_rtn_m if obj is not None else self.cfg.state_sigma_rtn_m
+        cov = cov + rtn_covariance_to_eci(b, (s_r, s_t, s_n))
         pc = collision_probability(miss, b[3:6] - a[3:6], cov, self.cfg.hard_body_radius_m)
         return pc, float(np.linalg.norm(miss))
 

@@ -28,8 +28,9 @@ from flight.gnc._kernels import (
     G0_M_S2,
     J2,
     MU_EARTH_M3_S2,
-    state_to_elements_kernel,
+    state_to_elements,
 )
+from flight.gnc._kernels import j2_secular_rates as _native_j2_rates
 
 __all__ = [
     "along_track_drift_per_rev_m",
@@ -51,11 +52,8 @@ def osculating_elements(state: ArrayLike) -> NDArray[np.float64]:
 
     ``state`` is (6,) or (N, 6) (m, m/s); the result has the same leading shape.
     """
-    s = np.ascontiguousarray(state, dtype=np.float64)
-    flat = s.reshape(-1, 6)
-    out = np.empty_like(flat)
-    state_to_elements_kernel(flat, out)
-    return out.reshape(s.shape)
+    s = np.asarray(state, dtype=np.float64)
+    return state_to_elements(s.reshape(-1, 6)).reshape(s.shape)
 
 
 def arg_latitude_rad(state: ArrayLike) -> NDArray[np.float64] | float:
@@ -95,16 +93,8 @@ def mean_semi_major_axis_m(state: ArrayLike, iterations: int = 3) -> NDArray[np.
 
 def j2_secular_rates(a_m: float, e: float, inc_rad: float) -> tuple[float, float, float]:
     """First-order J2 secular rates (rad/s): (dRAAN/dt, dargp/dt, dM/dt) (Vallado eq. 9-41)."""
-    n = math.sqrt(MU_EARTH_M3_S2 / a_m**3)
-    eta = math.sqrt(1.0 - e * e)
-    p = a_m * eta * eta
-    q = J2 * (EARTH_RADIUS_M / p) ** 2
-    ci = math.cos(inc_rad)
-    return (
-        -1.5 * n * q * ci,
-        0.75 * n * q * (5.0 * ci * ci - 1.0),
-        n * (1.0 + 0.75 * q * eta * (3.0 * ci * ci - 1.0)),
-    )
+    rates = _native_j2_rates([[a_m, e, inc_rad, 0.0, 0.0, 0.0]], J2)[0]
+    return float(rates[0]), float(rates[1]), float(rates[2])
 
 
 def mean_longitude_rate_rad_s(a_m: float, e: float, inc_rad: float) -> float:

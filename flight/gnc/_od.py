@@ -22,13 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from flight.gnc._kernels import DUMMY_DENSITY_TABLE, ZERO3, rk4_batch_kernel
+from flight.gnc._kernels import propagate_rk4_batch
 from flight.gnc._propagator import OrbitPropagator, ThrustArc
 
 __all__ = ["OdConfig", "OrbitFilter"]
 
 _DELTA = np.array([1.0, 1.0, 1.0, 1e-3, 1e-3, 1e-3])  # finite-difference steps (m, m/s)
-_ZERO12 = np.zeros(12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +80,16 @@ class OrbitFilter:
             if a.t1_s > self.t_s and a.t0_s < t_s
         ]
         # Covariance: transition matrix by central differences of the J2 dynamics, all 12
-        # perturbed states in one batch-kernel call. (A first-order gravity-gradient matrix is
-        # not accurate enough: its small errors make the filter diverge over a few orbits.)
+        # perturbed states in one call of native.propagate_rk4_batch. (A first-order
+        # gravity-gradient matrix is not accurate enough: its small errors make the filter
+        # diverge within a few orbits.)
         n = max(1, math.ceil(dt / self.cfg.step_s))
         h = dt / n
         batch = np.repeat(self.x[None, :], 12, axis=0)
         for j in range(6):
             batch[2 * j, j] += _DELTA[j]
             batch[2 * j + 1, j] -= _DELTA[j]
-        rk4_batch_kernel(
-            batch, _ZERO12, n, h, self.prop.j2, 0.0, 0, DUMMY_DENSITY_TABLE, 0.0, ZERO3
-        )
+        batch = propagate_rk4_batch(batch, h, n, j2=self.prop.j2)
         phi = ((batch[0::2] - batch[1::2]) / (2.0 * _DELTA[:, None])).T
         q_acc = self.cfg.sigma_accel_m_s2**2
         if rel:

@@ -21,7 +21,7 @@ from flight.gnc._kernels import (
     DUMMY_DENSITY_TABLE,
     J2,
     MU_EARTH_M3_S2,
-    elements_to_state_kernel,
+    elements_to_state,
     rk4_step,
 )
 from flight.gnc._mean import mean_semi_major_axis_m, osculating_elements
@@ -181,13 +181,11 @@ def calibrate_reference_rate(
     prop = propagator or OrbitPropagator()
     a0 = a_target_m
     el = np.array([[a0, 0.0, inc_rad, 0.0, 0.0, 0.0]])
-    st = np.empty((1, 6))
     for _ in range(3):
         el[0, 0] = a0
-        elements_to_state_kernel(el, st)
-        a0 += a_target_m - float(mean_semi_major_axis_m(st[0]))
+        a0 += a_target_m - float(mean_semi_major_axis_m(elements_to_state(el)[0]))
     el[0, 0] = a0
-    elements_to_state_kernel(el, st)
+    st = elements_to_state(el)
     period = 2.0 * math.pi * math.sqrt(a_target_m**3 / MU_EARTH_M3_S2)
     times = np.arange(0.0, orbits * period, sample_s)
     traj = prop.trajectory(st[0], times)
