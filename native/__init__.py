@@ -28,6 +28,7 @@ from native._orbit import (
     j2_secular_rates,
     propagate_j2_batch,
     propagate_rk4_batch,
+    rk4_accel_step,
     state_to_elements,
 )
 from native._secded import CheckResult, ScrubResult, secded_check, secded_encode, secded_scrub
@@ -64,6 +65,7 @@ __all__ = [
     "propagate_j2_batch",
     "propagate_rk4_batch",
     "register_kernel",
+    "rk4_accel_step",
     "secded_check",
     "secded_encode",
     "secded_scrub",

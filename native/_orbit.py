@@ -11,6 +11,7 @@ Units: m, s, rad, kg. States are rows (x, y, z, vx, vy, vz) in ECI; elements are
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from native._orbit_numba import (
     elements_to_state_kernel,
     propagate_j2_kernel,
     rk4_batch_kernel,
+    rk4_step,
     state_to_elements_kernel,
 )
 from native._orbit_ref import (
@@ -39,6 +41,7 @@ __all__ = [
     "j2_secular_rates",
     "propagate_j2_batch",
     "propagate_rk4_batch",
+    "rk4_accel_step",
     "state_to_elements",
 ]
 
@@ -52,6 +55,8 @@ _el2st = register_kernel(
     "orbit_elements_to_state",
     {"numba": elements_to_state_kernel, "python": elements_to_state_ref},
 )
+_rk4_step = register_kernel("orbit_rk4_step", {"numba": rk4_step, "python": rk4_step.py_func})
+_NO_DENSITY = np.zeros((2, 4), dtype=np.float64)  # drag off: the table is never read
 _st2el = register_kernel(
     "orbit_state_to_elements",
     {"numba": state_to_elements_kernel, "python": state_to_elements_ref},
@@ -152,3 +157,34 @@ def propagate_rk4_batch(
     omega = EARTH_ROTATION_RAD_S if corotation else 0.0
     _rk4(st, cdam, int(n_steps), float(step_s), float(j2), omega, code, table, act, bulge)
     return st
+
+
+def rk4_accel_step(
+    state: NDArray[np.float64],
+    h_s: float,
+    accel_m_s2: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    j2: float = J2,
+) -> None:
+    """One RK4 step of ``h_s`` seconds, point mass + J2 plus a constant extra acceleration
+    (m/s^2, ECI: a thrust arc or a drag model of the caller's), on ``state`` (6,) in place.
+
+    ``state`` must be a C-contiguous, writable float64 array of shape (6,) (checked).
+    """
+    if (
+        not isinstance(state, np.ndarray)
+        or state.dtype != np.float64
+        or state.shape != (6,)
+        or not state.flags.c_contiguous
+        or not state.flags.writeable
+    ):
+        raise KernelArgumentError(
+            "state must be a writable, C-contiguous float64 array of shape (6,)"
+        )
+    ax, ay, az = accel_m_s2
+    mag = math.sqrt(ax * ax + ay * ay + az * az)
+    if mag > 0.0:
+        _rk4_step(state, float(h_s), float(j2), 0.0, 0.0, 0, _NO_DENSITY, 0.0, 1.0, 0.0, 0.0,
+                  mag, 1.0, 0.0, ax / mag, ay / mag, az / mag)  # fmt: skip
+    else:
+        _rk4_step(state, float(h_s), float(j2), 0.0, 0.0, 0, _NO_DENSITY, 0.0, 1.0, 0.0, 0.0,
+                  0.0, 1.0, 0.0, 0.0, 0.0, 0.0)  # fmt: skip

@@ -88,6 +88,12 @@ class GncApp:
     def __init__(self, component: GncComponent) -> None:
         self.component = component
 
+    def sample(self) -> dict[str, float]:
+        """Slot and altitude error against their box, for the run's plots (NaN before the
+        orbit determination has converged)."""
+        hk = self.component.hk
+        return {"slot_error_km": float(hk.slot_error_km), "altitude_error_m": float(hk.altitude_error_m)}
+
     def summary(self) -> dict[str, Any]:
         """The ``gnc`` section of summary.json (see :meth:`GncComponent.summary`)."""
         return self.component.summary()

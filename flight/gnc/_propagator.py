@@ -18,11 +18,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from flight.gnc._kernels import (
-    DUMMY_DENSITY_TABLE,
     J2,
     MU_EARTH_M3_S2,
     elements_to_state,
-    rk4_step,
+    rk4_accel_step,
 )
 from flight.gnc._mean import mean_semi_major_axis_m, osculating_elements
 
@@ -60,13 +59,7 @@ class OrbitPropagator:
             ax += arc.accel_m_s2 * d[0]
             ay += arc.accel_m_s2 * d[1]
             az += arc.accel_m_s2 * d[2]
-        mag = math.sqrt(ax * ax + ay * ay + az * az)
-        if mag > 0.0:
-            rk4_step(s, h, self.j2, 0.0, 0.0, 0, DUMMY_DENSITY_TABLE, 0.0, 1.0, 0.0, 0.0,
-                     mag, 1.0, 0.0, ax / mag, ay / mag, az / mag)  # fmt: skip
-        else:
-            rk4_step(s, h, self.j2, 0.0, 0.0, 0, DUMMY_DENSITY_TABLE, 0.0, 1.0, 0.0, 0.0,
-                     0.0, 1.0, 0.0, 0.0, 0.0, 0.0)  # fmt: skip
+        rk4_accel_step(s, h, (ax, ay, az), self.j2)
 
     def advance(
         self,

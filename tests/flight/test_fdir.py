@@ -72,7 +72,7 @@ def power(ex: Executive, soc: float) -> None:
 
 
 def test_mode_machine_boot_safe_recovery_nominal() -> None:
-    ex, f, clock = rig()
+    ex, f, _clock = rig()
     power(ex, 0.8)
     ex.run_for(10 * NS_PER_S)
     assert f.mode is Mode.NOMINAL
@@ -93,7 +93,7 @@ def test_mode_machine_boot_safe_recovery_nominal() -> None:
 
 
 def test_commands_are_range_checked_and_change_nothing_when_rejected() -> None:
-    ex, f, clock = rig()
+    ex, f, _clock = rig()
     ex.start()
     row = f.monitors[0].definition
     before = (row.low, row.high, row.persistence, row.enabled)
@@ -114,7 +114,7 @@ def test_reset_escalation_latches_safe(tmp_path) -> None:  # type: ignore[no-unt
     path = tmp_path / "params.bin"
     for boot in range(1, 4):
         store = ParamStore(path)
-        ex, f, clock = rig(max_boots=3, store=store)
+        ex, f, _clock = rig(max_boots=3, store=store)
         store.load()
         power(ex, 0.9)
         ex.run_for(8 * NS_PER_S)  # short of stable_s: a "crash" before NOMINAL is stable

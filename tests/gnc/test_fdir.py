@@ -1,0 +1,65 @@
+"""FDIR: an under-performing or failed thruster is detected and autonomy stops safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCENARIO = """
+name = "thruster {name}"
+[[fault]]
+at_s = 0.0
+kind = "thruster_failure"
+target = "thruster"
+{params}
+"""
+
+
+def _rig(rig_factory: Any, tmp_path: Path, name: str, params: str) -> Any:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(SCENARIO.format(name=name, params=params))
+    return rig_factory(scenario=str(path))
+
+
+def _burn(rig: Any, dv: float) -> None:
+    c = rig.gnc
+    cmd = next(x for x in c.DECLARATION.commands if x.name == "manual_burn")
+    c.execute(cmd.opcode, cmd.arg_struct.pack(dv, 0.0))
+
+
+def test_underperforming_thruster_is_detected_from_od(rig_factory: Any, tmp_path: Path) -> None:
+    rig = _rig(rig_factory, tmp_path, "degraded", "thrust_scale = 0.3")
+    rig.run_days(0.3)
+    c = rig.gnc
+    assert c.autonomy
+    _burn(rig, 0.05)
+    rig.run_days(0.3)
+    assert c.fault and "achieved/planned" in c.fault
+    ratio = c.burns[0].ratio
+    assert ratio == pytest.approx(0.3, abs=0.15)  # independent: the injected thrust scale
+    assert not c.autonomy
+    assert rig.events("thruster_fault") and rig.events("autonomy_changed")
+    # Safe: no more burns, autonomy cannot be re-enabled while the fault is latched.
+    dv_world = rig.backend.world.propulsion.delta_v_total_m_s
+    cmd = next(x for x in c.DECLARATION.commands if x.name == "set_autonomy")
+    from flight.core import CommandError
+
+    with pytest.raises(CommandError, match="fault latched"):
+        c.execute(cmd.opcode, cmd.arg_struct.pack(True))
+    rig.run_days(1.0)
+    assert rig.backend.world.propulsion.delta_v_total_m_s == dv_world
+    assert not rig.backend.world.power.rail_on("propulsion")
+
+
+def test_failed_thruster_stops_autonomy_at_once(rig_factory: Any, tmp_path: Path) -> None:
+    rig = _rig(rig_factory, tmp_path, "failed", "")
+    rig.run_days(0.3)
+    c = rig.gnc
+    _burn(rig, 0.05)
+    rig.run_days(0.01)
+    assert c.fault and not c.autonomy
+    assert rig.events("thruster_fault")
+    assert rig.backend.world.propulsion.delta_v_total_m_s == 0.0
+    assert not rig.backend.world.power.rail_on("propulsion")
