@@ -9,13 +9,10 @@ peer: what the work costs with no framework at all). Prints medians over repeats
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
 from flight.core import Component, Executive, SimClock
-from native.bench._record import BenchRecord, median_seconds
+from native.bench import BenchRecord, bench_main, median_seconds
 
 
 class Trivial(Component):
@@ -57,29 +54,29 @@ def run(quick: bool = False) -> list[BenchRecord]:
     per_tick_us = t_exec / ticks * 1e6
     return [
         BenchRecord(
-            "executive overhead per component step", overhead_us, "us",
-            "bare Python call loop", t_bare / (ticks * n_components) * 1e6, None,
+            "executive overhead per component step",
+            overhead_us,
+            "us",
+            "bare Python call loop",
+            t_bare / (ticks * n_components) * 1e6,
+            None,
             f"goal <= 5 us; {n_components} components at 10 Hz, {ticks} ticks",
         ),
         BenchRecord(
-            "executive tick, 20 components", per_tick_us, "us", None, None, None,
+            "executive tick, 20 components",
+            per_tick_us,
+            "us",
+            None,
+            None,
+            None,
             "includes ping rounds and statistics",
         ),
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json")
-    args = parser.parse_args(argv)
-    records = run(args.quick)
-    for r in records:
-        peer = f"  (peer {r.peer}: {r.peer_value:.3f} {r.unit})" if r.peer else ""
-        print(f"{r.name:<45} {r.value:9.3f} {r.unit}{peer}  {r.note}")
-    if args.json:
-        Path(args.json).write_text(json.dumps([r.as_dict() for r in records], indent=2))
-    return 0
+    """Command-line entry point (``--quick``, ``--json FILE``)."""
+    return bench_main(run, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ peer is an unprotected ``tobytes`` copy, so the ratio is the cost of protection 
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 
@@ -20,7 +18,7 @@ import numpy as np
 
 from flight.edac import MemoryBlobStore, ProtectedRegion, TmrArray, make_content, run_seu_campaign
 from native.backend import backend_report
-from native.bench._record import BenchRecord, median_seconds, throughput_record
+from native.bench import BenchRecord, bench_main, median_seconds, throughput_record
 
 __all__ = ["main", "run"]
 
@@ -88,23 +86,13 @@ def run(quick: bool = False) -> list[BenchRecord]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; prints the records and optionally writes JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
-    parser.add_argument("--json", metavar="FILE", help="write the records as JSON to FILE")
-    args = parser.parse_args(argv)
-    records = run(quick=args.quick)
-    report = backend_report()
-    print(f"# secded_scrub: {report.get('secded_scrub')}; tmr_vote: {report.get('tmr_vote')}")
-    for r in records:
-        peer = f" | {r.peer}: {r.peer_value:.4g}" if r.peer_value is not None else ""
-        ratio = f" | ratio {r.ratio:.2f}" if r.ratio is not None else ""
-        note = f" ({r.note})" if r.note else ""
-        print(f"{r.name}: {r.value:.4g} {r.unit}{peer}{ratio}{note}")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump([r.as_dict() for r in records], fh, indent=2)
-    return 0
+    """Command-line entry point (``--quick``, ``--json FILE``)."""
+
+    def header() -> str:
+        report = backend_report()
+        return f"# secded_scrub: {report.get('secded_scrub')}; tmr_vote: {report.get('tmr_vote')}"
+
+    return bench_main(run, __doc__.splitlines()[0], argv, header)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ def one_run(orbits: float, out: Path) -> tuple[float, dict]:  # type: ignore[typ
         node.close()
 
 
-def run(quick: bool = False, orbits: float | None = None, repeats: int | None = None) -> list[BenchRecord]:
+def run(
+    quick: bool = False, orbits: float | None = None, repeats: int | None = None
+) -> list[BenchRecord]:
     """Median wall time and real-time factor of the full node."""
     orbits = orbits if orbits is not None else (0.1 if quick else 1.0)
     repeats = repeats if repeats is not None else (1 if quick else 3)
@@ -52,9 +54,18 @@ def run(quick: bool = False, orbits: float | None = None, repeats: int | None = 
     wall = statistics.median(walls)
     sim_s = orbits * ORBIT_S
     return [
-        BenchRecord("full node, one orbit (wall)", wall / orbits, "s", None, None, None,
-                    f"goal <= 6 s; median of {repeats} x {orbits} orbit(s)"),
-        BenchRecord("full node real-time factor", sim_s / wall, "x", None, None, None, "goal >= 1000x"),
+        BenchRecord(
+            "full node, one orbit (wall)",
+            wall / orbits,
+            "s",
+            None,
+            None,
+            None,
+            f"goal <= 6 s; median of {repeats} x {orbits} orbit(s)",
+        ),
+        BenchRecord(
+            "full node real-time factor", sim_s / wall, "x", None, None, None, "goal >= 1000x"
+        ),
     ]
 
 
@@ -66,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
-    records = run(args.quick, None if args.quick else args.orbits, None if args.quick else args.repeats)
+    records = run(
+        args.quick, None if args.quick else args.orbits, None if args.quick else args.repeats
+    )
     for r in records:
         print(f"{r.name:<32} {r.value:10.3f} {r.unit:<3} {r.note}")
     if args.profile:

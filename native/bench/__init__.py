@@ -7,9 +7,12 @@ collects them; :func:`format_table` prints them.
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 from native.bench._record import BenchRecord, median_seconds, throughput_record
 from native.errors import ConfigError
@@ -17,6 +20,7 @@ from native.errors import ConfigError
 __all__ = [
     "SUITES",
     "BenchRecord",
+    "bench_main",
     "format_table",
     "median_seconds",
     "run_all",
@@ -89,3 +93,27 @@ def format_table(records: Sequence[BenchRecord]) -> str:
         if k == 0:
             lines.append("  ".join("-" * w for w in widths) + "  ----")
     return "\n".join(lines)
+
+
+def bench_main(
+    run: Callable[[bool], list[BenchRecord]],
+    description: str,
+    argv: list[str] | None = None,
+    header: Callable[[], str] | None = None,
+) -> int:
+    """The command line every ``bench/*.py`` script shares: ``--quick`` and ``--json FILE``.
+
+    Runs ``run(quick)``, prints ``header()`` (if given) and :func:`format_table`, and writes
+    the records as JSON (``{name, value, unit, peer, peer_value, ratio, note}``) on request.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="reduced sizes, fewer repeats")
+    parser.add_argument("--json", metavar="FILE", help="write the records as JSON to FILE")
+    args = parser.parse_args(argv)
+    records = run(args.quick)
+    if header is not None:
+        print(header())
+    print(format_table(records))
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.as_dict() for r in records], indent=2))
+    return 0
