@@ -102,18 +102,19 @@ def write_plots(
         title: str,
         ylabel: str,
         keys: list[tuple[str, str]],
-        hlines: list[tuple[float, str]] = (),
+        hlines: tuple[tuple[float, str], ...] = (),
         step: bool = False,
-    ) -> None:  # type: ignore[assignment]
+    ) -> None:
         present = [(k, label) for k, label in keys if k in series]
         if not present:
             return
         fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
         for key, label in present:
             y = np.asarray(series[key], dtype=float)
-            (ax.step if step else ax.plot)(
-                t_h, y, label=label, **({"where": "post"} if step else {})
-            )
+            if step:
+                ax.step(t_h, y, label=label, where="post")
+            else:
+                ax.plot(t_h, y, label=label)
         for value, label in hlines:
             ax.axhline(value, linestyle="--", linewidth=0.8, color="grey")
             ax.annotate(label, (t_h[0], value), fontsize=7, color="grey", va="bottom")
@@ -136,7 +137,7 @@ def write_plots(
         "Battery state of charge",
         "state of charge (fraction)",
         [("soc_frac", "SoC")],
-        [(floor, "floor")] if math.isfinite(floor) else [],
+        ((floor, "floor"),) if math.isfinite(floor) else (),
     )
     plot(
         "power",

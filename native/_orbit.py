@@ -55,7 +55,10 @@ _el2st = register_kernel(
     "orbit_elements_to_state",
     {"numba": elements_to_state_kernel, "python": elements_to_state_ref},
 )
-_rk4_step = register_kernel("orbit_rk4_step", {"numba": rk4_step, "python": rk4_step.py_func})
+_rk4_step = register_kernel(
+    "orbit_rk4_step",
+    {"numba": rk4_step, "python": rk4_step.py_func},  # type: ignore[attr-defined]
+)
 _NO_DENSITY = np.zeros((2, 4), dtype=np.float64)  # drag off: the table is never read
 _st2el = register_kernel(
     "orbit_state_to_elements",

@@ -90,7 +90,7 @@ class SoftwareBus:
 
     def latest(self, topic: type[M]) -> M | None:
         """Newest published message of type ``topic``, or None if none yet."""
-        return self._latest.get(topic)  # type: ignore[no-any-return]
+        return self._latest.get(topic)
 
     def subscribe(self, topic: type[M], depth: int = 16) -> Subscription[M]:
         """A new queue receiving every later message of ``topic`` (at most ``depth`` held)."""

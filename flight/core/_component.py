@@ -62,13 +62,14 @@ class Component:
         decl = cls.DECLARATION
         cls._hk_class = _make_hk_class(cls.__name__, decl)
         names = [f.name for f in decl.telemetry]
+        # staticmethod: a plain function stored on the class would bind to the instance.
         if len(names) == 0:
-            cls._hk_getter = lambda _hk: ()
+            cls._hk_getter = staticmethod(lambda _hk: ())
         elif len(names) == 1:
             getter = operator.attrgetter(names[0])
-            cls._hk_getter = lambda hk: (getter(hk),)
+            cls._hk_getter = staticmethod(lambda hk: (getter(hk),))
         else:
-            cls._hk_getter = operator.attrgetter(*names)
+            cls._hk_getter = staticmethod(operator.attrgetter(*names))
         cls._handlers = {}
         for cmd in decl.commands:
             method = f"cmd_{cmd.name}"
@@ -137,7 +138,7 @@ class Component:
 
     def pack_housekeeping(self) -> bytes:
         """The housekeeping structure, packed big-endian in declared field order."""
-        return self.DECLARATION.hk_struct.pack(*self._hk_getter(self.hk))
+        return self.DECLARATION.hk_struct.pack(*type(self)._hk_getter(self.hk))
 
     def decode_command(self, opcode: int, arg_bytes: bytes) -> tuple[CommandDef, dict[str, Any]]:
         """Decode and check a command's arguments without executing it.

@@ -92,7 +92,10 @@ class GncApp:
         """Slot and altitude error against their box, for the run's plots (NaN before the
         orbit determination has converged)."""
         hk = self.component.hk
-        return {"slot_error_km": float(hk.slot_error_km), "altitude_error_m": float(hk.altitude_error_m)}
+        return {
+            "slot_error_km": float(hk.slot_error_km),
+            "altitude_error_m": float(hk.altitude_error_m),
+        }
 
     def summary(self) -> dict[str, Any]:
         """The ``gnc`` section of summary.json (see :meth:`GncComponent.summary`)."""
@@ -107,14 +110,10 @@ def build_component(backend: Any, section: dict[str, Any]) -> GncComponent:
     cfg = parse_config(section)
     if backend is None:
         raise ConfigError("[gnc] needs a HAL backend ([hal] section)")
-    gnss = get_device(backend, cfg.gnss, GnssReceiver)  # type: ignore[type-abstract]
-    thruster = get_device(backend, cfg.thruster, Thruster)  # type: ignore[type-abstract]
-    pdu = get_device(backend, cfg.pdu, Pdu) if cfg.pdu else None  # type: ignore[type-abstract]
-    storage = (
-        get_device(backend, cfg.storage, Storage)  # type: ignore[type-abstract]
-        if cfg.storage
-        else None
-    )
+    gnss = get_device(backend, cfg.gnss, GnssReceiver)
+    thruster = get_device(backend, cfg.thruster, Thruster)
+    pdu = get_device(backend, cfg.pdu, Pdu) if cfg.pdu else None
+    storage = get_device(backend, cfg.storage, Storage) if cfg.storage else None
     return GncComponent(cfg, gnss, thruster, pdu, storage)
 
 

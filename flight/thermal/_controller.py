@@ -349,7 +349,7 @@ class ThermalController(Component):
         except HalError as exc:
             self.emit("device_error", device="radiator", error=str(exc))
         self.hk.radiator_emissivity = eps
-        return eps
+        return float(eps)
 
     def _throttle(self, t_ns: int, compute_c: float | None) -> None:
         zone = next((z for z in self.cfg.zones if z.name == self.cfg.compute_zone), None)

@@ -113,3 +113,14 @@ def test_field_type_coercion() -> None:
     with pytest.raises(ValueError):
         FieldType.F64.coerce(float("nan"))
     assert FieldType.parse("i16") is FieldType.I16
+
+
+@pytest.mark.parametrize("n_fields", [0, 1, 2, 3])
+def test_housekeeping_packing_for_any_number_of_fields(n_fields: int) -> None:
+    fields = tuple(TlmField(f"f{i}", FieldType.U16, initial=i + 1) for i in range(n_fields))
+
+    class Small(Component):
+        DECLARATION = Declaration(telemetry=fields)
+
+    c = Small("small", 7)
+    assert c.pack_housekeeping() == struct.pack(">" + "H" * n_fields, *range(1, n_fields + 1))
