@@ -21,7 +21,16 @@ __all__ = ["default_config", "load_config", "merge"]
 #: (the HAL backend validates [world], [devices]; subsystems their own tables).
 KNOWN_SECTIONS: dict[str, frozenset[str] | None] = {
     "node": frozenset({"name", "apid", "seed"}),
-    "executive": frozenset({"base_hz", "ping_period_s", "ping_misses_to_escalate", "max_restarts"}),
+    "executive": frozenset(
+        {
+            "base_hz",
+            "ping_period_s",
+            "ping_misses_to_escalate",
+            "max_restarts",
+            "watchdog",
+            "watchdog_timeout_s",
+        }
+    ),
     "tmtc": frozenset(
         {
             "time_code",

@@ -34,7 +34,14 @@ __all__ = ["APPLICATIONS", "Node", "NodeOptions"]
 
 #: Onboard applications in installation order (each installs when its section is configured).
 APPLICATIONS: tuple[str, ...] = (
-    "environment", "power", "thermal", "fdir", "edac", "compute", "gnc", "isl"
+    "environment",
+    "power",
+    "thermal",
+    "fdir",
+    "edac",
+    "compute",
+    "gnc",
+    "isl",
 )
 
 
@@ -111,6 +118,8 @@ class Node:
         )
         self.link: UdpGroundLink | None = None
         self.backend: Any = None
+        self.watchdog: Any = None
+        self.resets: list[dict[str, Any]] = []
         self.archive = TmArchive(opts.out_dir / "tm.bin")
         try:
             self._build(config, opts, node_cfg, tmtc_cfg)
@@ -161,6 +170,7 @@ class Node:
         from native.backend import backend_report, selected_backend
 
         self.executive.start()  # init counts the boot (fdir) and loads compiled kernels
+        self._arm_watchdog()
         report = backend_report(strict=False)
         variants = sorted({v for v in report.values()})
         fdir = self.apps.get("fdir")
@@ -188,6 +198,13 @@ class Node:
         if self.options.scenario is not None:
             table["scenario"] = str(self.options.scenario)
         self.backend = open_from_config(table)
+        wd_name = self.config.get("executive", {}).get("watchdog")
+        if wd_name:
+            from hal import Watchdog
+            from hal.registry import get_device
+
+            self.watchdog = get_device(self.backend, wd_name, Watchdog)
+            self.executive.watchdog = self.watchdog
         advance = getattr(self.backend, "advance", None)
         if callable(advance) and not self.options.realtime:
             # A simulated plant runs in lock-step with the executive: before the components
@@ -253,12 +270,37 @@ class Node:
         done = 0
         for i in range(chunks):
             target = duration_ns * (i + 1) // chunks
-            self.executive.run_for(target - done)
-            done = target
+            while done < target:
+                before = self.clock.now_ns()
+                self.executive.run_for(target - done, stop=self._reset_pending)
+                done += self.clock.now_ns() - before
+                if self._reset_pending():
+                    self._processor_reset()
             if progress:
                 progress((i + 1) / chunks)
         self.wall_seconds = (wall_timer() - t_start) if wall_timer else 0.0
         return self.summary()
+
+    def _arm_watchdog(self) -> None:
+        if self.watchdog is not None:
+            timeout = float(self.config.get("executive", {}).get("watchdog_timeout_s", 5.0))
+            self.watchdog.arm(timeout)
+
+    def _reset_pending(self) -> bool:
+        """True when the hardware would reset the flight computer now (watchdog expired)."""
+        return bool(getattr(self.backend, "reboot_pending", False))
+
+    def _processor_reset(self) -> None:
+        """Simulate the flight computer's reset: devices return to their power-on state
+        (the backend), the executive restarts every component, parameters are reloaded from
+        their file (so the boot counter persists), and the watchdog is armed again."""
+        reason = self.backend.reboot()
+        self.resets.append({"t_s": self.clock.now_ns() / NS_PER_S, "reason": reason.name})
+        self.executive.reset()
+        self.params.load()
+        self.executive.monitor.emit("reset", reason=reason.name)
+        self.executive.start()
+        self._arm_watchdog()
 
     def summary(self) -> dict[str, Any]:
         """Figures of merit of the run so far (JSON-serialisable)."""
@@ -301,6 +343,7 @@ class Node:
                 "uplink": list(self.link.uplink_address) if self.link else None,
             },
             "params": {"load": self.param_load.outcome.value, "problems": self.param_load.problems},
+            "resets": self.resets,
         }
         from native.backend import backend_report, selected_backend
 

@@ -10,8 +10,9 @@ raises (counted and reported by event; the executive goes on). Health is ping-ba
 ping period each component must have completed a step since the last ping and answer its
 ``health_check``; a miss is counted, and after ``ping_misses_to_escalate`` misses in a row the
 component is restarted (stop, init, start), up to ``max_restarts`` times, after which it is
-declared FAILED. The watchdog is stroked only while every component is healthy, so a node that
-cannot heal itself is reset by the hardware.
+declared FAILED. The watchdog is stroked only while no component is FAILED: the executive gets
+the first chance to heal a component (restarts), and a node that cannot heal itself is then
+reset by the hardware.
 
 A cycle slip is a tick whose work took longer than the base period. In real time the next
 tick is then late: the slip is counted, reported, and the schedule realigns instead of
@@ -33,7 +34,7 @@ from flight.core._events import EventLog
 from flight.core._params import ParamStore
 from flight.core._time import NS_PER_S, Clock, perf_counter_ns
 from flight.core._types import FieldType
-from native.errors import ConfigError
+from native.errors import ConfigError, SatnodeError
 
 __all__ = ["ComponentStats", "Executive", "ExecutiveMonitor", "Health", "Watchdog"]
 
@@ -112,6 +113,8 @@ class ExecutiveMonitor(Component):
             EventDef(6, "lifecycle_error", Severity.HIGH, "{component} {phase} raised {error}"),
             EventDef(7, "params_fallback", Severity.MEDIUM, "parameters from {source}: {problems}"),
             EventDef(8, "boot", Severity.INFO, "boot {count}: native={native} {kernels}"),
+            EventDef(9, "watchdog_error", Severity.HIGH, "watchdog kick failed: {error}"),
+            EventDef(10, "reset", Severity.HIGH, "flight computer reset ({reason})"),
         ),
     )
 
@@ -244,6 +247,18 @@ class Executive:
             self._lifecycle(c, "on_stop")
         self.started = False
 
+    def reset(self) -> None:
+        """What a processor reset does to the executive: every component stops, health
+        bookkeeping starts afresh (execution statistics are kept for the run's report), and
+        the next tick starts everything again (init, start)."""
+        if self.started:
+            self.stop()
+        for st in self.stats.values():
+            st.health = Health.HEALTHY
+            st.consecutive_misses = 0
+            st.restarts = 0
+            st.steps_at_last_ping = st.steps
+
     # -- running ----------------------------------------------------------------------------
     def tick(self) -> None:
         """Run one base tick at the current clock time (does not move the clock)."""
@@ -294,12 +309,10 @@ class Executive:
         )
 
     def _ping_round(self) -> None:
-        """Judge each component's health; stroke the watchdog only if all pass."""
-        all_healthy = True
+        """Judge each component's health; stroke the watchdog unless one has FAILED."""
         for comp in self.components:
             st = self.stats[comp.name]
             if st.health is Health.FAILED:
-                all_healthy = False
                 continue
             # A component must have completed at least one step per ping period of its own
             # rate (slow groups get a ping period of at least one of their steps).
@@ -324,18 +337,21 @@ class Executive:
             self.monitor.emit("ping_missed", component=comp.name, misses=st.consecutive_misses)
             if st.consecutive_misses >= self.ping_misses_to_escalate:
                 self._escalate(comp, st)
-            if st.health is not Health.HEALTHY:
-                all_healthy = False
         hk = self.monitor.hk
         hk.exceptions = sum(s.exceptions for s in self.stats.values())
         hk.ping_misses = sum(s.ping_misses for s in self.stats.values())
         hk.restarts = sum(s.restarts for s in self.stats.values())
         hk.unhealthy = sum(s.health is not Health.HEALTHY for s in self.stats.values())
         hk.bus_drops = sum(self.bus.drops().values())
-        if all_healthy and self.watchdog is not None:
-            self.watchdog.kick()
-            self.watchdog_strokes += 1
-            hk.watchdog_strokes = self.watchdog_strokes
+        none_failed = all(s.health is not Health.FAILED for s in self.stats.values())
+        if none_failed and self.watchdog is not None:
+            try:
+                self.watchdog.kick()
+            except SatnodeError as exc:  # not armed, or already expired: report, go on
+                self.monitor.emit("watchdog_error", error=str(exc))
+            else:
+                self.watchdog_strokes += 1
+                hk.watchdog_strokes = self.watchdog_strokes
 
     def _escalate(self, comp: Component, st: ComponentStats) -> None:
         if st.restarts >= self.max_restarts:

@@ -165,6 +165,13 @@ class FdirManager(Component):
             self.latched = True
             self.emit("escalation", boots=boots)
         self._last_t_ns = None
+        # A (re)start of the mode manager begins in BOOT: the mode is volatile state, and the
+        # boot checks (or the latch) decide where to go from here.
+        now = self._clock.now_ns() if self._clock is not None else 0
+        self.mode = Mode.BOOT
+        self.mode_since_ns = now
+        self.last_violation_ns = now
+        self._nominal_since_ns = None
 
     def _store_boot_count(self, value: int) -> None:
         """Persist the boot counter; a storage failure is reported, never raised."""

@@ -161,12 +161,14 @@ def test_health_escalation_restarts_then_fails_and_stops_watchdog() -> None:
     assert ex.stats["bad"].restarts == 1
     assert bad.inits == 2
     assert ex.events.find("component_restarted")
-    strokes_before = wd.strokes
+    assert wd.strokes == 5  # still kicked while the executive tries to heal the component
     ex.run_for(2 * NS_PER_S)  # two more misses, restarts exhausted -> FAILED
     assert ex.stats["bad"].health is Health.FAILED
     assert ex.events.find("component_failed")
+    strokes_at_failure = wd.strokes
+    assert strokes_at_failure == 6  # the ping round that declared FAILED did not kick
     ex.run_for(5 * NS_PER_S)
-    assert wd.strokes == strokes_before  # watchdog left to expire
+    assert wd.strokes == strokes_at_failure  # watchdog left to expire
     assert ex.monitor.hk.unhealthy == 1
 
 
@@ -177,11 +179,11 @@ def test_recovered_component_returns_to_healthy() -> None:
     ex.add(bad, 10.0)
     ex.run_for(1 * NS_PER_S)
     assert ex.stats["bad"].health is Health.WARNING
-    assert wd.strokes == 0
+    assert wd.strokes == 1  # recovery is the executive's job first: still kicked
     bad.broken = False
     ex.run_for(1 * NS_PER_S)
     assert ex.stats["bad"].health is Health.HEALTHY
-    assert wd.strokes == 1
+    assert wd.strokes == 2
 
 
 def test_slow_group_components_are_not_falsely_pinged_out() -> None:

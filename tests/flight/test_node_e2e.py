@@ -113,3 +113,28 @@ def test_component_exceptions_never_stop_the_node(tmp_path: Path) -> None:
     assert summary["sim_seconds"] == pytest.approx(120.0)
     assert summary["executive"]["components"]["faulty"]["exceptions"] > 100
     assert summary["executive"]["components"]["power"]["steps"] >= 119
+
+
+def test_unhealable_component_leads_to_watchdog_resets_then_safe_latch(tmp_path: Path) -> None:
+    """A component that fails on every step: restarted, declared FAILED, the watchdog is no
+    longer kicked and resets the flight computer; after max_boots starts without a stable
+    NOMINAL, FDIR latches SAFE (reset escalation)."""
+
+    class Broken(Component):
+        def step(self, t_ns: int) -> None:
+            raise RuntimeError("corrupted state")
+
+    node = make_node(tmp_path, load=False)
+    node.executive.add(Broken("broken", 42), 1.0)
+    fdir = node.apps["fdir"].manager
+    try:
+        summary = node.run(300.0)
+    finally:
+        node.close()
+    resets = summary["resets"]
+    assert len(resets) >= 2 and all(r["reason"] == "WATCHDOG" for r in resets)
+    # Each cycle: 3 missed pings x (1 + max_restarts) then the 5 s watchdog timeout.
+    assert resets[0]["t_s"] == pytest.approx(3 * 3 + 5, abs=3)
+    assert fdir.hk.boot_count >= 3
+    assert fdir.latched and fdir.mode is Mode.SAFE
+    assert summary["executive"]["components"]["broken"]["restarts"] == 2
