@@ -28,6 +28,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flight.compute import (
@@ -41,6 +42,7 @@ from flight.core import Executive, SimClock, seconds_to_ns
 from flight.messages import PowerBudget, ThermalThrottle
 from flight.tmtc import TmtcService
 from hal.registry import open_backend
+from native.bench import BenchRecord
 
 ORBIT_S = 5739.0  # 550 km circular
 ECLIPSE_S = 2135.0  # f_e = 0.372 at beta = 0 (REFERENCE.md)
@@ -156,8 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-admission", action="store_true", help="queue every job (no deadline admission test)"
     )
-    ap.add_argument("--json", action="store_true", help="print the full summaries as JSON")
+    ap.add_argument("--quick", action="store_true", help="one orbit instead of --orbits")
+    ap.add_argument("--json", metavar="FILE", help="write the records (and both summaries) as JSON")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.orbits = 1.0
     results = {p: run(p, args) for p in ("edf", "fifo")}
     keys = (
         "jobs_submitted", "jobs_rejected", "jobs_completed", "deadline_met", "deadline_missed",
@@ -178,7 +183,17 @@ def main(argv: list[str] | None = None) -> int:
     ratio = met_e / met_f if met_f else float("inf")
     print(f"deadlines met EDF/FIFO = {met_e}/{met_f} = {ratio:.2f} (acceptance >= 1.30)")
     if args.json:
-        print(json.dumps(results, indent=2, default=str))
+        record = BenchRecord(
+            "compute deadlines met, EDF",
+            float(met_e),
+            "jobs",
+            "FIFO, same seed and workload",
+            float(met_f),
+            ratio,
+            f"{args.orbits:g} orbits; acceptance >= 1.30",
+        )
+        payload = {"records": [record.as_dict()], "summaries": results}
+        Path(args.json).write_text(json.dumps(payload, indent=2, default=str))
     ok = ratio >= 1.3 and all(
         r["soc_violations"] == 0 and r["cap_violations"] == 0 and r["thermal_violations"] == 0
         for r in results.values()

@@ -488,6 +488,24 @@ def tile_ops(tile_px: int, detect: bool) -> float:
     return ops
 
 
+def _square_reduce(a: NDArray[Any], g: int, op: Any, fill: Any) -> NDArray[Any]:
+    """``op``-reduction over the (2g+1) x (2g+1) square around each pixel (outside: ``fill``).
+
+    Done separably, rows then columns: exact for associative, idempotent ``op`` such as
+    logical OR (dilation) and maximum, with 2(2g+1) array operations instead of (2g+1)^2.
+    """
+    h, w = a.shape
+    pad = np.pad(a, ((0, 0), (g, g)), constant_values=fill)
+    rows = pad[:, 0:w].copy()
+    for dv in range(1, 2 * g + 1):
+        op(rows, pad[:, dv : dv + w], out=rows)
+    pad = np.pad(rows, ((g, g), (0, 0)), constant_values=fill)
+    res = pad[0:h, :].copy()
+    for du in range(1, 2 * g + 1):
+        op(res, pad[du : du + h, :], out=res)
+    return res
+
+
 def find_detections(
     mask: U8, logits: F32, heads: tuple[Head, ...], first_tile: int = 0
 ) -> list[Detection]:
@@ -499,20 +517,12 @@ def find_detections(
     for k in range(logits.shape[0]):
         m = mask[k].astype(bool)
         h, w = m.shape
-        pad = np.pad(m, g)
-        near_cloud = np.zeros((h, w), bool)
+        near_cloud = _square_reduce(m, g, np.logical_or, False)
         inner = np.zeros((h, w), bool)
         inner[BORDER_GUARD_PX : h - BORDER_GUARD_PX, BORDER_GUARD_PX : w - BORDER_GUARD_PX] = True
-        for du in range(2 * g + 1):
-            for dv in range(2 * g + 1):
-                near_cloud |= pad[du : du + h, dv : dv + w]
         for head in heads:
             s = logits[k, int(head)]
-            sp = np.pad(s, 1, constant_values=-np.inf)
-            neigh = np.max(
-                np.stack([sp[du : du + h, dv : dv + w] for du in range(3) for dv in range(3)]),
-                axis=0,
-            )
+            neigh = _square_reduce(s, 1, np.maximum, -np.inf)
             peak = (s > 0.0) & (s >= neigh) & ~near_cloud & inner
             taken: list[tuple[int, int]] = []
             for r, c in np.argwhere(peak):

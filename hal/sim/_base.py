@@ -418,6 +418,21 @@ class SimSensor(SimDevice):
     ) -> Array | None:
         """truth + bias + noise N(0, 1) * scale, quantised and saturated; None on dropout."""
         t = np.asarray(truth, dtype=np.float64)
+        if t.ndim == 0 and np.ndim(bias) == 0:
+            # Scalar channels (temperatures, currents...) in plain floats: the same model and
+            # the same random stream as the array path, without NumPy's per-call overhead.
+            tv = float(t) + float(bias)
+            rng = self._rng
+
+            def make_scalar(scale: float) -> Array:
+                x = tv
+                if noise > 0.0:
+                    x += noise * scale * float(rng.standard_normal())
+                if quantum > 0.0:
+                    x = round(x / quantum) * quantum
+                return np.float64(min(max(x, lo), hi))  # type: ignore[return-value]
+
+            return self._channels[channel].sample(make_scalar)
 
         def make(scale: float) -> Array:
             x = t + bias
