@@ -114,6 +114,7 @@ def run(policy: str, args: argparse.Namespace) -> dict[str, Any]:
     backend = open_backend("sim", seed=args.seed)
     backend.create("accelerator", "accel", {"noise_c": 0.0})
     backend.create("storage", "nv", {})
+    backend.create("imager", "imager", {})
     clock = SimClock()
     ex = Executive(clock, args.base_hz)
     tm: list[bytes] = []
@@ -125,6 +126,7 @@ def run(policy: str, args: argparse.Namespace) -> dict[str, Any]:
     comp = ComputeExecutor(
         backend.device("accel"),
         backend.device("nv"),
+        backend.device("imager"),
         cfg,
         send_tm=tmtc.send_tm,
         generator=WorkloadGenerator(wl, args.seed),

@@ -27,6 +27,7 @@ from hal.accelerator import (
     ModeSpec,
     PowerMode,
 )
+from hal.imager import N_BANDS, SCENE_PERIOD_S, Imager, ImageTiles
 from hal.laser import (
     LaserReading,
     LaserTerminal,
@@ -109,6 +110,7 @@ FAMILY_INTERFACES: dict[Family, type] = {
     Family.THRUSTER: Thruster,
     Family.LASER_TERMINAL: LaserTerminal,
     Family.ACCELERATOR: Accelerator,
+    Family.IMAGER: Imager,
     Family.WATCHDOG: Watchdog,
     Family.STORAGE: Storage,
 }
@@ -117,6 +119,8 @@ __all__ = [
     "BLOB_NAME_PATTERN",
     "ENTRY_POINT_GROUP",
     "FAMILY_INTERFACES",
+    "N_BANDS",
+    "SCENE_PERIOD_S",
     "STANDARD_KERNELS",
     "Accelerator",
     "AcceleratorReading",
@@ -139,6 +143,8 @@ __all__ = [
     "HalError",
     "Heater",
     "HeaterReading",
+    "ImageTiles",
+    "Imager",
     "Imu",
     "ImuReading",
     "JobResult",

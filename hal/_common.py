@@ -59,6 +59,7 @@ class Family(enum.StrEnum):
     THRUSTER = "thruster"
     LASER_TERMINAL = "laser_terminal"
     ACCELERATOR = "accelerator"
+    IMAGER = "imager"
     WATCHDOG = "watchdog"
     STORAGE = "storage"
 

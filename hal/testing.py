@@ -41,6 +41,7 @@ import numpy as np
 from hal import FAMILY_INTERFACES
 from hal._common import Device, Family
 from hal.accelerator import STANDARD_KERNELS, Accelerator, AcceleratorStatus, JobState, PowerMode
+from hal.imager import Imager
 from hal.laser import LaserTerminal, PatState
 from hal.platform import ResetReason, Storage, Watchdog
 from hal.power import Battery, CellStatus, Pdu, SolarArray
@@ -61,6 +62,7 @@ __all__ = [
     "check_device",
     "check_gnss",
     "check_heater",
+    "check_imager",
     "check_imu",
     "check_laser_terminal",
     "check_pdu",
@@ -777,6 +779,35 @@ def check_storage(dev: Storage, harness: Harness) -> None:
 
 
 # ------------------------------------------------------------------------------- driver
+def check_imager(dev: Imager, harness: Harness) -> None:
+    """Imager conformance: tile shape and dtype, read-only data, repeatable reads, bad
+    arguments rejected, unavailable when unpowered."""
+    import numpy as np
+
+    from hal.imager import N_BANDS, ImageTiles
+
+    _interface(dev, Imager)
+    px = dev.tile_px
+    _ensure(isinstance(px, int) and px > 0, dev, f"tile_px {px!r}")
+    r = dev.read_tiles(3, 0, 2)
+    _ensure(type(r) is ImageTiles and r.valid, dev, "read_tiles did not return valid ImageTiles")
+    _ensure(r.bands.shape == (2, N_BANDS, px, px), dev, f"bands shape {r.bands.shape}")
+    _ensure(
+        r.bands.dtype == np.float32 and not r.bands.flags.writeable, dev, "bands dtype/writeable"
+    )
+    _ensure(bool(np.all(np.isfinite(r.bands))), dev, "non-finite pixels")
+    again = dev.read_tiles(3, 1, 1)
+    _ensure(np.array_equal(again.bands[0], r.bands[1]), dev, "a tile read twice differs")
+    for label, args in (
+        ("negative scene", (-1, 0, 1)),
+        ("zero count", (0, 0, 0)),
+        ("negative tile", (0, -2, 1)),
+        ("bool count", (0, 0, True)),
+    ):
+        _expect_command_error(dev, label, functools.partial(dev.read_tiles, *args))
+    check_unavailable_when_off(dev, harness, lambda: dev.read_tiles(0, 0, 1))
+
+
 CHECKS: Mapping[Family, Callable[..., None]] = {
     Family.GNSS: check_gnss,
     Family.IMU: check_imu,
@@ -791,6 +822,7 @@ CHECKS: Mapping[Family, Callable[..., None]] = {
     Family.THRUSTER: check_thruster,
     Family.LASER_TERMINAL: check_laser_terminal,
     Family.ACCELERATOR: check_accelerator,
+    Family.IMAGER: check_imager,
     Family.WATCHDOG: check_watchdog,
     Family.STORAGE: check_storage,
 }

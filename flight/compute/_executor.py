@@ -49,7 +49,6 @@ from flight.compute._eo import (
     ModelStore,
     as_outputs,
     find_detections,
-    make_tiles,
     process_tiles,
     tile_ops,
 )
@@ -81,6 +80,7 @@ from flight.core import (
 )
 from flight.messages import Mode, ModeStatus, PowerBudget, PowerStatus, ShedLevel, ThermalThrottle
 from hal.accelerator import Accelerator, AcceleratorStatus, JobResult, PowerMode
+from hal.imager import Imager
 from hal.platform import Storage
 from native.errors import ConfigError, DeviceFaultError, DeviceUnavailableError, HalError
 
@@ -307,6 +307,7 @@ class ComputeExecutor(Component):
         self,
         accelerator: Accelerator,
         storage: Storage,
+        imager: Imager,
         config: ExecutorConfig | None = None,
         *,
         name: str = "compute",
@@ -317,6 +318,11 @@ class ComputeExecutor(Component):
     ) -> None:
         super().__init__(name, component_id)
         self.accelerator = accelerator
+        self.imager = imager
+        if config is not None and imager.tile_px != config.tile_px:
+            raise ConfigError(
+                f"compute.tile_px ({config.tile_px}) differs from the imager's tile_px ({imager.tile_px})"
+            )
         self.storage = storage
         self.config = cfg = config or ExecutorConfig()
         self.send_tm = send_tm
@@ -599,7 +605,11 @@ class ComputeExecutor(Component):
         if self._acc_mode is not mode:
             acc.set_mode(mode)
             self._acc_mode = mode
-        tiles = make_tiles(cfg.seed, job.scene_id, p.next_tile, n, cfg.tile_px)
+        try:
+            tiles = self.imager.read_tiles(job.scene_id, p.next_tile, n).bands
+        except HalError as exc:
+            self._abort(job, f"imager: {exc}")
+            return
         weights = self.model.get()
         ids: list[int] = []
         try:

@@ -14,6 +14,7 @@ from typing import Any
 from flight.compute._executor import ComputeExecutor, ExecutorConfig
 from flight.compute._workload import WorkloadConfig, WorkloadGenerator
 from hal.accelerator import Accelerator
+from hal.imager import Imager
 from hal.platform import Storage
 from hal.registry import get_device
 from native.errors import ConfigError, DeviceUnavailableError
@@ -22,7 +23,7 @@ __all__ = ["INSTALL_KEYS", "ComputeApp", "install"]
 
 #: Keys of ``[compute]`` that belong to the installer rather than to ExecutorConfig.
 INSTALL_KEYS = frozenset(
-    {"component_id", "rate_hz", "accelerator", "storage", "workload", "weights_region"}
+    {"component_id", "rate_hz", "accelerator", "storage", "imager", "workload", "weights_region"}
 )
 
 
@@ -71,6 +72,7 @@ def install(node: Any, section: Mapping[str, Any]) -> ComputeApp:
     cfg = ExecutorConfig.from_section(section, int(node.seed), set(INSTALL_KEYS))
     acc = _device(node, section.get("accelerator", "accel"), Accelerator, "accelerator")
     nv = _device(node, section.get("storage", "nv"), Storage, "storage")
+    imager = _device(node, section.get("imager", "imager"), Imager, "imager")
     generator = None
     if "workload" in section:
         wcfg = WorkloadConfig.from_section(section["workload"])
@@ -97,6 +99,7 @@ def install(node: Any, section: Mapping[str, Any]) -> ComputeApp:
     executor = ComputeExecutor(
         acc,
         nv,
+        imager,
         cfg,
         component_id=cid,
         send_tm=tmtc.send_tm if tmtc is not None else None,

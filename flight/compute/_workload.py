@@ -4,7 +4,7 @@ Arrivals are a Poisson process (``mean_interarrival_s``). Each arrival draws a j
 by weight; a class fixes the job kind, the ranges of tiles and relative deadline, the
 priority, and the probabilities of DETECT and CORRECT criticality. The input of a job is
 the scene acquired at the moment of the request (one acquisition every
-:data:`~flight.compute._eo.SCENE_PERIOD_S` seconds along the ground track). Everything is reproducible from the seed.
+:data:`hal.imager.SCENE_PERIOD_S` seconds along the ground track). Everything is reproducible from the seed.
 
 Configuration (``[compute.workload]``; classes under ``[compute.workload.classes.<name>]``)::
 
@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from flight.compute._eo import SCENE_PERIOD_S
 from flight.compute._job import Criticality, JobKind, JobRequest
+from hal.imager import SCENE_PERIOD_S
 from native.errors import ConfigError
 
 __all__ = ["DEFAULT_CLASSES", "JobClass", "WorkloadConfig", "WorkloadGenerator"]

@@ -19,6 +19,7 @@ from hal.platform import ResetReason
 from hal.sim._base import Options, SimDevice
 from hal.sim._scenario import Scenario, ScenarioRunner, load_scenario
 from hal.sim.accelerator import SimAccelerator
+from hal.sim.imager import SimImager
 from hal.sim.laser import DEFAULT_OPTICAL_CHANNEL, OpticalChannel, SimLaserTerminal
 from hal.sim.platform import SimStorage, SimWatchdog
 from hal.sim.power import SimBattery, SimPdu, SimSolarArray
@@ -45,6 +46,7 @@ DEVICE_CLASSES: Mapping[Family, type[SimDevice]] = types.MappingProxyType(
         Family.THRUSTER: SimThruster,
         Family.LASER_TERMINAL: SimLaserTerminal,
         Family.ACCELERATOR: SimAccelerator,
+        Family.IMAGER: SimImager,
         Family.WATCHDOG: SimWatchdog,
         Family.STORAGE: SimStorage,
     }

@@ -12,9 +12,9 @@ from flight.compute._eo import (
     Head,
     detector_weights,
     find_detections,
-    make_tiles,
     process_tiles,
 )
+from hal.sim._scenes import make_tiles
 
 
 def detections_oracle(mask, logits, heads, first_tile=0):  # type: ignore[no-untyped-def]

@@ -18,14 +18,12 @@ from flight.compute import (
     conv2d_ref,
     detector_weights,
     find_detections,
-    ground_track,
-    make_tile,
-    make_tiles,
     process_tiles,
     process_tiles_ref,
     tile_ops,
 )
 from flight.compute._eo import BORDER_GUARD_PX, CLOUD_GUARD_PX
+from hal.sim._scenes import ground_track, make_tile, make_tiles
 
 CONV_ATOL = 1e-4  # float32 accumulation order (Numba loop vs float64 einsum)
 FIXED_SCENES = [(11, s) for s in range(12)]

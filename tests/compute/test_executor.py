@@ -29,7 +29,6 @@ from flight.compute import (
     detector_weights,
     find_detections,
     install,
-    make_tiles,
     process_tiles_ref,
 )
 from flight.core import Executive, FailureCode, SimClock, seconds_to_ns
@@ -37,12 +36,15 @@ from flight.messages import Mode, ModeStatus, PowerBudget, ThermalThrottle
 from flight.tmtc import TmtcService
 from hal.accelerator import PowerMode
 from hal.registry import open_backend
+from hal.sim._scenes import make_tiles
 from native.errors import ConfigError
 
 APID = 0x64
 CID = 40
 _crc32c = crcmod.predefined.mkCrcFun("crc-32c")
 SUBMIT = struct.Struct(">BBfBIHff")
+#: Seed of the rigs' sim backend: the imager's scenes derive from it.
+IMAGER_SEED = 3
 
 
 class Rig:
@@ -53,6 +55,8 @@ class Rig:
             backend = open_backend("sim", seed=3)
             backend.create("accelerator", "accel", {"noise_c": 0.0})
             backend.create("storage", "nv", {})
+        if "imager" not in backend.devices:
+            backend.create("imager", "imager", {})
         self.backend = backend
         self.acc = backend.device("accel")
         self.nv = backend.device("nv")
@@ -63,7 +67,12 @@ class Rig:
         self.ex.add_tick_hook(self._sync)
         cfg.setdefault("seed", 5)
         self.comp = ComputeExecutor(
-            self.acc, self.nv, ExecutorConfig(**cfg), component_id=CID, send_tm=self.tmtc.send_tm
+            self.acc,
+            self.nv,
+            backend.device("imager"),
+            ExecutorConfig(**cfg),
+            component_id=CID,
+            send_tm=self.tmtc.send_tm,
         )
         self.ex.add(self.comp, base_hz)
         self.ex.start()
@@ -121,7 +130,9 @@ def test_job_runs_to_a_stored_result_equal_to_the_reference() -> None:
     assert adm.accepted and adm.job_id == 1
     rig.run(40)
     assert rig.comp.finished[1] is JobState.COMPLETED
-    assert result_detections(rig, 1) == reference_detections(5, JobKind.SHIP_DETECT, 21, 3)
+    assert result_detections(rig, 1) == reference_detections(
+        IMAGER_SEED, JobKind.SHIP_DETECT, 21, 3
+    )
     blob = rig.nv.read("cres-00000001")
     assert int.from_bytes(blob[-4:], "big") == _crc32c(blob[:-4]) == rig.comp.store.results[1].crc
     # modelled energy: 3 tiles at HIGH (budget 5 kW): ops / tops * power
@@ -276,7 +287,9 @@ def test_hang_is_detected_reset_and_job_resumes_from_checkpoint() -> None:
     assert rig.acc.read().resets == 1
     assert "resumes from its checkpoint" in rig.events("job_resumed")[0]
     assert rig.comp.finished[adm.job_id] is JobState.COMPLETED
-    assert result_detections(rig, adm.job_id) == reference_detections(5, JobKind.FIRE_DETECT, 13, 5)
+    assert result_detections(rig, adm.job_id) == reference_detections(
+        IMAGER_SEED, JobKind.FIRE_DETECT, 13, 5
+    )
 
 
 def test_tmr_outvotes_injected_bit_errors_and_dual_detects_them() -> None:
@@ -288,7 +301,9 @@ def test_tmr_outvotes_injected_bit_errors_and_dual_detects_them() -> None:
     assert rig.comp.finished[tmr.job_id] is JobState.COMPLETED
     rec = rig.comp.store.results[tmr.job_id]
     assert rec.disagreements == 3 and rec.corrected_words >= 3
-    assert result_detections(rig, tmr.job_id) == reference_detections(5, JobKind.SHIP_DETECT, 17, 3)
+    assert result_detections(rig, tmr.job_id) == reference_detections(
+        IMAGER_SEED, JobKind.SHIP_DETECT, 17, 3
+    )
     assert rig.acc.injected_bit_flips == 3 * 3 * 2
     dual = rig.comp.submit(JobRequest(JobKind.SHIP_DETECT, 4, 600.0, Criticality.DETECT, 17, 1))
     rig.run(30.0)  # every run is corrupted: detected each time, then failed
@@ -325,7 +340,7 @@ def test_reboot_loses_no_result_and_resumes_jobs() -> None:
     rig2.run(40.0)
     assert rig2.comp.finished[second.job_id] is JobState.COMPLETED
     assert result_detections(rig2, second.job_id) == reference_detections(
-        5, JobKind.SHIP_DETECT, 4, 6
+        IMAGER_SEED, JobKind.SHIP_DETECT, 4, 6
     )
     assert set(rig2.comp.store.results) == {1, 2, 3, 4}
 
@@ -353,6 +368,7 @@ def test_install_from_configuration() -> None:
     backend = open_backend("sim", seed=1)
     backend.create("accelerator", "accel", {})
     backend.create("storage", "nv", {})
+    backend.create("imager", "imager", {})
     clock = SimClock()
     ex = Executive(clock, 10.0)
     tmtc = TmtcService(ex, APID, sinks=[])

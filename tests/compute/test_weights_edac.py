@@ -16,7 +16,9 @@ def _equal(a, b) -> bool:  # type: ignore[no-untyped-def]
 
 
 def test_weights_read_through_secded_survive_single_and_double_upsets() -> None:
-    region = ProtectedRegion("detector", 5, 2048, kind="weights", store=MemoryBlobStore(), writable=False)
+    region = ProtectedRegion(
+        "detector", 5, 2048, kind="weights", store=MemoryBlobStore(), writable=False
+    )
     store = ModelStore(region)
     truth = detector_weights()
     assert _equal(store.get(), truth)

@@ -41,6 +41,7 @@ DEVICES: dict[str, dict[str, Any]] = {
     "thruster": {"family": "thruster"},
     "laser_terminal": {"family": "laser_terminal"},
     "accelerator": {"family": "accelerator"},
+    "imager": {"family": "imager", "tile_px": 32},
     "watchdog": {"family": "watchdog"},
     "storage": {"family": "storage", "capacity_bytes": 1 << 20},
 }
