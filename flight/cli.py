@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import sys
 import time
@@ -59,8 +60,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
         duration = args.duration
     else:
         duration = (args.orbits if args.orbits is not None else 1.0) * _orbit_period_s(config)
-    if duration <= 0:
-        raise SatnodeError(f"run length must be positive, got {duration} s")
+    if not math.isfinite(duration) or duration <= 0:
+        raise SatnodeError(f"run length must be a positive number of seconds, got {duration}")
     options = NodeOptions(
         out_dir=Path(args.out),
         seed=args.seed,

@@ -206,9 +206,10 @@ class Node:
             self.watchdog = get_device(self.backend, wd_name, Watchdog)
             self.executive.watchdog = self.watchdog
         advance = getattr(self.backend, "advance", None)
-        if callable(advance) and not self.options.realtime:
+        if callable(advance):
             # A simulated plant runs in lock-step with the executive: before the components
-            # of a tick run, the world is brought to the tick's time (at the plant rate).
+            # of a tick run, the world is brought to the tick's time (at the plant rate),
+            # in simulated time and in real time alike.
             period_ns = round(NS_PER_S / plant_rate_hz)
             backend = self.backend
 

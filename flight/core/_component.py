@@ -113,6 +113,10 @@ class Component:
         return self._bus
 
     # -- lifecycle hooks (override) ------------------------------------------------------
+    def on_boot(self) -> None:
+        """Processor start (power-on or reset): forget volatile state. Called before
+        :meth:`on_init` by :meth:`Executive.start`, never on a health-escalation restart."""
+
     def on_init(self) -> None:
         """Allocate and read configuration. Called once before start (and on restart)."""
 
@@ -124,6 +128,11 @@ class Component:
 
     def on_stop(self) -> None:
         """Stop operating and release what on_init took."""
+
+    def validate_params(self, candidate: dict[str, bool | int | float]) -> None:
+        """Check a whole candidate parameter set (each value already within its own limits)
+        for relations between parameters; raise ``ValueError`` to refuse it. Called before a
+        parameter change is accepted, so a refused change alters nothing."""
 
     def health_check(self) -> bool:
         """Answer a health ping: True when the component's own state is sane."""

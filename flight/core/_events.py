@@ -70,6 +70,7 @@ class EventLog:
         self._throttles: dict[tuple[int, int], _Throttle] = {}
         self._sinks: list[Callable[[EventRecord], None]] = []
         self.throttled_total = 0
+        self.sink_errors = 0
         self.counts: dict[Severity, int] = dict.fromkeys(Severity, 0)
 
     def add_sink(self, sink: Callable[[EventRecord], None]) -> None:
@@ -119,7 +120,10 @@ class EventLog:
         self._history.append(record)
         self.counts[event.severity] += 1
         for sink in self._sinks:
-            sink(record)
+            try:
+                sink(record)
+            except Exception:  # a failing downlink must not take the event (or caller) down
+                self.sink_errors += 1
         return record
 
     def history(self) -> tuple[EventRecord, ...]:

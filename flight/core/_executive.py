@@ -5,6 +5,11 @@ rate exactly (10 Hz base: 10, 5, 2, 1, 0.5, 0.1 Hz ...). On each tick the groups
 run fastest first, and inside a group components run in the order they were added: the order
 is fixed and deterministic.
 
+Lifecycle: :meth:`Executive.start` (processor start) calls every component's ``on_boot``,
+then ``on_init``, then ``on_start``; a health-escalation restart calls ``on_stop``,
+``on_init``, ``on_start`` only, so volatile state is forgotten on a reset but not on a
+component restart.
+
 Per component the executive keeps execution-time statistics and catches any exception a step
 raises (counted and reported by event; the executive goes on). Health is ping-based: every
 ping period each component must have completed a step since the last ping and answer its
@@ -72,6 +77,7 @@ class ComponentStats:
     restarts: int = 0
     health: Health = Health.HEALTHY
     steps_at_last_ping: int = 0
+    skip_next_ping: bool = False
 
     @property
     def mean_ns(self) -> float:
@@ -163,6 +169,7 @@ class Executive:
         self.tick_count = 0
         self.cycle_slips = 0
         self.watchdog_strokes = 0
+        self.hook_errors = 0
         self.started = False
         self._t0_ns = clock.now_ns()
         self.monitor = ExecutiveMonitor("exec", 1)
@@ -235,6 +242,8 @@ class Executive:
         if self.started:
             return
         for c in self.components:
+            self._lifecycle(c, "on_boot")
+        for c in self.components:
             self._lifecycle(c, "on_init")
         for c in self.components:
             self._lifecycle(c, "on_start")
@@ -258,6 +267,7 @@ class Executive:
             st.consecutive_misses = 0
             st.restarts = 0
             st.steps_at_last_ping = st.steps
+            st.skip_next_ping = True  # a slow group may not have stepped yet since the reset
 
     # -- running ----------------------------------------------------------------------------
     def tick(self) -> None:
@@ -269,7 +279,11 @@ class Executive:
         n = self.tick_count
         tick_start = timer()
         for hook in self._tick_hooks:
-            hook(t_ns)
+            try:
+                hook(t_ns)
+            except Exception as exc:  # the plant or a device bus: reported, never fatal
+                self.hook_errors += 1
+                self.monitor.emit("step_exception", component="tick_hook", error=repr(exc))
         stats = self.stats
         for divisor, members in self._groups:
             if n % divisor:
@@ -323,6 +337,9 @@ class Executive:
                 continue
             stepped = st.steps > st.steps_at_last_ping
             st.steps_at_last_ping = st.steps
+            if st.skip_next_ping:
+                st.skip_next_ping = False
+                continue
             try:
                 answered = stepped and bool(comp.health_check())
             except Exception:

@@ -155,10 +155,14 @@ class ParamStore:
         blob = encode_table(self.table())
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(blob)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
         if self.path.exists():
             try:
                 decode_table(self.path.read_bytes())
@@ -166,6 +170,12 @@ class ParamStore:
             except ValueError:
                 pass  # never let a damaged primary overwrite the good backup
         os.replace(tmp, self.path)
+        # The rename is durable only once the directory entry is on disk.
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
         self.saves += 1
 
     def load(self) -> LoadReport:

@@ -53,6 +53,7 @@ class FdirConfig:
     stable_s: float = 600.0
     resume_soc: float = 0.45
     max_boots: int = 3
+    stale_s: float = 10.0  #: a monitored bus message older than this is unknown
     rate_hz: float = 1.0
     monitors: list[MonitorDef] = field(default_factory=list)
 
@@ -67,7 +68,7 @@ class Detection:
     action: str
 
 
-_SOURCES = (PowerStatus, ThermalStatus)
+_SOURCES: tuple[type[PowerStatus] | type[ThermalStatus], ...] = (PowerStatus, ThermalStatus)
 
 
 class FdirManager(Component):
@@ -112,6 +113,7 @@ class FdirManager(Component):
             TlmField("boot_count", FieldType.U16),
             TlmField("latched", FieldType.BOOL),
             TlmField("safe_entries", FieldType.U16),
+            TlmField("stale_sources", FieldType.U8, "", "monitored message types stale or absent"),
         ),
         events=(
             EventDef(
@@ -156,22 +158,25 @@ class FdirManager(Component):
         self._nominal_since_ns: int | None = None
         self.mode_log: list[tuple[float, int]] = []
 
-    def on_init(self) -> None:
-        """Count the start; latch SAFE after too many starts without a stable NOMINAL."""
-        boots = int(self.param["boot_count"]) + 1
-        self._store_boot_count(min(boots, 65535))
+    def on_boot(self) -> None:
+        """Processor start: count it; latch SAFE after too many starts without a stable
+        NOMINAL. The mode is volatile state: every start begins in BOOT, and the boot checks
+        (or the latch) decide where to go. A component restart does not come here."""
+        boots = min(int(self.param["boot_count"]) + 1, 65535)
+        self._store_boot_count(boots)
         self.hk.boot_count = boots
         if boots >= self.cfg.max_boots:
             self.latched = True
             self.emit("escalation", boots=boots)
-        self._last_t_ns = None
-        # A (re)start of the mode manager begins in BOOT: the mode is volatile state, and the
-        # boot checks (or the latch) decide where to go from here.
         now = self._clock.now_ns() if self._clock is not None else 0
         self.mode = Mode.BOOT
         self.mode_since_ns = now
         self.last_violation_ns = now
         self._nominal_since_ns = None
+
+    def on_init(self) -> None:
+        """(Re)start of the component: only the step timing is reset."""
+        self._last_t_ns = None
 
     def _store_boot_count(self, value: int) -> None:
         """Persist the boot counter; a storage failure is reported, never raised."""
@@ -221,11 +226,19 @@ class FdirManager(Component):
         dt_s = 0.0 if self._last_t_ns is None else (t_ns - self._last_t_ns) / NS_PER_S
         self._last_t_ns = t_ns
         self.seconds_in[self.mode.name] += dt_s
+        # Only fresh data counts: a source older than stale_s reads as unknown (NaN), which
+        # neither raises nor clears a violation, and blocks every step toward NOMINAL.
         messages: dict[str, Any] = {}
+        stale_ns = round(self.cfg.stale_s * NS_PER_S)
         for topic in _SOURCES:
             msg = self.bus.latest(topic)
-            if msg is not None:
+            if msg is not None and t_ns - msg.t_ns <= stale_ns:
                 messages[topic.__name__] = msg
+        missing = sorted(
+            {m.definition.source.split(".")[0] for m in self.monitors if m.definition.enabled}
+            - set(messages)
+        )
+        self.hk.stale_sources = len(missing)
         safe_request = None
         for mon in self.monitors:
             value = read_source(mon.definition.source, messages)
@@ -240,7 +253,17 @@ class FdirManager(Component):
         if violating or safe_request is not None:
             self.last_violation_ns = t_ns
         self.hk.violating = violating
-        self._modes(t_ns, safe_request, soc=getattr(messages.get("PowerStatus"), "soc_frac", 1.0))
+        if missing and self.mode in (Mode.NOMINAL, Mode.RECOVERY) and safe_request is None:
+            # A silent publisher (a dead power or thermal app) is itself a fault.
+            silent = Detection(t_ns / NS_PER_S, f"silent:{missing[0]}", math.nan, "safe")
+            self.detections.append(silent)
+            self.hk.detections += 1
+            self.emit("detection", monitor=silent.monitor, value=math.nan, action="safe")
+            safe_request = silent
+        if missing:
+            self.last_violation_ns = t_ns
+        soc = getattr(messages.get("PowerStatus"), "soc_frac", math.nan)
+        self._modes(t_ns, safe_request, soc=soc)
         self.hk.mode = int(self.mode)
         self.hk.latched = self.latched
         self.bus.publish(ModeStatus(t_ns, self.mode, self.mode_since_ns, ""))

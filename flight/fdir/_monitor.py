@@ -57,9 +57,11 @@ class MonitorState:
         d = self.definition
         self.last_value = value
         self.checks += 1
-        if not d.enabled or math.isnan(value):
+        if not d.enabled:
             self.count = 0
             return False
+        if math.isnan(value):
+            return False  # unknown: neither a violation nor a pass (state kept)
         if d.kind == "baseline":
             if self.baseline is None or (value > self.baseline and not self.active):
                 self.baseline = value

@@ -5,6 +5,11 @@ through their HAL interfaces, updates the SoC estimate, applies shedding (by SoC
 hysteresis, and by mode: SAFE sheds all sheddable loads, RECOVERY keeps compute off), and
 publishes :class:`PowerStatus`. Every ``forecast_period_s`` it predicts the coming eclipse from
 the GNSS orbit and publishes :class:`EclipseForecast` and :class:`PowerBudget`.
+
+The charge temperature window is monitored and reported (``PowerStatus.charge_allowed``,
+event, FDIR monitor on the battery temperature); the HAL has no charge-inhibit actuator yet,
+so enforcing it in hardware (a charge-enable line or array-string disconnect) is left to the
+battery interface's next revision.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from flight.power._budget import BudgetInputs, compute_budget
 from flight.power._eclipse import EclipseWindow, predict_eclipse
 from flight.power._shedding import ShedPolicy
 from flight.power._soc import SocEstimator
-from hal import Battery, GnssReceiver, Pdu, SolarArray, ecef_to_eci
+from hal import Battery, GnssReceiver, Pdu, PduReading, SolarArray, ecef_to_eci
 from native.errors import HalError
 
 __all__ = ["PowerConfig", "PowerController"]
@@ -127,6 +132,8 @@ class PowerController(Component):
         self.policy: ShedPolicy | None = None
         self.forced = ShedLevel.NONE
         self.applied = ShedLevel.NONE
+        self.target = ShedLevel.NONE
+        self._policy_params: tuple[float, ...] = ()
         self._last_t_ns: int | None = None
         self._last_forecast_ns = -(10**18)
         self.forecast: EclipseWindow | None = None
@@ -135,17 +142,50 @@ class PowerController(Component):
         self.battery_wh = 0.0
         self.soc_floor_violations = 0
 
-    def on_init(self) -> None:
-        """Reset volatile state (a restart re-reads everything from the devices)."""
-        p = self.param
-        self.policy = ShedPolicy(
-            (
-                float(p["shed_compute_soc"]),
-                float(p["shed_laser_soc"]),
-                float(p["shed_heaters_soc"]),
-            ),
-            float(p["hysteresis_frac"]),
+    _SHED_KEYS = ("shed_compute_soc", "shed_laser_soc", "shed_heaters_soc")
+
+    def _thresholds(
+        self, p: dict[str, bool | int | float]
+    ) -> tuple[tuple[float, float, float], float]:
+        a, b, c = (float(p[k]) for k in self._SHED_KEYS)
+        return (a, b, c), float(p["hysteresis_frac"])
+
+    def validate_params(self, candidate: dict[str, bool | int | float]) -> None:
+        """Shed thresholds must fall (compute > laser > payload heaters) and stay above the
+        DoD floor, else shedding could never happen in the right order."""
+        (a, b, c), hyst = self._thresholds(candidate)
+        ShedPolicy((a, b, c), hyst)  # raises ValueError when they do not decrease
+        if c <= float(candidate["soc_floor_frac"]):
+            raise ValueError("shed_heaters_soc must be above soc_floor_frac")
+
+    def _build_policy(self) -> None:
+        """(Re)build the shed policy from the live parameters; declared defaults if those are
+        inconsistent (a damaged or older parameter file), with an event."""
+        try:
+            self.validate_params(self.param)
+            thresholds, hyst = self._thresholds(self.param)
+        except ValueError as exc:
+            defaults = {p.name: p.default for p in self.DECLARATION.params}
+            thresholds, hyst = self._thresholds(defaults)
+            self.emit("device_error", device="parameters", error=f"{exc}; shed defaults used")
+        level = self.policy.level if self.policy is not None else ShedLevel.NONE
+        self.policy = ShedPolicy(thresholds, hyst)
+        self.policy.level = level
+        self._policy_params = tuple(
+            float(self.param[k]) for k in (*self._SHED_KEYS, "hysteresis_frac")
         )
+
+    def on_boot(self) -> None:
+        """A processor reset forgets the RAM state: SoC restarts from OCV, no ground hold."""
+        self.soc.soc_frac = None
+        self.soc.rest_s = 0.0
+        self.forced = ShedLevel.NONE
+        self.array_sun_w = 0.0
+        self.policy = None
+
+    def on_init(self) -> None:
+        """(Re)build the shed policy; a restart re-reads everything from the devices."""
+        self._build_policy()
         self._last_t_ns = None
         # Load the compiled orbit/shadow kernels now (lifecycle time), not in the first step.
         r0 = np.array([6_928_137.0, 0.0, 0.0])
@@ -211,9 +251,12 @@ class PowerController(Component):
             minimum = ShedLevel(max(minimum, ShedLevel.COMPUTE))
         if soc < floor:
             minimum = ShedLevel.PAYLOAD_HEATERS
+        live = tuple(float(self.param[k]) for k in (*self._SHED_KEYS, "hysteresis_frac"))
+        if self.policy is None or live != self._policy_params:
+            self._build_policy()  # a parameter change (PUS-20) takes effect at once
         assert self.policy is not None
         level = self.policy.update(soc, minimum)
-        self._apply(level, soc, mode.mode.name if mode else "BOOT")
+        self._apply(level, soc, mode.mode.name if mode else "BOOT", pdu)
         for rail in self.cfg.shed_rails[: int(self.applied)]:
             hk.energy_shed_wh += self.rail_nominal_w.get(rail, 0.0) * dt_s / 3600.0
         hk.soc_frac = soc
@@ -240,22 +283,33 @@ class PowerController(Component):
         if t_ns - self._last_forecast_ns >= self.cfg.forecast_period_s * NS_PER_S:
             self._forecast(t_ns, soc, load_w)
 
-    def _apply(self, level: ShedLevel, soc: float, mode: str) -> None:
-        """Switch rails to match ``level`` (level 3, payload heaters, is the thermal app's)."""
-        if level == self.applied:
-            return
-        old = self.applied
+    def _apply(self, level: ShedLevel, soc: float, mode: str, pdu: PduReading) -> None:
+        """Bring the shed rails to ``level`` (level 3, payload heaters, is the thermal app's).
+
+        Reconciled every step against the PDU's reading: a command that failed is sent again
+        next step, and :attr:`applied` (what PowerStatus reports and energy accounting uses)
+        moves only once every rail is where the level wants it.
+        """
+        if level != self.target:
+            event = "shed" if level > self.target else "restored"
+            self.emit(event, old=self.target.name, new=level.name, soc=soc, mode=mode)
+            self.target = level
+        reached = True
         for i, rail in enumerate(self.cfg.shed_rails):
             want_on = level < i + 1
             try:
-                status = self.pdu.read().rail(rail)
-                if status.on != want_on and not status.tripped:
+                status = pdu.rail(rail)
+                if status.on == want_on:
+                    continue
+                reached = False
+                if not status.tripped:  # a tripped rail waits for its reset (ground/FDIR)
                     self.pdu.set_rail(rail, want_on)
+                    reached = True
             except (HalError, KeyError) as exc:
+                reached = False
                 self.emit("device_error", device=f"pdu.{rail}", error=str(exc))
-        self.applied = level
-        event = "shed" if level > old else "restored"
-        self.emit(event, old=old.name, new=level.name, soc=soc, mode=mode)
+        if reached:
+            self.applied = level
 
     def _forecast(self, t_ns: int, soc: float, load_w: float) -> None:
         if self.gnss is None:

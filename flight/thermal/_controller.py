@@ -68,6 +68,7 @@ class ThermalConfig:
     horizon_s: float = 600.0
     stuck_samples: int = 60
     fallback_duty: float = 0.3
+    unknown_throttle_frac: float = 0.5  #: throttle asked for while the compute temp is unknown
     rate_hz: float = 1.0
     zones: list[ZoneConfig] = field(default_factory=list)
 
@@ -174,6 +175,10 @@ class ThermalController(Component):
         self.stuck: set[str] = set()
         self.faulty_heaters: set[str] = set()
 
+    def on_boot(self) -> None:
+        """A processor reset restores automatic radiator control."""
+        self.radiator_auto = True
+
     def on_init(self) -> None:
         """Build the control laws from the configuration (and forget what was commanded)."""
         self._last_duty.clear()
@@ -258,8 +263,14 @@ class ThermalController(Component):
         for h, duty in duties.items():
             d = duty * scale
             heater_w += self._command_heater(h, d)
-        emissivity = self._radiator(temps.get(self.cfg.compute_zone))
-        self._throttle(t_ns, temps.get(self.cfg.compute_zone))
+        # A stuck or missing compute reading is unknown: the radiator and the throttle fall
+        # back to their safe settings instead of acting on a frozen value.
+        compute_zone = next((z for z in self.cfg.zones if z.name == self.cfg.compute_zone), None)
+        compute_c = temps.get(self.cfg.compute_zone)
+        if compute_zone is not None and compute_zone.channel in self.stuck:
+            compute_c = None
+        emissivity = self._radiator(compute_c, known=compute_zone is None or compute_c is not None)
+        self._throttle(t_ns, compute_zone, compute_c)
         hk = self.hk
         hk.heater_w = heater_w
         hk.limit_violations = violations
@@ -331,16 +342,25 @@ class ThermalController(Component):
                 self._mismatch[name] = 0
                 self.faulty_heaters.discard(name)
 
-    def _radiator(self, compute_c: float | None) -> float:
+    def _radiator(self, compute_c: float | None, known: bool) -> float:
+        """Command the radiator from the compute temperature; maximum emissivity (full
+        cooling) when that temperature is unknown. Returns the emissivity in force."""
         if self.radiator is None:
             return float("nan")
         lo, hi = self.radiator.emissivity_range
-        if not self.radiator_auto or compute_c is None:
-            return float(self.radiator.read().emissivity)
-        f = (compute_c - self.cfg.radiator_low_c) / (
-            self.cfg.radiator_high_c - self.cfg.radiator_low_c
-        )
-        eps = lo + min(1.0, max(0.0, f)) * (hi - lo)
+        if not self.radiator_auto or (compute_c is None and known):
+            try:
+                return float(self.radiator.read().emissivity)
+            except HalError as exc:
+                self.emit("device_error", device="radiator", error=str(exc))
+                return float("nan")
+        if compute_c is None:
+            eps = hi
+        else:
+            f = (compute_c - self.cfg.radiator_low_c) / (
+                self.cfg.radiator_high_c - self.cfg.radiator_low_c
+            )
+            eps = lo + min(1.0, max(0.0, f)) * (hi - lo)
         if self._last_eps is not None and abs(eps - self._last_eps) < 0.005:
             return self._last_eps
         try:
@@ -351,14 +371,22 @@ class ThermalController(Component):
         self.hk.radiator_emissivity = eps
         return float(eps)
 
-    def _throttle(self, t_ns: int, compute_c: float | None) -> None:
-        zone = next((z for z in self.cfg.zones if z.name == self.cfg.compute_zone), None)
-        if zone is None or compute_c is None:
+    def _throttle(self, t_ns: int, zone: ZoneConfig | None, compute_c: float | None) -> None:
+        """Ask the AI executor to throttle before the compute limit is reached; without a
+        valid compute temperature, ask for ``unknown_throttle_frac`` (fail-safe)."""
+        if zone is None:
+            return
+        hk = self.hk
+        if compute_c is None:
+            frac = self.cfg.unknown_throttle_frac
+            if frac != hk.throttle_frac:
+                self.emit("throttle", frac=frac, pred_c=float("nan"))
+            hk.throttle_frac = frac
+            self.bus.publish(ThermalThrottle(t_ns, frac, "compute temperature unknown"))
             return
         pred = self.predictors[zone.name].update(t_ns / NS_PER_S, compute_c)
         worst = max(pred, compute_c)
         frac = min(1.0, max(0.0, (zone.max_c - worst) / self.cfg.throttle_margin_c))
-        hk = self.hk
         if abs(frac - hk.throttle_frac) >= 0.25 or (frac < 1.0) != (hk.throttle_frac < 1.0):
             self.emit("throttle", frac=frac, pred_c=pred)
         hk.compute_temp_c, hk.compute_pred_c, hk.throttle_frac = compute_c, pred, frac

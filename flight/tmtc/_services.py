@@ -152,11 +152,14 @@ class TmtcService(Component):
             TlmField("rej_argument", FieldType.U32, "", "rejections: bad application data"),
             TlmField("tm_sent", FieldType.U32, "", "TM packets emitted"),
             TlmField("tm_bytes", FieldType.U64, "B", "TM octets emitted"),
+            TlmField("sink_errors", FieldType.U32, "", "TM packets a sink failed to take"),
+            TlmField("hk_errors", FieldType.U32, "", "housekeeping reports that failed"),
         ),
         events=(
             EventDef(1, "tc_rejected", Severity.LOW, "TC rejected ({code}): {why}"),
             EventDef(2, "tc_failed", Severity.MEDIUM, "TC [{service},{subtype}] failed: {why}"),
             EventDef(3, "param_changed", Severity.INFO, "parameter {name} set to {value}"),
+            EventDef(4, "hk_failed", Severity.MEDIUM, "housekeeping of structure {sid} failed: {error}"),
         ),
         params=(
             ParamDef(1, "tc_per_step", FieldType.U16, 16, 1, 1000, "", "TCs processed per step"),
@@ -227,7 +230,10 @@ class TmtcService(Component):
         self.hk.tm_sent += 1
         self.hk.tm_bytes += len(packet)
         for sink in self.sinks:
-            sink(packet)
+            try:
+                sink(packet)
+            except Exception:  # one failing sink (a full disk) must not stop the others
+                self.hk.sink_errors += 1
         return packet
 
     def _on_event(self, record: EventRecord) -> None:
@@ -237,6 +243,12 @@ class TmtcService(Component):
         self.send_tm(5, int(record.severity), _U16.pack(record.wire_id) + message)
 
     # -- housekeeping ---------------------------------------------------------------------
+    def on_boot(self) -> None:
+        """A processor reset empties the TC queue and restores the default TM configuration."""
+        self._queue.clear()
+        self.hk_schedule.clear()
+        self.disabled_events.clear()
+
     def on_start(self) -> None:
         """Schedule periodic housekeeping for every component (enabled, default interval)."""
         now = self.clock.now_ns()
@@ -271,8 +283,12 @@ class TmtcService(Component):
             self.process(self._queue.popleft())
         for sched in self.hk_schedule.values():
             if sched.enabled and t_ns >= sched.next_due_ns:
-                self.report_housekeeping(sched.sid)
-                sched.next_due_ns = t_ns + sched.interval_ns
+                sched.next_due_ns = t_ns + sched.interval_ns  # a failure must not starve others
+                try:
+                    self.report_housekeeping(sched.sid)
+                except Exception as exc:  # e.g. a field value outside its wire type
+                    self.hk.hk_errors += 1
+                    self.emit("hk_failed", sid=sched.sid, error=repr(exc))
 
     def process(self, raw: bytes) -> bool:
         """Decode, accept and execute one TC now. True when it completed successfully.
@@ -448,6 +464,15 @@ class TmtcService(Component):
             offset += 2 + codec.size
         if offset != len(data):
             raise _Reject(FailureCode.INVALID_LENGTH, f"{len(data) - offset} trailing octets")
+        # Relations between parameters: each component judges its whole candidate set.
+        store = self.executive.params
+        for comp in {c.component_id: c for c, _, _ in out}.values():
+            candidate = dict(store.values(comp.name))
+            candidate.update({p.name: v for c, p, v in out if c is comp})
+            try:
+                comp.validate_params(candidate)
+            except ValueError as exc:
+                raise _Reject(FailureCode.ILLEGAL_ARGUMENT, f"{comp.name}: {exc}") from None
         return out
 
     # -- execution ------------------------------------------------------------------------

@@ -63,12 +63,21 @@ def rig(
     return ex, f, clock
 
 
-def power(ex: Executive, soc: float) -> None:
-    ex.bus.publish(
-        PowerStatus(
-            ex.clock.now_ns(), soc, 100.0, 0.0, 20.0, 0.0, 0.0, True, ShedLevel.NONE, True, 28, 120
-        )
-    )
+def power(ex: Executive, soc: float | None) -> None:
+    """Set the SoC that a live power publisher reports every tick (None: it falls silent)."""
+    if not hasattr(ex, "test_soc"):
+
+        def publish(t_ns: int) -> None:
+            value = ex.test_soc  # type: ignore[attr-defined]
+            if value is not None:
+                ex.bus.publish(
+                    PowerStatus(
+                        t_ns, value, 100.0, 0.0, 20.0, 0.0, 0.0, True, ShedLevel.NONE, True, 28, 120
+                    )
+                )
+
+        ex.add_tick_hook(publish)
+    ex.test_soc = soc  # type: ignore[attr-defined]
 
 
 def test_mode_machine_boot_safe_recovery_nominal() -> None:
@@ -134,3 +143,32 @@ def test_parse_config_rejects_bad_rows() -> None:
         parse_config({"monitors": [{"name": "x", "source": "A.b", "extra": 1}]})
     with pytest.raises(ConfigError, match="persistence"):
         parse_config({"monitors": [{"name": "x", "source": "A.b", "persistence": 0}]})
+
+
+def test_stale_source_blocks_nominal_and_silence_means_safe() -> None:
+    ex, f, _clock = rig()
+    ex.run_for(20 * NS_PER_S)  # no PowerStatus at all: unknown, never NOMINAL
+    assert f.mode is Mode.BOOT and f.hk.stale_sources == 1
+    power(ex, 0.8)
+    ex.run_for(10 * NS_PER_S)
+    assert f.mode is Mode.NOMINAL
+    power(ex, None)  # the power app falls silent
+    ex.run_for(15 * NS_PER_S)
+    assert f.mode is Mode.SAFE
+    assert f.detections[-1].monitor == "silent:PowerStatus"
+    ex.run_for(60 * NS_PER_S)
+    assert f.mode is Mode.SAFE  # no recovery without data
+
+
+def test_unknown_value_neither_raises_nor_clears_a_violation() -> None:
+    mon = MonitorState(MonitorDef("m", "X.v", low=0.0, persistence=3))
+    assert [mon.check(v) for v in (-1.0, -1.0, math.nan, math.nan, -1.0)] == [
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
+    assert mon.violating
+    mon.check(math.nan)
+    assert mon.violating
