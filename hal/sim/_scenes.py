@@ -22,6 +22,7 @@ onboard detector against.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -73,14 +74,25 @@ def land_fraction(lat_deg: float, lon_deg: float) -> float:
 
 
 # ---------------------------------------------------------------------------- scene synthesis
-def _smooth_field(rng: np.random.Generator, size: int, cells: int) -> NDArray[np.float64]:
-    """Bilinear upsampling of a (cells+1)^2 grid of N(0,1) values to size x size."""
-    grid = rng.standard_normal((cells + 1, cells + 1))
+@functools.lru_cache(maxsize=32)
+def _bilinear_matrix(size: int, cells: int) -> NDArray[np.float64]:
+    """``W`` (size x cells+1) such that ``W @ grid @ W.T`` is the bilinear upsampling of a
+    (cells+1)^2 grid to size x size (pixel centres, edges clamped)."""
     x = np.linspace(0.0, cells, size, endpoint=False) + 0.5 * cells / size
     i = np.minimum(np.floor(x).astype(np.int64), cells - 1)
     f = x - i
-    rows = grid[i] * (1.0 - f)[:, None] + grid[i + 1] * f[:, None]
-    return np.asarray(rows[:, i] * (1.0 - f)[None, :] + rows[:, i + 1] * f[None, :])
+    w = np.zeros((size, cells + 1))
+    w[np.arange(size), i] = 1.0 - f
+    w[np.arange(size), i + 1] = f
+    w.flags.writeable = False
+    return w
+
+
+def _smooth_field(rng: np.random.Generator, size: int, cells: int) -> NDArray[np.float64]:
+    """Bilinear upsampling of a (cells+1)^2 grid of N(0,1) values to size x size."""
+    grid = rng.standard_normal((cells + 1, cells + 1))
+    w = _bilinear_matrix(size, cells)
+    return np.asarray(w @ grid @ w.T)
 
 
 def _place(
