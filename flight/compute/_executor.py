@@ -82,7 +82,13 @@ from flight.messages import Mode, ModeStatus, PowerBudget, PowerStatus, ShedLeve
 from hal.accelerator import Accelerator, AcceleratorStatus, JobResult, PowerMode
 from hal.imager import Imager
 from hal.platform import Storage
-from native.errors import ConfigError, DeviceFaultError, DeviceUnavailableError, HalError
+from native.errors import (
+    ConfigError,
+    DeviceFaultError,
+    DeviceUnavailableError,
+    FlightError,
+    HalError,
+)
 
 __all__ = ["Admission", "ComputeExecutor", "ExecutorConfig"]
 
@@ -331,6 +337,7 @@ class ComputeExecutor(Component):
         self.store = ResultStore(storage, cfg.max_results)
         self.bucket = EnergyBucket(cfg.energy_bucket_s)
         self.jobs: dict[int, Job] = {}  #: admitted, not final
+        self._store_ready = False  #: NV state loaded (job ids known); set by on_init
         self.finished: dict[int, JobState] = {}  #: final state of recent jobs
         self.rejections: dict[RejectReason, int] = dict.fromkeys(RejectReason, 0)
         self.modes = dict(accelerator.modes)
@@ -357,8 +364,10 @@ class ComputeExecutor(Component):
         try:
             resumed = self.store.load()
             self._next_id = max(self._next_id, self.store.next_id())
-        except HalError as exc:
+            self._store_ready = True
+        except HalError as exc:  # storage not listable: ids unknown, so admit nothing yet
             self._store_error("load", exc)
+            self._store_ready = False
             resumed = []
         if self.store.corrupt:
             self.emit(
@@ -381,6 +390,8 @@ class ComputeExecutor(Component):
         problem = _malformed(req, cfg)
         if problem:
             return self._reject(RejectReason.MALFORMED, problem)
+        if not self._store_ready:
+            return self._reject(RejectReason.COMPUTE_UNAVAILABLE, "NV storage not loaded")
         limits = self._read_limits(now)
         mode, rate = choose_mode(self.modes, self._start_limits(limits))
         if mode is None:
@@ -470,6 +481,41 @@ class ComputeExecutor(Component):
             assert adm.reason is not None
             raise CommandError(f"job rejected: {adm.reason.name}: {adm.detail}", code)
 
+    def check_submit(
+        self,
+        kind: int,
+        priority: int,
+        deadline_s: float,
+        criticality: int,
+        scene_id: int,
+        tiles: int,
+        max_time_s: float,
+        max_energy_j: float,
+    ) -> None:
+        """Acceptance check of a submit: a malformed request is refused before execution."""
+        try:
+            req = JobRequest(
+                JobKind(kind), priority, deadline_s, Criticality(criticality), scene_id, tiles,
+                max_time_s, max_energy_j,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise CommandError(
+                f"malformed job request: {exc}", FailureCode.ILLEGAL_ARGUMENT
+            ) from None
+        problem = _malformed(req, self.config)
+        if problem:
+            raise CommandError(f"malformed job request: {problem}", FailureCode.ILLEGAL_ARGUMENT)
+
+    def check_cancel(self, job_id: int) -> None:
+        """Acceptance check: the job must be active."""
+        if job_id not in self.jobs:
+            raise CommandError(f"no active job {job_id}", FailureCode.ILLEGAL_ARGUMENT)
+
+    def check_downlink(self, job_id: int) -> None:
+        """Acceptance check: the result must be stored."""
+        if job_id not in self.store.results:
+            raise CommandError(f"no stored result {job_id}", FailureCode.ILLEGAL_ARGUMENT)
+
     def cmd_cancel(self, job_id: int) -> None:
         """PUS-8 cancel of an active job."""
         if not self.cancel(job_id):
@@ -518,6 +564,8 @@ class ComputeExecutor(Component):
         """One executor cycle (see the module docstring)."""
         dt_s = 0.0 if self._last_ns is None else max(0, t_ns - self._last_ns) / NS_PER_S
         self._last_ns = t_ns
+        if not self._store_ready:
+            self.on_init()  # retry loading the NV state; nothing is admitted until it works
         limits = self._read_limits(t_ns)
         self.bucket.accrue(limits.budget_w, dt_s)
         if self.generator is not None:
@@ -601,6 +649,11 @@ class ComputeExecutor(Component):
         if not self.bucket.can_start(est_j):
             self._idle(dt_s, force_off=False)
             return
+        try:
+            weights = self.model.get()
+        except FlightError as exc:  # weights region BAD and its golden copy unusable
+            self._abort(job, f"weights unavailable: {exc}")
+            return
         acc = self.accelerator
         if self._acc_mode is not mode:
             acc.set_mode(mode)
@@ -610,7 +663,6 @@ class ComputeExecutor(Component):
         except HalError as exc:
             self._abort(job, f"imager: {exc}")
             return
-        weights = self.model.get()
         ids: list[int] = []
         try:
             for _ in range(reps):

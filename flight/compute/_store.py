@@ -31,7 +31,7 @@ from flight.compute._eo import Detection, Head
 from flight.compute._job import Criticality, Job, JobKind, JobState, Progress
 from hal.platform import Storage
 from native import crc32c
-from native.errors import FlightError
+from native.errors import FlightError, HalError
 
 __all__ = [
     "CHECKPOINT_PREFIX",
@@ -261,7 +261,7 @@ class ResultStore:
             if name.startswith(RESULT_PREFIX):
                 try:
                     rec = decode_result(self.storage.read(name))
-                except RecordError:
+                except (RecordError, HalError):  # damaged, or unreadable this time
                     self.corrupt.append(name)
                     continue
                 self.results[rec.job_id] = rec
@@ -269,7 +269,7 @@ class ResultStore:
         if _SENT in names:
             try:
                 body = _open(self.storage.read(_SENT), _SENT_MAGIC, "sent ledger")
-            except RecordError:
+            except (RecordError, HalError):
                 body = _SENT_MAGIC
                 self.corrupt.append(_SENT)
             n = (len(body) - 4) // 4
@@ -281,11 +281,12 @@ class ResultStore:
                 continue
             try:
                 job = decode_checkpoint(self.storage.read(name))
-            except RecordError:
+            except (RecordError, HalError):
                 self.corrupt.append(name)
                 continue
             if job.job_id in self.results:  # finished before the reset: the result wins
-                self.storage.delete(name)
+                with contextlib.suppress(HalError):  # a stale checkpoint may stay; harmless
+                    self.storage.delete(name)
                 continue
             jobs.append(job)
         return sorted(jobs, key=lambda j: j.seq)
@@ -295,9 +296,14 @@ class ResultStore:
         seq = 1
         names = self.storage.list()
         if _SEQ in names:
-            blob = self.storage.read(_SEQ)
+            try:
+                blob = self.storage.read(_SEQ)
+            except HalError:
+                blob = b""
             if len(blob) == 8 and crc32c(blob[:4]) == _U32.unpack(blob[4:])[0]:
                 seq = _U32.unpack(blob[:4])[0]
+            else:  # damaged or unreadable: the record names below still bound the ids used
+                self.corrupt.append(_SEQ)
         for name in names:
             for prefix in (RESULT_PREFIX, CHECKPOINT_PREFIX):
                 if name.startswith(prefix):

@@ -1,7 +1,9 @@
 """Components: named units with a lifecycle and one declaration.
 
 A component subclasses :class:`Component`, sets ``DECLARATION`` once, and implements
-``cmd_<name>`` for each declared command. The executive wires in the clock, bus, event log and
+``cmd_<name>`` for each declared command; an optional side-effect-free ``check_<name>`` (same
+arguments) refuses at acceptance, by raising :class:`CommandError`, a command that the
+component's state does not allow. The executive wires in the clock, bus, event log and
 parameter store (:meth:`Component.attach`), then drives the lifecycle
 ``on_init -> on_start -> step ... -> on_stop``.
 
@@ -175,6 +177,11 @@ class Component:
                 raise CommandError(
                     f"{self.name}.{cmd.name}: {exc}", FailureCode.ILLEGAL_ARGUMENT
                 ) from None
+        # Checks that depend on the component's state (an id that must exist, a precondition)
+        # run here too, so that a command that cannot succeed is refused at acceptance.
+        checker = getattr(self, f"check_{cmd.name}", None)
+        if checker is not None:
+            checker(**values)
         return cmd, values
 
     def execute(self, opcode: int, arg_bytes: bytes) -> None:

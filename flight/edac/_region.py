@@ -185,6 +185,9 @@ class ProtectedRegion:
         self.reloads = 0  #: successful reloads from the golden copy
         self.pages_reloaded = 0
         self.golden_failures = 0  #: reloads refused because the golden copy was unusable
+        #: the last reload found the golden copy unusable: automatic retries stop until a
+        #: new golden copy is stored or the ground commands a reload
+        self.golden_failed = False
         self.reads = 0
         self.reads_refused = 0  #: reads/writes refused while BAD
         self.writes = 0
@@ -373,6 +376,7 @@ class ProtectedRegion:
             raise GoldenCopyError(f"region {self.name} has no golden store")
         payload = self.read_all()
         self.store.write(self.golden_name, pack_golden(self.region_id, payload))
+        self.golden_failed = False
 
     def _golden_payload(self) -> U8:
         if self.store is None:
@@ -408,6 +412,7 @@ class ProtectedRegion:
             golden = self._golden_payload()
         except GoldenCopyError as exc:
             self.golden_failures += 1
+            self.golden_failed = True
             self._notify(
                 RegionEvent(
                     RegionEventKind.GOLDEN_CORRUPT, self, source, pages=pages, detail=str(exc)

@@ -373,7 +373,7 @@ class Scrubber(Component):
             self.saa_s += self.step_ns / NS_PER_S
         if self.auto_reload:
             for r in self.regions:
-                if r.state is RegionState.BAD:
+                if r.state is RegionState.BAD and not r.golden_failed:
                     r.reload(source="auto")
         self._scrub_slice(t_ns)
         if self.tmr is not None:

@@ -80,6 +80,9 @@ from hal.propulsion import ThrusterStatus
 from hal.sensors import ecef_to_eci
 from native.errors import ConfigError, DeviceFaultError, HalError
 
+#: Largest distance (s) between an uploaded state vector's epoch and onboard time.
+MAX_STATE_AGE_S = 7 * 86_400.0
+
 __all__ = ["BurnRecord", "GncComponent", "catalogue_blob_name"]
 
 _TWO_PI = 2.0 * math.pi
@@ -690,6 +693,11 @@ class GncComponent(Component):
         if rd.status in (ThrusterStatus.FAULT, ThrusterStatus.DEPLETED):
             self._thruster_fault(f"status {rd.status.name}")
             return
+        if rd.status is ThrusterStatus.FIRING:
+            return  # a segment of an interrupted burn is still firing: start when it ends
+        if self.filter.updates < self.cfg.od_min_updates:
+            self._defer(kind, "orbit determination not converged")
+            return
         cfg = self.cfg
         mass = cfg.dry_mass_kg + float(rd.propellant_kg)
         isp = float(rd.isp_s) if rd.isp_s > 0 else cfg.isp_s
@@ -1146,6 +1154,14 @@ class GncComponent(Component):
         """Add (or replace) object ``obj-<id>`` given by its ECI state at onboard ``epoch_s``."""
         if self._utc_offset_ns is None:
             raise CommandError("gnc.add_object: no GNSS time yet", FailureCode.NOT_ALLOWED)
+        # Every screening propagates an object from its epoch: an epoch far from now would
+        # cost minutes per screening (and an old state vector is useless anyway).
+        age_s = abs(self.clock.now_ns() / 1e9 - epoch_s)
+        if age_s > MAX_STATE_AGE_S:
+            raise CommandError(
+                f"gnc.add_object: epoch {age_s:.0f} s from now exceeds {MAX_STATE_AGE_S:.0f} s",
+                FailureCode.ILLEGAL_ARGUMENT,
+            )
         from flight.gnc._catalogue import _parse_state
 
         epoch_utc = round(epoch_s * 1e9) + self._utc_offset_ns
@@ -1170,6 +1186,13 @@ class GncComponent(Component):
         self.catalogue = Catalogue((*others, obj), self.catalogue.source or "inline")
         self._next_screen = 0.0
         self.emit("catalogue_loaded", source=f"add_object {name}", objects=len(self.catalogue))
+
+    def check_manual_burn(self, delta_v_m_s: float, delay_s: float) -> None:
+        """Acceptance check: a burn needs a converged orbit (its direction comes from it)."""
+        if self.filter.updates < self.cfg.od_min_updates:
+            raise CommandError(
+                "gnc.manual_burn: orbit determination not converged yet", FailureCode.NOT_ALLOWED
+            )
 
     def cmd_manual_burn(self, delta_v_m_s: float, delay_s: float) -> None:
         """Queue a tangential burn of ``delta_v_m_s`` starting no earlier than ``delay_s`` from now."""

@@ -158,7 +158,7 @@ def test_pus_submit_list_cancel_and_housekeeping() -> None:
     assert fail[0].message_subtype == 2
     assert struct.unpack(">IH", fail[0].source_data)[1] == FailureCode.ILLEGAL_ARGUMENT
     too_big = rig.tc(1, SUBMIT.pack(2, 5, 600.0, 0, 8, 5000, 0.0, 0.0))  # > max_tiles
-    fail = [t for t in too_big if t.service == 1 and t.message_subtype == 8]
+    fail = [t for t in too_big if t.service == 1 and t.message_subtype == 2]  # at acceptance
     assert struct.unpack(">IH", fail[0].source_data)[1] == FailureCode.ILLEGAL_ARGUMENT
     late = rig.tc(1, SUBMIT.pack(2, 5, 1.0, 0, 8, 400, 0.0, 0.0))  # cannot meet 1 s
     fail = [t for t in late if t.service == 1 and t.message_subtype == 8]
@@ -176,7 +176,9 @@ def test_pus_submit_list_cancel_and_housekeeping() -> None:
     cancel = rig.tc(2, struct.pack(">I", 2))
     assert [t.message_subtype for t in cancel if t.service == 1] == [1, 3, 7]
     again = rig.tc(2, struct.pack(">I", 2))
-    assert [t.message_subtype for t in again if t.service == 1] == [1, 3, 8]
+    assert [t.message_subtype for t in again if t.service == 1] == [
+        2
+    ]  # no active job: refused at acceptance
     rig.tmtc.report_housekeeping(CID)
     (hk,) = rig.tms(3, 25)
     (sid,) = struct.unpack_from(">H", hk)
@@ -184,9 +186,11 @@ def test_pus_submit_list_cancel_and_housekeeping() -> None:
     names = [f.name for f in rig.comp.DECLARATION.telemetry]
     hkd = dict(zip(names, values, strict=True))
     assert sid == CID
-    # the bad kind never reached the executor: rejected at TC acceptance by its Arg range
-    assert (hkd["jobs_submitted"], hkd["jobs_rejected"], hkd["jobs_cancelled"]) == (4, 2, 1)
-    assert (hkd["rej_malformed"], hkd["rej_deadline"], hkd["queue_len"]) == (1, 1, 1)
+    # the malformed requests (bad kind, too many tiles) were refused at TC acceptance and
+    # never reached the executor; the late one was an admission refusal
+    assert (hkd["jobs_submitted"], hkd["jobs_rejected"], hkd["jobs_cancelled"]) == (3, 1, 1)
+    assert (hkd["rej_malformed"], hkd["rej_deadline"], hkd["queue_len"]) == (0, 1, 1)
+    assert rig.tmtc.hk.rej_argument == 3  # bad kind, too many tiles, cancel of no job
 
 
 def test_admission_reasons_and_unavailable_compute() -> None:
