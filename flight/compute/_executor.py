@@ -455,23 +455,9 @@ class ComputeExecutor(Component):
         return Admission(False, 0, reason, detail)
 
     # -- commands ---------------------------------------------------------------------------
-    def cmd_submit(
-        self,
-        kind: int,
-        priority: int,
-        deadline_s: float,
-        criticality: int,
-        scene_id: int,
-        tiles: int,
-        max_time_s: float,
-        max_energy_j: float,
-    ) -> None:
-        """PUS-8 submit: admission refusals fail the TC with a reason."""
-        req = JobRequest(
-            JobKind(kind), priority, deadline_s, Criticality(criticality), scene_id, tiles,
-            max_time_s, max_energy_j,
-        )  # fmt: skip
-        adm = self.submit(req)
+    def cmd_submit(self, **args: Any) -> None:
+        """PUS-8 submit (arguments as declared): admission refusals fail the TC with a reason."""
+        adm = self.submit(_job_request(args))
         if not adm.accepted:
             code = (
                 FailureCode.ILLEGAL_ARGUMENT
@@ -481,28 +467,12 @@ class ComputeExecutor(Component):
             assert adm.reason is not None
             raise CommandError(f"job rejected: {adm.reason.name}: {adm.detail}", code)
 
-    def check_submit(
-        self,
-        kind: int,
-        priority: int,
-        deadline_s: float,
-        criticality: int,
-        scene_id: int,
-        tiles: int,
-        max_time_s: float,
-        max_energy_j: float,
-    ) -> None:
+    def check_submit(self, **args: Any) -> None:
         """Acceptance check of a submit: a malformed request is refused before execution."""
         try:
-            req = JobRequest(
-                JobKind(kind), priority, deadline_s, Criticality(criticality), scene_id, tiles,
-                max_time_s, max_energy_j,
-            )  # fmt: skip
+            problem = _malformed(_job_request(args), self.config)
         except ValueError as exc:
-            raise CommandError(
-                f"malformed job request: {exc}", FailureCode.ILLEGAL_ARGUMENT
-            ) from None
-        problem = _malformed(req, self.config)
+            problem = str(exc)
         if problem:
             raise CommandError(f"malformed job request: {problem}", FailureCode.ILLEGAL_ARGUMENT)
 
@@ -1003,6 +973,16 @@ class ComputeExecutor(Component):
             "max_energy_debt_j": -self.bucket.min_credit_j,
             "weight_repairs": self.model.repairs,
         }
+
+
+def _job_request(args: dict[str, Any]) -> JobRequest:
+    """A :class:`JobRequest` from the decoded arguments of the ``submit`` command
+    (``ValueError`` for an unknown kind or criticality)."""
+    return JobRequest(
+        JobKind(args["kind"]), args["priority"], args["deadline_s"],
+        Criticality(args["criticality"]), args["scene_id"], args["tiles"],
+        args["max_time_s"], args["max_energy_j"],
+    )  # fmt: skip
 
 
 def _malformed(req: JobRequest, cfg: ExecutorConfig) -> str:
