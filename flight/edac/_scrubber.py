@@ -306,6 +306,11 @@ class Scrubber(Component):
                 return r
         raise CommandError(f"no region {region_id}", FailureCode.ILLEGAL_ARGUMENT)
 
+    def check_reload_region(self, region: int) -> None:
+        """Acceptance check: the region must exist (0 means all)."""
+        if region != 0:
+            self._region(region)
+
     def cmd_reload_region(self, region: int) -> None:
         """Reload a region (0: all) completely from its golden copy."""
         targets = self.regions if region == 0 else (self._region(region),)
