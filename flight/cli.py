@@ -1,7 +1,7 @@
 """The ``satnode`` command: ``sim``, ``dict``, ``doctor``, ``bench``.
 
-This module is the program's entry point, not flight code: it is the one place in ``flight``
-(with :mod:`flight.core._time`) allowed to read the OS clock, to measure a run's wall time.
+This module is the program's entry point; like all of ``flight`` it reads the OS clock only
+through :mod:`flight.core._time` (the node measures a run's wall time there).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import json
 import math
 import platform
 import sys
-import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from native._orbit_constants import EARTH_RADIUS_M, MU_EARTH_M3_S2
 from native.errors import SatnodeError
 
 __all__ = ["main"]
@@ -41,9 +41,8 @@ def _orbit_period_s(config: dict[str, Any]) -> float:
     alt_km = orbit.get("altitude_km") if isinstance(orbit, dict) else None
     if alt_km is None:
         return ORBIT_PERIOD_S_550KM
-    mu_km3_s2, re_km = 398600.4418, 6378.137
-    a = re_km + float(alt_km)
-    return float(2 * 3.141592653589793 * (a**3 / mu_km3_s2) ** 0.5)
+    a_m = EARTH_RADIUS_M + 1e3 * float(alt_km)
+    return float(2.0 * math.pi * math.sqrt(a_m**3 / MU_EARTH_M3_S2))
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
@@ -73,7 +72,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     node = Node(config, options)
     try:
         progress = _progress_bar(sys.stderr) if sys.stderr.isatty() or args.progress else None
-        summary = node.run(duration, progress=progress, wall_timer=time.perf_counter)
+        summary = node.run(duration, progress=progress)
         path = node.write_summary(summary)
         extra = getattr(node, "write_report", None)
         if callable(extra):
@@ -174,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--progress", action="store_true", help="show a progress bar even without a tty"
     )
     sim.add_argument(
-        "--policy", choices=("edf", "fifo"), help="AI executor scheduling policy (overrides [compute])"
+        "--policy",
+        choices=("edf", "fifo"),
+        help="AI executor scheduling policy (overrides [compute])",
     )
     sim.set_defaults(func=cmd_sim)
 

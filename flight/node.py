@@ -23,6 +23,7 @@ from flight.core import (
     MonotonicClock,
     ParamStore,
     SimClock,
+    perf_counter_ns,
     seconds_to_ns,
 )
 from flight.report import TelemetryRecorder, write_plots
@@ -255,18 +256,17 @@ class Node:
         self,
         duration_s: float,
         progress: Callable[[float], None] | None = None,
-        wall_timer: Callable[[], float] | None = None,
     ) -> dict[str, Any]:
         """Run for ``duration_s`` seconds of onboard time; return the run summary.
 
-        ``progress(fraction)`` is called about 100 times; ``wall_timer`` (seconds) measures
-        the run's wall time for the real-time factor (the CLI passes the OS timer).
+        ``progress(fraction)`` is called about 100 times. The run's wall time (for the
+        real-time factor) is measured with the clock module's performance counter.
         """
         if not self._booted:
             self._boot_report()
             self._booted = True
         duration_ns = seconds_to_ns(duration_s)
-        t_start = wall_timer() if wall_timer else 0.0
+        t_start = perf_counter_ns()
         chunks = 100 if progress else 1
         done = 0
         for i in range(chunks):
@@ -279,7 +279,7 @@ class Node:
                     self._processor_reset()
             if progress:
                 progress((i + 1) / chunks)
-        self.wall_seconds = (wall_timer() - t_start) if wall_timer else 0.0
+        self.wall_seconds = (perf_counter_ns() - t_start) / NS_PER_S
         return self.summary()
 
     def _arm_watchdog(self) -> None:

@@ -17,11 +17,10 @@ import numpy as np
 
 from flight.core import NS_PER_S, Component
 from flight.messages import ModeStatus, PowerStatus, ThermalStatus
+from native._orbit_constants import EARTH_RADIUS_M
 from native.errors import HalError
 
 __all__ = ["TelemetryRecorder", "write_plots"]
-
-EARTH_RADIUS_M = 6_378_137.0
 
 
 class TelemetryRecorder(Component):

@@ -25,6 +25,7 @@ from flight.core._time import (
     Clock,
     MonotonicClock,
     SimClock,
+    perf_counter_ns,
     seconds_to_ns,
 )
 from flight.core._types import FieldType
@@ -72,5 +73,6 @@ __all__ = [
     "Subscription",
     "TlmField",
     "Watchdog",
+    "perf_counter_ns",
     "seconds_to_ns",
 ]

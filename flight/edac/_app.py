@@ -48,8 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from flight.core import Executive
-from flight.core._time import perf_counter_ns
+from flight.core import Executive, perf_counter_ns
 from flight.edac._memory_service import MemoryService
 from flight.edac._period import DAYS_PER_YEAR
 from flight.edac._redundant import RedundantExecutor

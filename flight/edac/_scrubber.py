@@ -53,8 +53,8 @@ from flight.core import (
     FieldType,
     Severity,
     TlmField,
+    perf_counter_ns,
 )
-from flight.core._time import perf_counter_ns
 from flight.edac._period import DAYS_PER_YEAR, required_scrub_period_s
 from flight.edac._region import ProtectedRegion, RegionEvent, RegionEventKind, RegionState
 from flight.edac._tmr_state import TmrState

@@ -17,10 +17,9 @@ import numpy as np
 
 from native._env import days_since_j2000, shadow_fraction, sun_position
 from native._orbit import propagate_j2_batch, state_to_elements
+from native._orbit_constants import MU_EARTH_M3_S2
 
 __all__ = ["EclipseWindow", "predict_eclipse"]
-
-MU_M3_S2 = 3.986004418e14
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,7 @@ def predict_eclipse(
     state = np.concatenate([r_eci_m, v_eci_m_s]).reshape(1, 6).astype(np.float64)
     elements = state_to_elements(state)
     a = float(elements[0, 0])
-    period = 2.0 * math.pi * math.sqrt(a**3 / MU_M3_S2)
+    period = 2.0 * math.pi * math.sqrt(a**3 / MU_EARTH_M3_S2)
     times = np.arange(0.0, 1.6 * period, step_s)
     pos = propagate_j2_batch(elements, times, positions_only=True)[0]
     sun = sun_position(days_since_j2000(utc_ns) + times / 86_400.0)

@@ -159,7 +159,9 @@ class TmtcService(Component):
             EventDef(1, "tc_rejected", Severity.LOW, "TC rejected ({code}): {why}"),
             EventDef(2, "tc_failed", Severity.MEDIUM, "TC [{service},{subtype}] failed: {why}"),
             EventDef(3, "param_changed", Severity.INFO, "parameter {name} set to {value}"),
-            EventDef(4, "hk_failed", Severity.MEDIUM, "housekeeping of structure {sid} failed: {error}"),
+            EventDef(
+                4, "hk_failed", Severity.MEDIUM, "housekeeping of structure {sid} failed: {error}"
+            ),
         ),
         params=(
             ParamDef(1, "tc_per_step", FieldType.U16, 16, 1, 1000, "", "TCs processed per step"),
