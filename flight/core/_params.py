@@ -91,6 +91,9 @@ class ParamStore:
         self._values: dict[str, dict[str, bool | int | float]] = {}
         self.saves = 0
         self.rejected = 0
+        #: Incremented by every change of any value (set or load): a component that derives
+        #: state from its parameters compares it with the revision it last derived from.
+        self.revision = 0
 
     @property
     def backup_path(self) -> Path | None:
@@ -137,6 +140,7 @@ class ParamStore:
             raise ParameterError(f"{component}.{name}: {exc}") from None
         old = self._values[component][name]
         self._values[component][name] = checked
+        self.revision += 1
         if persist and self.path is not None:
             try:
                 self.save()
@@ -219,5 +223,6 @@ class ParamStore:
                     continue
                 try:
                     self._values[component][name] = pdef.check(value)
+                    self.revision += 1
                 except (TypeError, ValueError) as exc:
                     report.problems.append(f"{component}.{name}: {exc}; default kept")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
+import struct
 
 __all__ = ["FieldType"]
 
@@ -39,7 +40,7 @@ class FieldType(enum.Enum):
     @property
     def size(self) -> int:
         """Encoded size in bytes."""
-        return {"?": 1, "B": 1, "b": 1, "H": 2, "h": 2, "I": 4, "i": 4, "f": 4}.get(self.code, 8)
+        return struct.calcsize(">" + self.code)
 
     @classmethod
     def parse(cls, label: str) -> FieldType:

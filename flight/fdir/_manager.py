@@ -235,8 +235,7 @@ class FdirManager(Component):
             if msg is not None and t_ns - msg.t_ns <= stale_ns:
                 messages[topic.__name__] = msg
         missing = sorted(
-            {m.definition.source.split(".")[0] for m in self.monitors if m.definition.enabled}
-            - set(messages)
+            {m.source_type for m in self.monitors if m.definition.enabled} - messages.keys()
         )
         self.hk.stale_sources = len(missing)
         safe_request = None

@@ -16,7 +16,7 @@ detection fires the monitor's ``action`` (the event-action link) once, and the m
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["ACTIONS", "MonitorDef", "MonitorState", "read_source"]
@@ -50,7 +50,11 @@ class MonitorState:
     detections: int = 0
     last_value: float = math.nan
     checks: int = 0
-    history: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def source_type(self) -> str:
+        """Name of the bus message type the monitor reads (``"PowerStatus"``...)."""
+        return self.definition.source.partition(".")[0]
 
     def check(self, value: float) -> bool:
         """Feed one sample; True exactly when a detection fires on this sample."""

@@ -133,7 +133,7 @@ class PowerController(Component):
         self.forced = ShedLevel.NONE
         self.applied = ShedLevel.NONE
         self.target = ShedLevel.NONE
-        self._policy_params: tuple[float, ...] = ()
+        self._policy_revision = -1  #: parameter revision the shed policy was built from
         self._last_t_ns: int | None = None
         self._last_forecast_ns = -(10**18)
         self.forecast: EclipseWindow | None = None
@@ -171,9 +171,7 @@ class PowerController(Component):
         level = self.policy.level if self.policy is not None else ShedLevel.NONE
         self.policy = ShedPolicy(thresholds, hyst)
         self.policy.level = level
-        self._policy_params = tuple(
-            float(self.param[k]) for k in (*self._SHED_KEYS, "hysteresis_frac")
-        )
+        self._policy_revision = self._params.revision if self._params is not None else -1
 
     def on_boot(self) -> None:
         """A processor reset forgets the RAM state: SoC restarts from OCV, no ground hold."""
@@ -251,8 +249,11 @@ class PowerController(Component):
             minimum = ShedLevel(max(minimum, ShedLevel.COMPUTE))
         if soc < floor:
             minimum = ShedLevel.PAYLOAD_HEATERS
-        live = tuple(float(self.param[k]) for k in (*self._SHED_KEYS, "hysteresis_frac"))
-        if self.policy is None or live != self._policy_params:
+        if (
+            self.policy is None
+            or self._params is None
+            or self._params.revision != self._policy_revision
+        ):
             self._build_policy()  # a parameter change (PUS-20) takes effect at once
         assert self.policy is not None
         level = self.policy.update(soc, minimum)

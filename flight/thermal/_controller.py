@@ -160,6 +160,7 @@ class ThermalController(Component):
         self.heaters = heaters
         self.radiator = radiator
         self.radiator_auto = True
+        self._compute_zone = next((z for z in cfg.zones if z.name == cfg.compute_zone), None)
         self.laws: dict[str, Hysteresis | Pid | None] = {}
         self.predictors = {z.name: ZonePredictor(z.tau_s, cfg.horizon_s) for z in cfg.zones}
         self.zone_min_c = {z.name: float("inf") for z in cfg.zones}
@@ -265,7 +266,7 @@ class ThermalController(Component):
             heater_w += self._command_heater(h, d)
         # A stuck or missing compute reading is unknown: the radiator and the throttle fall
         # back to their safe settings instead of acting on a frozen value.
-        compute_zone = next((z for z in self.cfg.zones if z.name == self.cfg.compute_zone), None)
+        compute_zone = self._compute_zone
         compute_c = temps.get(self.cfg.compute_zone)
         if compute_zone is not None and compute_zone.channel in self.stuck:
             compute_c = None

@@ -99,6 +99,20 @@ class ServiceHandler(Protocol):
         ...
 
 
+#: Housekeeping counter bumped for each acceptance failure code (others: ``rej_header``).
+_REJECT_COUNTER: dict[FailureCode, str] = {
+    FailureCode.CRC_MISMATCH: "rej_crc",
+    FailureCode.INVALID_LENGTH: "rej_length",
+    FailureCode.ILLEGAL_APID: "rej_apid",
+    FailureCode.ILLEGAL_SERVICE: "rej_service",
+    FailureCode.ILLEGAL_SUBTYPE: "rej_service",
+    FailureCode.ILLEGAL_ARGUMENT: "rej_argument",
+    FailureCode.UNKNOWN_FUNCTION: "rej_argument",
+    FailureCode.UNKNOWN_PARAMETER: "rej_argument",
+    FailureCode.UNKNOWN_STRUCTURE: "rej_argument",
+}
+
+
 class _Reject(Exception):
     """Acceptance failure inside the dispatcher (never leaves this module)."""
 
@@ -334,17 +348,7 @@ class TmtcService(Component):
 
     def _reject(self, raw: bytes, code: FailureCode, why: str) -> None:
         self.hk.tc_rejected += 1
-        counter = {
-            FailureCode.CRC_MISMATCH: "rej_crc",
-            FailureCode.INVALID_LENGTH: "rej_length",
-            FailureCode.ILLEGAL_APID: "rej_apid",
-            FailureCode.ILLEGAL_SERVICE: "rej_service",
-            FailureCode.ILLEGAL_SUBTYPE: "rej_service",
-            FailureCode.ILLEGAL_ARGUMENT: "rej_argument",
-            FailureCode.UNKNOWN_FUNCTION: "rej_argument",
-            FailureCode.UNKNOWN_PARAMETER: "rej_argument",
-            FailureCode.UNKNOWN_STRUCTURE: "rej_argument",
-        }.get(code, "rej_header")
+        counter = _REJECT_COUNTER.get(code, "rej_header")
         setattr(self.hk, counter, getattr(self.hk, counter) + 1)
         self.emit("tc_rejected", code=code.name, why=why)
         header = peek_tc_header(raw)
