@@ -191,6 +191,10 @@ class Component:
         expected to validate before it changes state.
         """
         cmd, values = self.decode_command(opcode, arg_bytes)
+        self.invoke(cmd, values)
+
+    def invoke(self, cmd: CommandDef, values: dict[str, Any]) -> None:
+        """Run a command already decoded and checked by :meth:`decode_command`."""
         handler = getattr(self, self._handlers[cmd.opcode])
         try:
             handler(**values)

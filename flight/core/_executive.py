@@ -331,8 +331,6 @@ class Executive:
             # A component must have completed at least one step per ping period of its own
             # rate (slow groups get a ping period of at least one of their steps).
             window = max(self.ping_every, st.divisor)
-            if self.tick_count + 1 < window:
-                continue
             if (self.tick_count + 1) % window:
                 continue
             stepped = st.steps > st.steps_at_last_ping

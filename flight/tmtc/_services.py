@@ -38,7 +38,7 @@ import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from flight.core import (
     NS_PER_MS,
@@ -314,7 +314,7 @@ class TmtcService(Component):
         """
         self.hk.tc_received += 1
         try:
-            tc = self._accept(raw)
+            tc, request = self._accept(raw)
         except _Reject as rej:
             self._reject(raw, rej.code, str(rej))
             return False
@@ -325,7 +325,7 @@ class TmtcService(Component):
         if tc.ack_flags & ACK_START:
             self._verify(3, _REQ.pack(request_id), request_id)
         try:
-            self._execute(tc)
+            self._execute(tc, request)
         except CommandError as exc:
             self.hk.tc_failed += 1
             self.emit("tc_failed", service=tc.service, subtype=tc.subtype, why=str(exc))
@@ -356,7 +356,7 @@ class TmtcService(Component):
             self._verify(2, _REQ_FAIL.pack(header.request_id, int(code)), header.request_id)
 
     # -- acceptance -----------------------------------------------------------------------
-    def _accept(self, raw: bytes) -> TcPacket:
+    def _accept(self, raw: bytes) -> tuple[TcPacket, Any]:
         try:
             tc = unpack_tc(raw, max_len=self.max_packet_len)
         except WireError as exc:
@@ -364,23 +364,27 @@ class TmtcService(Component):
             raise _Reject(code, f"{exc.reason}: {exc}") from None
         if tc.apid != self.apid:
             raise _Reject(FailureCode.ILLEGAL_APID, f"APID {tc.apid} is not {self.apid}")
-        self._check_request(tc)
-        return tc
+        return tc, self._check_request(tc)
 
-    def _check_request(self, tc: TcPacket) -> None:
-        """Validate a TC's service, subtype and application data without side effects."""
+    def _check_request(self, tc: TcPacket) -> Any:
+        """Validate a TC's service, subtype and application data without side effects;
+        returns the decoded request that :meth:`_execute` then carries out."""
         s, t, data = tc.service, tc.subtype, bytes(tc.data)
         if s == 17:
             if t != 1:
                 raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 17 has no subtype {t}")
             if data:
                 raise _Reject(FailureCode.INVALID_LENGTH, "TC[17,1] carries no data")
-        elif s == 3:
+            return None
+        if s == 3:
             if t in (5, 6, 27):
-                for (sid,) in _counted(data, _U16):
+                items = _counted(data, _U16)
+                for (sid,) in items:
                     self._structure(sid)
-            elif t == 31:
-                for sid, interval_ms in _counted(data, _SID_INTERVAL):
+                return items
+            if t == 31:
+                items = _counted(data, _SID_INTERVAL)
+                for sid, interval_ms in items:
                     self._structure(sid)
                     period_ms = self.executive.period_ns / NS_PER_MS
                     if not period_ms <= interval_ms <= 86_400_000:
@@ -388,38 +392,42 @@ class TmtcService(Component):
                             FailureCode.ILLEGAL_ARGUMENT,
                             f"interval {interval_ms} ms outside [{period_ms:.0f}, 86400000]",
                         )
-            else:
-                raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 3 has no TC subtype {t}")
-        elif s == 5:
+                return items
+            raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 3 has no TC subtype {t}")
+        if s == 5:
             if t not in (5, 6):
                 raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 5 has no TC subtype {t}")
-            for (wire_id,) in _counted(data, _U16):
+            items = _counted(data, _U16)
+            for (wire_id,) in items:
                 self._event_exists(wire_id)
-        elif s == 8:
+            return items
+        if s == 8:
             if t != 1:
                 raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 8 has no subtype {t}")
             if len(data) < 2:
                 raise _Reject(FailureCode.INVALID_LENGTH, "TC[8,1] needs a function id")
             comp = self._function_owner(_U16.unpack_from(data)[0])
             try:
-                comp.decode_command(data[1], data[2:])
+                cmd, values = comp.decode_command(data[1], data[2:])
             except CommandError as exc:
                 raise _Reject(FailureCode(exc.code), str(exc)) from None
-        elif s == 20:
+            return comp, cmd, values
+        if s == 20:
             if t == 1:
-                for (pid,) in _counted(data, _U16):
+                items = _counted(data, _U16)
+                for (pid,) in items:
                     self._param(pid)
-            elif t == 3:
-                self._decode_param_values(data)
-            else:
-                raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 20 has no TC subtype {t}")
-        elif s in self.extra_services:
+                return [pid for (pid,) in items]
+            if t == 3:
+                return self._decode_param_values(data)
+            raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 20 has no TC subtype {t}")
+        if s in self.extra_services:
             try:
                 self.extra_services[s].check(t, data)
             except CommandError as exc:
                 raise _Reject(FailureCode(exc.code), str(exc)) from None
-        else:
-            raise _Reject(FailureCode.ILLEGAL_SERVICE, f"service {s} not provided")
+            return None
+        raise _Reject(FailureCode.ILLEGAL_SERVICE, f"service {s} not provided")
 
     def _structure(self, sid: int) -> Component:
         comp = self.executive.component(sid)
@@ -482,16 +490,17 @@ class TmtcService(Component):
         return out
 
     # -- execution ------------------------------------------------------------------------
-    def _execute(self, tc: TcPacket) -> None:
-        s, t, data = tc.service, tc.subtype, bytes(tc.data)
+    def _execute(self, tc: TcPacket, request: Any) -> None:
+        """Carry out an accepted TC, given the request :meth:`_check_request` decoded."""
+        s, t = tc.service, tc.subtype
         if s == 17:
             self.send_tm(17, 2)
         elif s == 3:
             if t == 31:
-                for sid, interval_ms in _counted(data, _SID_INTERVAL):
+                for sid, interval_ms in request:
                     self.hk_schedule[sid].interval_ns = interval_ms * NS_PER_MS
             else:
-                for (sid,) in _counted(data, _U16):
+                for (sid,) in request:
                     if t == 27:
                         self.report_housekeeping(sid)
                     else:
@@ -501,21 +510,21 @@ class TmtcService(Component):
                         sched.enabled = t == 5
                         sched.next_due_ns = self.clock.now_ns()
         elif s == 5:
-            for (wire_id,) in _counted(data, _U16):
+            for (wire_id,) in request:
                 if t == 5:
                     self.disabled_events.discard(wire_id)
                 else:
                     self.disabled_events.add(wire_id)
         elif s == 8:
-            comp = self._function_owner(_U16.unpack_from(data)[0])
-            comp.execute(data[1], data[2:])
+            comp, cmd, values = request
+            comp.invoke(cmd, values)
         elif s in self.extra_services:
-            self.extra_services[s].execute(t, data, self.send_tm)
+            self.extra_services[s].execute(t, bytes(tc.data), self.send_tm)
         elif s == 20:
             if t == 1:
-                self._report_params([pid for (pid,) in _counted(data, _U16)])
+                self._report_params(request)
             else:
-                self._set_params(self._decode_param_values(data))
+                self._set_params(request)
 
     def _report_params(self, wire_ids: list[int]) -> None:
         body = bytearray([len(wire_ids)])
