@@ -42,7 +42,7 @@ from flight.core import Executive, SimClock, seconds_to_ns
 from flight.messages import PowerBudget, ThermalThrottle
 from flight.tmtc import TmtcService
 from hal.registry import open_backend
-from native.bench import BenchRecord
+from ground.bench import BenchRecord
 
 ORBIT_S = 5739.0  # 550 km circular
 ECLIPSE_S = 2135.0  # f_e = 0.372 at beta = 0 (REFERENCE.md)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from flight.core import Component, Executive, SimClock
-from native.bench import BenchRecord, bench_main, median_seconds
+from ground.bench import BenchRecord, bench_main, median_seconds
 
 
 class Trivial(Component):

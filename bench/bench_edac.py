@@ -16,9 +16,10 @@ import time
 
 import numpy as np
 
-from flight.edac import MemoryBlobStore, ProtectedRegion, TmrArray, make_content, run_seu_campaign
+from flight.edac import MemoryBlobStore, ProtectedRegion, TmrArray, make_content
+from ground.campaigns import run_seu_campaign
 from native.backend import backend_report
-from native.bench import BenchRecord, bench_main, median_seconds, throughput_record
+from ground.bench import BenchRecord, bench_main, median_seconds, throughput_record
 
 __all__ = ["main", "run"]
 

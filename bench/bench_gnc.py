@@ -26,7 +26,7 @@ from flight.core import Component, Executive, SimClock
 from flight.gnc import build_component
 from flight.messages import EclipseForecast, PowerBudget
 from hal.registry import open_from_config
-from native.bench._record import BenchRecord
+from ground.bench.record import BenchRecord
 
 R_E = 6378137.0
 MU = 3.986004418e14

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from native.bench import SUITES, format_table, run_all
+from ground.bench import SUITES, format_table, run_all
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from flight._config import load_config
 from flight.node import Node, NodeOptions
-from native.bench._record import BenchRecord
+from ground.bench.record import BenchRecord
 
 ORBIT_S = 5739.0
 

@@ -4,7 +4,7 @@ Usage::
 
     python bench/bench_tmtc.py [--quick] [--json FILE]
 
-The measurements live in :func:`flight.tmtc._bench.run` (re-exported here as :func:`run`), so
+The measurements live in :func:`ground.bench.tmtc.run` (re-exported here as :func:`run`), so
 ``satnode bench`` can call them without this script. Ratios are ours/peer: above 1 means
 satnode is faster. The goal for TM pack and unpack of housekeeping-sized packets is >= 10x.
 """
@@ -14,9 +14,9 @@ from __future__ import annotations
 import platform
 import sys
 
-from flight.tmtc._bench import run
+from ground.bench.tmtc import run
 from flight.tmtc._crc import crc_extension_status
-from native.bench import bench_main
+from ground.bench import bench_main
 
 __all__ = ["main", "run"]
 

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 from hal.sim.world import World, WorldConfig
-from native.bench import format_table
-from native.bench._record import BenchRecord, median_seconds
+from ground.bench import format_table
+from ground.bench.record import BenchRecord, median_seconds
 
 __all__ = ["main", "run"]
 

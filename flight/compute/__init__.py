@@ -25,7 +25,14 @@ from flight.compute._eo import (
     tile_ops,
 )
 from flight.compute._executor import Admission, ComputeExecutor, ExecutorConfig, encode_report
-from flight.compute._install import INSTALL_KEYS, ComputeApp, install
+from flight.compute._install import (
+    INSTALL_KEYS,
+    ComputeApp,
+    ComputeConfig,
+    RegionProvider,
+    install,
+    parse_config,
+)
 from flight.compute._job import (
     Criticality,
     Job,
@@ -66,7 +73,9 @@ __all__ = [
     "INSTALL_KEYS",
     "Admission",
     "ComputeApp",
+    "ComputeConfig",
     "ComputeExecutor",
+    "Config",
     "Criticality",
     "Detection",
     "DetectorWeights",
@@ -83,6 +92,7 @@ __all__ = [
     "Policy",
     "Progress",
     "RecordError",
+    "RegionProvider",
     "RejectReason",
     "ResultRecord",
     "ResultStore",
@@ -106,9 +116,13 @@ __all__ = [
     "install",
     "order",
     "pack_words",
+    "parse_config",
     "process_tiles",
     "process_tiles_ref",
     "tile_ops",
     "unpack_words",
     "vote",
 ]
+
+#: This application's configuration schema (the ``[compute]`` section).
+Config = ComputeConfig

@@ -1,29 +1,38 @@
 """Installation of the executor into a node (the composition root calls :func:`install`).
 
 ``[compute]`` keys read here (the rest configure :class:`ExecutorConfig`):
-``component_id`` (40), ``rate_hz`` (the executive's base rate, at most 10 Hz),
+``rate_hz`` (the executive's base rate, at most 10 Hz),
 ``accelerator`` (device name, "accel"), ``storage`` (device name, "nv") and the
 ``[compute.workload]`` table (:class:`WorkloadConfig`; absent: no generated workload).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, runtime_checkable
 
 from flight.compute._executor import ComputeExecutor, ExecutorConfig
 from flight.compute._workload import WorkloadConfig, WorkloadGenerator
+from flight.core import InstallContext
 from hal.accelerator import Accelerator
 from hal.imager import Imager
 from hal.platform import Storage
-from hal.registry import get_device
-from native.errors import ConfigError, DeviceUnavailableError
+from native.errors import ConfigError
 
-__all__ = ["INSTALL_KEYS", "ComputeApp", "install"]
+__all__ = [
+    "INSTALL_KEYS",
+    "ComputeApp",
+    "ComputeConfig",
+    "RegionProvider",
+    "install",
+    "parse_config",
+]
 
 #: Keys of ``[compute]`` that belong to the installer rather than to ExecutorConfig.
 INSTALL_KEYS = frozenset(
-    {"component_id", "rate_hz", "accelerator", "storage", "imager", "workload", "weights_region"}
+    {"rate_hz", "accelerator", "storage", "imager", "workload", "weights_region"}
 )
 
 
@@ -50,61 +59,101 @@ class ComputeApp:
         return out
 
 
-def _device(node: Any, name: Any, interface: type, key: str) -> Any:
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"compute.{key}: must be a device name")
-    try:
-        return get_device(node.backend, name, interface)
-    except DeviceUnavailableError as exc:
-        raise ConfigError(
-            f"compute.{key}: {exc} (add a [devices.{name}] table with "
-            f'family = "{interface.__name__.lower()}")'
-        ) from exc
+@runtime_checkable
+class RegionProvider(Protocol):
+    """What compute needs of the ``edac.regions`` service: a protected region by name."""
+
+    def region(self, name: str) -> Any:
+        """The protected region called ``name`` (KeyError if none)."""
+        ...
 
 
-def install(node: Any, section: Mapping[str, Any]) -> ComputeApp:
-    """Create the executor from ``[compute]``, add it to ``node.executive`` and wire its TM
-    reports to ``node.tmtc``. ConfigError names any bad key or missing device."""
+@dataclass(frozen=True, slots=True)
+class ComputeConfig:
+    """The ``[compute]`` section: the executor's settings plus what the installer wires.
+
+    ``rate_hz``: the executor's step rate (Hz; None: the executive's base rate, at most
+    10 Hz). ``accelerator``, ``storage``, ``imager``: HAL device names. ``weights_region``:
+    the EDAC-protected region holding the detector weights (None: unprotected copy).
+    ``workload``: the generated Earth-observation workload (None: no generated jobs).
+    ``seed_given``: the section set the executor's seed itself (else the run's seed is used).
+    """
+
+    executor: ExecutorConfig
+    workload: WorkloadConfig | None
+    rate_hz: float | None
+    accelerator: str
+    storage: str
+    imager: str
+    weights_region: str | None
+    seed_given: bool
+
+
+def _name(section: Mapping[str, Any], key: str, default: str) -> str:
+    value = section.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"[compute] {key}: must be a device name, got {value!r}")
+    return value
+
+
+def parse_config(section: Any) -> ComputeConfig:
+    """Build a :class:`ComputeConfig` from ``[compute]``; ConfigError names any bad key."""
     if not isinstance(section, Mapping):
         raise ConfigError("[compute] must be a table")
-    if node.backend is None:
-        raise ConfigError("[compute] needs a HAL backend ([hal] section) with an accelerator")
-    cfg = ExecutorConfig.from_section(section, int(node.seed), set(INSTALL_KEYS))
-    acc = _device(node, section.get("accelerator", "accel"), Accelerator, "accelerator")
-    nv = _device(node, section.get("storage", "nv"), Storage, "storage")
-    imager = _device(node, section.get("imager", "imager"), Imager, "imager")
-    generator = None
+    executor = ExecutorConfig.from_section(section, 0, set(INSTALL_KEYS))
+    workload = None
     if "workload" in section:
         wcfg = WorkloadConfig.from_section(section["workload"])
-        if wcfg.enabled:
-            generator = WorkloadGenerator(wcfg, int(node.seed))
-    cid = section.get("component_id", 40)
-    if isinstance(cid, bool) or not isinstance(cid, int) or not 1 <= cid <= 255:
-        raise ConfigError(f"compute.component_id: must be an integer 1..255, got {cid!r}")
-    base = float(node.executive.base_hz)
-    rate = section.get("rate_hz", min(10.0, base))
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0:
-        raise ConfigError(f"compute.rate_hz: must be > 0, got {rate!r}")
-    tmtc = getattr(node, "tmtc", None)
+        workload = wcfg if wcfg.enabled else None
+    rate = section.get("rate_hz")
+    if rate is not None and (
+        isinstance(rate, bool)
+        or not isinstance(rate, int | float)
+        or not math.isfinite(rate)
+        or not 0 < rate <= 10.0
+    ):
+        raise ConfigError(f"[compute] rate_hz: must be a number in (0, 10] Hz, got {rate!r}")
+    region = section.get("weights_region")
+    if region is not None and (not isinstance(region, str) or not region):
+        raise ConfigError(f"[compute] weights_region: must be a region name, got {region!r}")
+    return ComputeConfig(
+        executor=executor,
+        workload=workload,
+        rate_hz=None if rate is None else float(rate),
+        accelerator=_name(section, "accelerator", "accel"),
+        storage=_name(section, "storage", "nv"),
+        imager=_name(section, "imager", "imager"),
+        weights_region=region,
+        seed_given="seed" in section,
+    )
+
+
+def install(ctx: InstallContext, cfg: ComputeConfig) -> ComputeApp:
+    """Create the executor (component ``compute``), add it at its rate and wire its TM
+    reports; the detector weights come from the ``edac.regions`` service when configured."""
+    acc = ctx.device("accelerator", cfg.accelerator, Accelerator)
+    nv = ctx.device("storage", cfg.storage, Storage)
+    imager = ctx.device("imager", cfg.imager, Imager)
+    executor_cfg = cfg.executor if cfg.seed_given else replace(cfg.executor, seed=ctx.seed)
+    generator = WorkloadGenerator(cfg.workload, ctx.seed) if cfg.workload is not None else None
     region = None
-    region_name = section.get("weights_region")
-    if region_name is not None:
-        edac = getattr(node, "apps", {}).get("edac")
-        if edac is None:
-            raise ConfigError("compute.weights_region: needs the [edac] application")
+    if cfg.weights_region is not None:
+        regions = ctx.require("edac.regions", RegionProvider)
         try:
-            region = edac.region(region_name)
+            region = regions.region(cfg.weights_region)
         except KeyError:
-            raise ConfigError(f"compute.weights_region: no EDAC region {region_name!r}") from None
+            raise ConfigError(
+                f"[compute] weights_region: no EDAC region {cfg.weights_region!r}"
+            ) from None
     executor = ComputeExecutor(
         acc,
         nv,
         imager,
-        cfg,
-        component_id=cid,
-        send_tm=tmtc.send_tm if tmtc is not None else None,
+        executor_cfg,
+        component_id=ctx.component_id("compute"),
+        send_tm=ctx.send_tm,
         generator=generator,
         weights_region=region,
     )
-    node.executive.add(executor, float(rate))
+    ctx.add(executor, cfg.rate_hz if cfg.rate_hz is not None else min(10.0, ctx.base_hz))
     return ComputeApp(executor, generator)

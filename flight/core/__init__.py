@@ -3,6 +3,7 @@
 The vocabulary is F Prime's and cFS's, in Python. See DESIGN.md ("The core vocabulary").
 """
 
+from flight.core._app import Application, AppSpec, BootCounting, InstallContext
 from flight.core._bus import SoftwareBus, Subscription
 from flight.core._component import Component
 from flight.core._declare import (
@@ -42,7 +43,10 @@ __all__ = [
     "NS_PER_MS",
     "NS_PER_S",
     "NS_PER_US",
+    "AppSpec",
+    "Application",
     "Arg",
+    "BootCounting",
     "BusError",
     "Clock",
     "CommandDef",
@@ -60,6 +64,7 @@ __all__ = [
     "FieldType",
     "FlightError",
     "Health",
+    "InstallContext",
     "LoadOutcome",
     "LoadReport",
     "MonotonicClock",

@@ -1,9 +1,10 @@
 """The executive: rate groups, deterministic order, timing, health and the watchdog.
 
 One base tick (for example 10 Hz) drives every rate group; a group's rate divides the base
-rate exactly (10 Hz base: 10, 5, 2, 1, 0.5, 0.1 Hz ...). On each tick the groups that are due
-run fastest first, and inside a group components run in the order they were added: the order
-is fixed and deterministic.
+rate exactly (10 Hz base: 10, 5, 2, 1, 0.5, 0.1 Hz ...). On each tick the components that are
+due run in the order they were added, whatever their rate: the composition adds them in data
+flow order (producers of a bus topic before its consumers), so a consumer reads what its
+producers published in the same tick. The order is fixed and deterministic.
 
 Lifecycle: :meth:`Executive.start` (processor start) calls every component's ``on_boot``,
 then ``on_init``, then ``on_start``; a health-escalation restart calls ``on_stop``,
@@ -28,6 +29,7 @@ tick against its period), so slips show up before flight.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -164,7 +166,9 @@ class Executive:
         self.components: list[Component] = []
         self.stats: dict[str, ComponentStats] = {}
         self._by_id: dict[int, Component] = {}
-        self._groups: list[tuple[int, list[Component]]] = []  # (divisor, members), fastest first
+        self._divisors: list[int] = []  # per component, in run order
+        # Run lists per tick phase: tick n runs _schedule[n % len(_schedule)] (built lazily).
+        self._schedule: list[list[tuple[Component, ComponentStats]]] = []
         self._tick_hooks: list[Callable[[int], None]] = []
         self.tick_count = 0
         self.cycle_slips = 0
@@ -197,13 +201,8 @@ class Executive:
         self.components.append(component)
         self._by_id[component.component_id] = component
         self.stats[component.name] = ComponentStats(rate_hz, divisor)
-        for d, members in self._groups:
-            if d == divisor:
-                members.append(component)
-                break
-        else:
-            self._groups.append((divisor, [component]))
-            self._groups.sort(key=lambda g: g[0])
+        self._divisors.append(divisor)
+        self._schedule = []
 
     def add_tick_hook(self, hook: Callable[[int], None]) -> None:
         """Call ``hook(t_ns)`` at the start of every tick, before any component (the plant)."""
@@ -223,7 +222,32 @@ class Executive:
     @property
     def rate_groups(self) -> list[tuple[float, list[str]]]:
         """(rate in Hz, component names in run order) for each group, fastest first."""
-        return [(self.base_hz / d, [c.name for c in members]) for d, members in self._groups]
+        groups: dict[int, list[str]] = {}
+        for comp, d in zip(self.components, self._divisors, strict=True):
+            groups.setdefault(d, []).append(comp.name)
+        return [(self.base_hz / d, groups[d]) for d in sorted(groups)]
+
+    @property
+    def run_order(self) -> list[str]:
+        """Component names in the order they run inside a tick (when due)."""
+        return [c.name for c in self.components]
+
+    def _build_schedule(self) -> list[list[tuple[Component, ComponentStats]]]:
+        """One run list per tick phase over the least common multiple of the divisors
+        (capped: beyond 10,000 phases the due check is made per tick instead)."""
+        period = 1
+        for d in self._divisors:
+            period = math.lcm(period, d)
+            if period > 10_000:
+                return []
+        return [
+            [
+                (c, self.stats[c.name])
+                for c, d in zip(self.components, self._divisors, strict=True)
+                if phase % d == 0
+            ]
+            for phase in range(period)
+        ]
 
     # -- lifecycle --------------------------------------------------------------------------
     def _lifecycle(self, component: Component, phase: str) -> bool:
@@ -284,25 +308,30 @@ class Executive:
             except Exception as exc:  # the plant or a device bus: reported, never fatal
                 self.hook_errors += 1
                 self.monitor.emit("step_exception", component="tick_hook", error=repr(exc))
-        stats = self.stats
-        for divisor, members in self._groups:
-            if n % divisor:
-                continue
-            for comp in members:
-                st = stats[comp.name]
-                t0 = timer()
-                try:
-                    comp.step(t_ns)
-                except Exception as exc:
-                    st.exceptions += 1
-                    self.monitor.emit("step_exception", component=comp.name, error=repr(exc))
-                else:
-                    st.steps += 1
-                dt = timer() - t0
-                st.total_ns += dt
-                st.last_ns = dt
-                if dt > st.max_ns:
-                    st.max_ns = dt
+        if not self._schedule:
+            self._schedule = self._build_schedule()
+        if self._schedule:
+            due = self._schedule[n % len(self._schedule)]
+        else:
+            due = [
+                (c, self.stats[c.name])
+                for c, d in zip(self.components, self._divisors, strict=True)
+                if n % d == 0
+            ]
+        for comp, st in due:
+            t0 = timer()
+            try:
+                comp.step(t_ns)
+            except Exception as exc:
+                st.exceptions += 1
+                self.monitor.emit("step_exception", component=comp.name, error=repr(exc))
+            else:
+                st.steps += 1
+            dt = timer() - t0
+            st.total_ns += dt
+            st.last_ns = dt
+            if dt > st.max_ns:
+                st.max_ns = dt
         if n % self.ping_every == self.ping_every - 1:
             self._ping_round()
         took = timer() - tick_start

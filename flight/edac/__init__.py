@@ -11,7 +11,6 @@ Modules:
 - :mod:`flight.edac._tmr_state`: :class:`TmrValue`, :class:`TmrArray`, :class:`TmrState`;
 - :mod:`flight.edac._redundant`: :class:`RedundantExecutor` (duplex compare, triplex vote);
 - :mod:`flight.edac._memory_service`: PUS service 6 (:class:`MemoryService`);
-- :mod:`flight.edac._campaign`: the SEU injection campaign behind ``satnode faults seu``;
 - :mod:`flight.edac._app`: the ``[edac]`` configuration and :class:`EdacApp`.
 
 :func:`install` is the node's entry point (``[edac]`` section present).
@@ -31,12 +30,6 @@ from flight.edac._app import (
     flight_image_bytes,
     make_content,
     parse_section,
-)
-from flight.edac._campaign import (
-    CampaignReport,
-    Classification,
-    format_campaign,
-    run_seu_campaign,
 )
 from flight.edac._memory_service import MAX_AREAS, MemoryService
 from flight.edac._period import (
@@ -82,8 +75,6 @@ __all__ = [
     "MAX_REGION_SLOTS",
     "REGION_KINDS",
     "BlobStore",
-    "CampaignReport",
-    "Classification",
     "EdacApp",
     "EdacConfig",
     "GoldenCopyError",
@@ -107,7 +98,6 @@ __all__ = [
     "TmrState",
     "TmrValue",
     "flight_image_bytes",
-    "format_campaign",
     "install",
     "make_content",
     "mbu_rate_per_day",
@@ -116,7 +106,6 @@ __all__ = [
     "plan_scrub",
     "required_scrub_period_s",
     "result_bytes",
-    "run_seu_campaign",
     "triple_upset_rate_per_day",
     "uncorrectable_rate_per_day",
     "unpack_golden",

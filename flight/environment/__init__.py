@@ -18,11 +18,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from flight._sections import parse_section
-from flight.core import Component, Declaration, EventDef, FieldType, Severity, TlmField
+from flight.core import (
+    Component,
+    Declaration,
+    EventDef,
+    FieldType,
+    InstallContext,
+    Severity,
+    TlmField,
+)
 from flight.messages import RadiationEnvironment
 from native.errors import ConfigError, HalError
 
-__all__ = ["EnvironmentConfig", "SaaMonitor", "in_saa", "install"]
+__all__ = [
+    "Config",
+    "EnvironmentApp",
+    "EnvironmentConfig",
+    "SaaMonitor",
+    "in_saa",
+    "install",
+    "parse_config",
+]
 
 
 @dataclass(slots=True)
@@ -57,7 +73,7 @@ class SaaMonitor(Component):
         events=(EventDef(1, "saa", Severity.INFO, "SAA {state} at lat {lat:.1f} lon {lon:.1f}"),),
     )
 
-    def __init__(self, cfg: EnvironmentConfig, gnss: Any, component_id: int = 23) -> None:
+    def __init__(self, cfg: EnvironmentConfig, gnss: Any, component_id: int) -> None:
         super().__init__("environment", component_id)
         self.cfg = cfg
         self.gnss = gnss
@@ -93,16 +109,23 @@ class EnvironmentApp:
         return {"saa_passes": self.monitor.hk.saa_passes}
 
 
-def install(node: Any, section: dict[str, Any]) -> EnvironmentApp:
-    """Add the SAA monitor (GNSS device from the HAL backend)."""
-    from hal import GnssReceiver
-    from hal.registry import get_device
-
+def parse_config(section: Any) -> EnvironmentConfig:
+    """Build an :class:`EnvironmentConfig` from ``[environment]``, naming any bad key."""
     cfg = parse_section(EnvironmentConfig, section, "[environment]")
     if cfg.saa_semi_lat_deg <= 0 or cfg.saa_semi_lon_deg <= 0 or cfg.rate_hz <= 0:
         raise ConfigError("[environment] semi-axes and rate_hz must be > 0")
-    if node.backend is None:
-        raise ConfigError("[environment] needs a HAL backend ([hal] section)")
-    monitor = SaaMonitor(cfg, get_device(node.backend, cfg.gnss, GnssReceiver))
-    node.executive.add(monitor, cfg.rate_hz)
+    return cfg
+
+
+def install(ctx: InstallContext, cfg: EnvironmentConfig) -> EnvironmentApp:
+    """Add the SAA monitor (component ``environment``; GNSS device from the backend)."""
+    from hal import GnssReceiver
+
+    gnss = ctx.device("gnss", cfg.gnss, GnssReceiver)
+    monitor = SaaMonitor(cfg, gnss, component_id=ctx.component_id("environment"))
+    ctx.add(monitor, cfg.rate_hz)
     return EnvironmentApp(monitor)
+
+
+#: This application's configuration schema (the ``[environment]`` section).
+Config = EnvironmentConfig

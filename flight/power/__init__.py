@@ -1,6 +1,6 @@
 """Power: state of charge, eclipse prediction, power budget, load shedding, battery protection.
 
-``install(node, section)`` adds the :class:`PowerController` to a node; see
+``install(ctx, cfg)`` adds the :class:`PowerController` to a node; see
 :class:`PowerConfig` for the ``[power]`` keys.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flight._sections import parse_section
+from flight.core import InstallContext
 from flight.power._budget import BudgetInputs, compute_budget
 from flight.power._controller import PowerConfig, PowerController
 from flight.power._eclipse import EclipseWindow, predict_eclipse
@@ -19,6 +20,7 @@ from native.errors import ConfigError
 __all__ = [
     "NEVER_SHED",
     "BudgetInputs",
+    "Config",
     "EclipseWindow",
     "PowerApp",
     "PowerConfig",
@@ -27,8 +29,12 @@ __all__ = [
     "SocEstimator",
     "compute_budget",
     "install",
+    "parse_config",
     "predict_eclipse",
 ]
+
+#: This application's configuration schema (the ``[power]`` section).
+Config = PowerConfig
 
 
 def parse_config(section: dict[str, Any]) -> PowerConfig:
@@ -62,21 +68,17 @@ class PowerApp:
         }
 
 
-def install(node: Any, section: dict[str, Any]) -> PowerApp:
-    """Add the power controller to ``node`` (devices by name from the HAL backend)."""
+def install(ctx: InstallContext, cfg: PowerConfig) -> PowerApp:
+    """Add the power controller (component ``power``; devices by name from the backend)."""
     from hal import Battery, GnssReceiver, Pdu, SolarArray
-    from hal.registry import get_device
 
-    cfg = parse_config(section)
-    if node.backend is None:
-        raise ConfigError("[power] needs a HAL backend ([hal] section)")
     devices: dict[str, Any] = {
-        "battery": get_device(node.backend, cfg.battery, Battery),
-        "array": get_device(node.backend, cfg.array, SolarArray),
-        "pdu": get_device(node.backend, cfg.pdu, Pdu),
+        "battery": ctx.device("battery", cfg.battery, Battery),
+        "array": ctx.device("array", cfg.array, SolarArray),
+        "pdu": ctx.device("pdu", cfg.pdu, Pdu),
     }
     if cfg.gnss:
-        devices["gnss"] = get_device(node.backend, cfg.gnss, GnssReceiver)
-    controller = PowerController(cfg, devices)
-    node.executive.add(controller, cfg.rate_hz)
+        devices["gnss"] = ctx.device("gnss", cfg.gnss, GnssReceiver)
+    controller = PowerController(cfg, devices, component_id=ctx.component_id("power"))
+    ctx.add(controller, cfg.rate_hz)
     return PowerApp(controller)

@@ -1,7 +1,7 @@
 """Thermal control: zones with limits, heaters (hysteresis or PID) capped by the power budget,
 radiator control, throttle requests to the AI executor, prediction, hardware checks.
 
-``install(node, section)`` adds the :class:`ThermalController`; see :class:`ThermalConfig` and
+``install(ctx, cfg)`` adds the :class:`ThermalController`; see :class:`ThermalConfig` and
 :class:`ZoneConfig` for the ``[thermal]`` keys.
 """
 
@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from flight._sections import parse_section
+from flight.core import InstallContext
 from flight.thermal._control import Hysteresis, Pid
 from flight.thermal._controller import ThermalConfig, ThermalController, ZoneConfig
 from flight.thermal._predict import ZonePredictor
 from native.errors import ConfigError
 
 __all__ = [
+    "Config",
     "Hysteresis",
     "Pid",
     "ThermalApp",
@@ -26,6 +28,9 @@ __all__ = [
     "install",
     "parse_config",
 ]
+
+#: This application's configuration schema (the ``[thermal]`` section).
+Config = ThermalConfig
 
 
 def parse_config(section: dict[str, Any]) -> ThermalConfig:
@@ -72,17 +77,19 @@ class ThermalApp:
         }
 
 
-def install(node: Any, section: dict[str, Any]) -> ThermalApp:
-    """Add the thermal controller to ``node`` (devices by name from the HAL backend)."""
+def install(ctx: InstallContext, cfg: ThermalConfig) -> ThermalApp:
+    """Add the thermal controller (component ``thermal``; devices by name from the backend)."""
     from hal import Heater, Radiator, TemperatureSensors
-    from hal.registry import get_device
 
-    cfg = parse_config(section)
-    if node.backend is None:
-        raise ConfigError("[thermal] needs a HAL backend ([hal] section)")
-    sensors = get_device(node.backend, cfg.sensors, TemperatureSensors)
-    heaters = {z.heater: get_device(node.backend, z.heater, Heater) for z in cfg.zones if z.heater}
-    radiator = get_device(node.backend, cfg.radiator, Radiator) if cfg.radiator else None
-    controller = ThermalController(cfg, sensors, heaters, radiator)
-    node.executive.add(controller, cfg.rate_hz)
+    sensors = ctx.device("sensors", cfg.sensors, TemperatureSensors)
+    heaters = {
+        z.heater: ctx.device(f"zones.{z.name}.heater", z.heater, Heater)
+        for z in cfg.zones
+        if z.heater
+    }
+    radiator = ctx.device("radiator", cfg.radiator, Radiator) if cfg.radiator else None
+    controller = ThermalController(
+        cfg, sensors, heaters, radiator, component_id=ctx.component_id("thermal")
+    )
+    ctx.add(controller, cfg.rate_hz)
     return ThermalApp(controller)

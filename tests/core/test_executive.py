@@ -70,9 +70,11 @@ def test_rate_groups_run_at_their_rates_in_fixed_order() -> None:
         n: sum(1 for name, _ in log if name == n) for n in ("fast_a", "fast_b", "mid", "slow")
     }
     assert counts == {"fast_a": 200, "fast_b": 200, "mid": 20, "slow": 2}
-    # Fastest group first, insertion order inside a group, on the same tick.
+    # Insertion order (the composition's data-flow order), whatever the rate, on one tick.
     first_tick = [name for name, t in log if t == 0]
-    assert first_tick == ["fast_a", "fast_b", "mid", "slow"]
+    assert first_tick == ["fast_a", "slow", "mid", "fast_b"]
+    assert [name for name, t in log if t == NS_PER_S] == ["fast_a", "mid", "fast_b"]
+    assert ex.run_order == ["exec", "fast_a", "slow", "mid", "fast_b"]
     slow_times = [t for name, t in log if name == "slow"]
     assert slow_times == [0, 10 * NS_PER_S]
     assert ex.rate_groups == [(10.0, ["exec", "fast_a", "fast_b"]), (1.0, ["mid"]), (0.1, ["slow"])]

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from flight.core import ConfigError
-from flight.edac import Classification, format_campaign, run_seu_campaign, wilson_interval
-from flight.faults import add_faults_parser, cmd_faults_seu, parse_bits
+from flight.edac import wilson_interval
+from ground.campaigns import Classification, format_campaign, run_seu_campaign
+from ground.faults import add_faults_parser, cmd_faults_seu, parse_bits
 
 N = 3000
 

@@ -7,13 +7,14 @@ thermal applications see the payload the issue specifies.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
-from flight._config import load_config, merge
+from flight._config import merge
+from flight.apps import APPLICATIONS
 from flight.core import Component
-from flight.node import Node, NodeOptions
+from flight.node import Node
+from flight.testing import build_node, node_config
 from hal import Accelerator
 from hal.registry import get_device
 from native.errors import HalError
@@ -21,6 +22,7 @@ from native.errors import HalError
 #: RAAN (deg) giving beta ~ 0 at the default epoch (2025-06-01) for i = 53 deg.
 RAAN_BETA0_DEG = 51.5
 ORBIT_S = 5739.0
+APP_NAMES = {spec.section for spec in APPLICATIONS}
 
 
 class ComputeLoad(Component):
@@ -47,19 +49,13 @@ def make_node(
     scenario: str | None = None,
     load: bool = True,
 ) -> Node:
-    cfg = merge(
-        load_config(None),
-        {"world": {"orbit": {"raan_deg": RAAN_BETA0_DEG}}, "tmtc": {"ground_link": False}},
+    """A node of the power, thermal, FDIR, environment and attitude apps on a beta ~ 0 orbit
+    (these tests are about power, thermal and FDIR), with the 2 kW load when ``load``."""
+    cfg = node_config(
+        merge({"world": {"orbit": {"raan_deg": RAAN_BETA0_DEG}}}, overrides or {}),
+        apps=[a for a in ("environment", "power", "thermal", "fdir", "adcs") if a in APP_NAMES],
     )
-    for section in ("compute", "edac", "gnc", "isl"):
-        cfg.pop(section, None)  # these tests are about power, thermal and FDIR
-    if overrides:
-        cfg = merge(cfg, overrides)
-    scenario_path = None
-    if scenario is not None:
-        scenario_path = tmp / "scenario.toml"
-        scenario_path.write_text(textwrap.dedent(scenario))
-    node = Node(cfg, NodeOptions(out_dir=tmp / "out", scenario=scenario_path))
+    node: Node = build_node(tmp, cfg, scenario=scenario)
     if load:
         acc = get_device(node.backend, "accel", Accelerator)
         node.executive.add(ComputeLoad(acc), 1.0)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flight.cli import main
+from ground.cli import main
 from flight.tmtc import split_packets, unpack_tm
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from spacepackets.ecss import PusTc, PusTm
 
-from flight.cli import main
+from ground.cli import main
 from flight.core import NS_PER_S, Executive, SimClock
 from flight.messages import ShedLevel, ThermalThrottle
 from flight.tmtc import TmtcService

@@ -1,6 +1,6 @@
 """satnode's benchmark suites and their runner (``satnode bench``, ``bench/bench_native.py``).
 
-Each suite is a module ``native.bench.<name>`` with ``run(quick: bool) -> list[BenchRecord]``
+Each suite is a module ``ground.bench.<name>`` with ``run(quick: bool) -> list[BenchRecord]``
 that measures satnode against a peer in the same run (medians, single thread). The runner
 collects them; :func:`format_table` prints them.
 """
@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from native.bench._record import BenchRecord, median_seconds, throughput_record
+from ground.bench.record import BenchRecord, median_seconds, throughput_record
 from native.errors import ConfigError
 
 __all__ = [
@@ -45,7 +45,7 @@ def run_all(quick: bool, suites: Iterable[str] | None = None) -> list[BenchRecor
     for name in names:
         if name not in SUITES:
             raise ConfigError(f"unknown benchmark suite {name!r}; known: {', '.join(SUITES)}")
-        module_name = f"native.bench.{name}"
+        module_name = f"ground.bench.{name}"
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

@@ -1,10 +1,10 @@
 """``satnode faults``: fault-injection campaigns (``seu``: upsets in EDAC-protected memory).
 
-Wired into :mod:`flight.cli` by :func:`add_faults_parser`. The campaign's wall time comes
+Wired into :mod:`ground.cli` by :func:`add_faults_parser`. The campaign's wall time comes
 from the clock module's performance counter.
 
 ``satnode faults seu [--injections N] [--bits 1,2,3] [--seed S] [--json FILE]`` runs
-:func:`flight.edac.run_seu_campaign` (``N`` injections per bit count, default 100,000), prints
+:func:`ground.campaigns.run_seu_campaign` (``N`` injections per bit count, default 100,000), prints
 the classification with 95 % Wilson intervals, the acceptance checks and the expected in-orbit
 rates, and exits 0 when every acceptance check passes, 1 otherwise (2 for bad arguments).
 """
@@ -38,7 +38,7 @@ def parse_bits(text: str) -> tuple[int, ...]:
 
 def cmd_faults_seu(args: argparse.Namespace) -> int:
     """Run the SEU campaign; print the report; 0 if every acceptance check passed, else 1."""
-    from flight.edac import format_campaign, run_seu_campaign
+    from ground.campaigns import format_campaign, run_seu_campaign
 
     if args.injections < 1:
         raise ConfigError(f"--injections must be >= 1, got {args.injections}")

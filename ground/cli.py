@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from native._orbit_constants import EARTH_RADIUS_M, MU_EARTH_M3_S2
+from native.constants import EARTH_RADIUS_M, MU_EARTH_M3_S2
 from native.errors import SatnodeError
 
 __all__ = ["main"]
@@ -49,6 +49,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     """Run a node on the configured backend and write tm.bin and summary.json."""
     from flight._config import load_config
     from flight.node import Node, NodeOptions
+    from ground.report import attach_recorder, write_report
 
     config = load_config(args.config)
     if args.policy is not None:
@@ -71,12 +72,15 @@ def cmd_sim(args: argparse.Namespace) -> int:
     )
     node = Node(config, options)
     try:
+        report_cfg = config.get("report", {})
+        recorder = None
+        if report_cfg.get("enabled", True):
+            recorder = attach_recorder(node, float(report_cfg.get("sample_s", 10.0)))
         progress = _progress_bar(sys.stderr) if sys.stderr.isatty() or args.progress else None
         summary = node.run(duration, progress=progress)
         path = node.write_summary(summary)
-        extra = getattr(node, "write_report", None)
-        if callable(extra):
-            extra(summary)
+        if recorder is not None:
+            write_report(options.out_dir, recorder, summary)
     finally:
         node.close()
     rtf = summary.get("realtime_factor")
@@ -91,8 +95,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
 def cmd_dict(args: argparse.Namespace) -> int:
     """Print the command/telemetry/event/parameter dictionary of the configured node."""
     from flight._config import load_config
-    from flight.dictionary import build_dictionary
     from flight.node import Node, NodeOptions
+    from ground.dictionary import build_dictionary
 
     config = load_config(args.config)
     config.setdefault("tmtc", {})["ground_link"] = False
@@ -142,7 +146,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the native kernel benchmarks against their peers."""
-    from native.bench import format_table, run_all
+    from ground.bench import format_table, run_all
 
     records = run_all(quick=args.quick)
     print(format_table(records))
@@ -192,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", help="write the records to this JSON file")
     bench.set_defaults(func=cmd_bench)
 
-    from flight.faults import add_faults_parser
+    from ground.faults import add_faults_parser
 
     add_faults_parser(sub)
     return parser

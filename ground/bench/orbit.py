@@ -1,6 +1,6 @@
 """Benchmarks of the orbit and thermal kernels against their peers, in the same run.
 
-``run(quick)`` returns :class:`~native.bench._record.BenchRecord` s (medians, one thread):
+``run(quick)`` returns :class:`~ground.bench.record.BenchRecord` s (medians, one thread):
 
 * ``orbit.propagate_j2_batch``: analytic J2 mean-element propagation of 1,000 satellites x
   1,440 epochs (one day at 1 min), positions and velocities, in propagations per second,
@@ -20,14 +20,14 @@ import math
 import numpy as np
 from sgp4.api import WGS72, Satrec, SatrecArray, accelerated
 
+from ground.bench.record import BenchRecord, median_seconds, throughput_record
 from native._env_numba import EXPONENTIAL_TABLE
 from native._orbit import elements_to_state, propagate_j2_batch
-from native._orbit_constants import EARTH_RADIUS_M, J2, MU_EARTH_M3_S2
 from native._orbit_numba import rk4_batch_kernel
 from native._orbit_ref import rk4_batch_ref
 from native._thermal_numba import thermal_step as thermal_numba
 from native._thermal_ref import thermal_step_ref
-from native.bench._record import BenchRecord, median_seconds, throughput_record
+from native.constants import EARTH_RADIUS_M, J2, MU_EARTH_M3_S2
 
 __all__ = ["run"]
 

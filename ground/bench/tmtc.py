@@ -1,6 +1,6 @@
 """Benchmarks of the CCSDS/PUS codec against spacepackets, measured in the same run.
 
-:func:`run` returns :class:`~native.bench.BenchRecord`-s (medians of repeats, ratios ours/peer
+:func:`run` returns :class:`~ground.bench.BenchRecord`-s (medians of repeats, ratios ours/peer
 for rates, so above 1 means satnode is faster). ``bench/bench_tmtc.py`` is the command-line
 wrapper. spacepackets is a test dependency: without it the records carry no peer.
 
@@ -21,7 +21,7 @@ from flight.tmtc._crc import crc16
 from flight.tmtc._pus import TmPacket, pack_tc, pack_tm, unpack_tc, unpack_tm
 from flight.tmtc._spacepacket import split_packets
 from flight.tmtc._timecode import CDS_SHORT, NS_PER_DAY, NS_PER_MS
-from native.bench._record import BenchRecord, median_seconds, throughput_record
+from ground.bench.record import BenchRecord, median_seconds, throughput_record
 
 __all__ = ["run"]
 

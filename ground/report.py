@@ -1,9 +1,15 @@
-"""The run report: a telemetry recorder component and the PNG plots of ``satnode sim``.
+"""The run report: a bounded ground-side recorder and the PNG plots of ``satnode sim``.
 
-The recorder samples the bus (and the GNSS receiver, for altitude) every ``sample_s`` seconds
-of onboard time; applications that expose ``sample() -> dict[str, float]`` add their own
-series (compute jobs, EDAC counts, slot error...). After the run, :func:`write_plots` draws one
-PNG per quantity with labelled axes and units (matplotlib, Agg backend: no display needed).
+The recorder is not part of the flight software: the ground attaches it to a node as an
+observer (:meth:`flight.node.Node.add_observer`). Every ``sample_s`` seconds of onboard time it
+samples the software bus (power, thermal, mode), the installed applications that expose
+``sample() -> dict[str, float]`` (compute jobs, EDAC counts, slot error...) and, when the
+backend is a simulated world, the true altitude. Memory is bounded: when ``max_samples`` is
+reached, every other sample is dropped and the sampling interval doubles, so a run of any
+length keeps at most ``max_samples`` points per series, evenly spaced.
+
+After the run, :func:`write_plots` draws one PNG per quantity with labelled axes and units
+(matplotlib, Agg backend: no display needed).
 """
 
 from __future__ import annotations
@@ -15,27 +21,48 @@ from typing import Any
 
 import numpy as np
 
-from flight.core import NS_PER_S, Component
+from flight.core import NS_PER_S, SoftwareBus
 from flight.messages import ModeStatus, PowerStatus, ThermalStatus
-from native._orbit_constants import EARTH_RADIUS_M
-from native.errors import HalError
 
-__all__ = ["TelemetryRecorder", "write_plots"]
+__all__ = ["TelemetryRecorder", "attach_recorder", "write_plots", "write_report"]
 
 
-class TelemetryRecorder(Component):
-    """Samples the node's figures of merit into time series (lists of floats)."""
+class TelemetryRecorder:
+    """Samples a node's figures of merit into bounded, evenly spaced time series.
+
+    ``sources``: name -> callable returning ``{key: value}`` (each becomes ``name.key``).
+    ``altitude_m``: optional callable giving the true altitude (m) of a simulated world.
+    """
 
     def __init__(
         self,
-        gnss: Any | None,
+        bus: SoftwareBus,
         sources: dict[str, Callable[[], dict[str, float]]],
-        component_id: int = 30,
+        *,
+        sample_s: float = 10.0,
+        max_samples: int = 4096,
+        altitude_m: Callable[[], float] | None = None,
     ) -> None:
-        super().__init__("recorder", component_id)
-        self.gnss = gnss
+        if not (math.isfinite(sample_s) and sample_s > 0):
+            raise ValueError(f"sample_s must be > 0, got {sample_s}")
+        if max_samples < 16 or max_samples % 2:
+            raise ValueError(f"max_samples must be an even number >= 16, got {max_samples}")
+        self.bus = bus
         self.sources = sources
+        self.altitude_m = altitude_m
+        self.max_samples = max_samples
+        self.interval_ns = round(sample_s * NS_PER_S)
+        self._next_ns: int | None = None
         self.series: dict[str, list[float]] = {"t_s": []}
+
+    def __call__(self, t_ns: int) -> None:
+        """Observer hook: sample when an interval has elapsed (onboard time ``t_ns``)."""
+        if self._next_ns is None:
+            self._next_ns = t_ns
+        if t_ns < self._next_ns:
+            return
+        self._next_ns += self.interval_ns * max(1, (t_ns - self._next_ns) // self.interval_ns + 1)
+        self.sample(t_ns)
 
     def _put(self, key: str, value: float) -> None:
         col = self.series.get(key)
@@ -44,20 +71,15 @@ class TelemetryRecorder(Component):
             col = self.series[key] = [math.nan] * n
         col.append(float(value))
 
-    def step(self, t_ns: int) -> None:
-        """Take one sample of everything."""
+    def sample(self, t_ns: int) -> None:
+        """Take one sample of everything now; decimate when the bound is reached."""
+        if len(self.series["t_s"]) >= self.max_samples:
+            for key, col in self.series.items():
+                self.series[key] = col[::2]
+            self.interval_ns *= 2
         self.series["t_s"].append(t_ns / NS_PER_S)
-        if self.gnss is not None:
-            try:
-                fix = self.gnss.read()
-                alt = (
-                    (math.dist((0, 0, 0), fix.position_ecef_m) - EARTH_RADIUS_M) / 1e3
-                    if fix.valid
-                    else math.nan
-                )
-            except HalError:
-                alt = math.nan
-            self._put("altitude_km", alt)
+        if self.altitude_m is not None:
+            self._put("altitude_km", self.altitude_m() / 1e3)
         p = self.bus.latest(PowerStatus)
         if p is not None:
             self._put("soc_frac", p.soc_frac)
@@ -80,6 +102,36 @@ class TelemetryRecorder(Component):
         for col in self.series.values():
             if len(col) < n:
                 col.append(math.nan)
+
+
+def attach_recorder(node: Any, sample_s: float = 10.0) -> TelemetryRecorder:
+    """Attach a :class:`TelemetryRecorder` to ``node`` (a :class:`flight.node.Node`) as an
+    observer; applications with a ``sample()`` method become series sources."""
+    sources = {
+        name: app.sample for name, app in node.apps.items() if callable(getattr(app, "sample", None))
+    }
+    altitude = None
+    world = getattr(node.backend, "world", None)  # the simulated world's truth, when there is one
+    orbit = getattr(world, "orbit", None)
+    if orbit is not None and hasattr(orbit, "altitude_m"):
+
+        def altitude() -> float:
+            return float(orbit.altitude_m)
+
+    recorder = TelemetryRecorder(
+        node.executive.bus, sources, sample_s=sample_s, altitude_m=altitude
+    )
+    node.add_observer(recorder)
+    return recorder
+
+
+def write_report(out_dir: Path, recorder: TelemetryRecorder, summary: dict[str, Any]) -> list[Path]:
+    """Write the time series (``series.json``) and the PNG plots to ``out_dir``."""
+    import json
+
+    (out_dir / "series.json").write_text(json.dumps(recorder.series))
+    limits = {"soc_floor": (summary.get("power", {}).get("soc_floor", float("nan")), 1.0)}
+    return write_plots(out_dir, recorder.series, limits)
 
 
 def write_plots(
@@ -129,7 +181,7 @@ def write_plots(
         plt.close(fig)
         written.append(path)
 
-    plot("altitude", "Altitude (GNSS)", "altitude (km)", [("altitude_km", "altitude")])
+    plot("altitude", "Altitude (simulated truth)", "altitude (km)", [("altitude_km", "altitude")])
     floor = limits.get("soc_floor", (math.nan, math.nan))[0]
     plot(
         "state_of_charge",

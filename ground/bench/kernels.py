@@ -1,6 +1,6 @@
 """Benchmarks of the bit kernels (SECDED, TMR, CRC) against their peers, in the same run.
 
-``run(quick)`` returns :class:`~native.bench._record.BenchRecord` s: medians of repeated
+``run(quick)`` returns :class:`~ground.bench.record.BenchRecord` s: medians of repeated
 single-threaded runs, throughput in GB/s (1e9 bytes per second) of the *input* bytes
 (SECDED: the 64-bit data words, check bytes not counted; TMR: all three replicas), ratio =
 ours / peer (above 1: satnode faster).
@@ -31,12 +31,12 @@ from typing import Any
 import crcmod.predefined
 import numpy as np
 
+from ground.bench.record import BenchRecord, median_seconds, throughput_record
 from native import crc16_ccitt, crc32c, secded_encode, secded_scrub, tmr_repair, tmr_vote
 from native._secded import SECDED_C_VARIANTS, scrub_c
 from native._secded_ref import encode_ref, scrub_ref
 from native._tmr_ref import repair_ref
 from native.backend import c_library, use_backend
-from native.bench._record import BenchRecord, median_seconds, throughput_record
 
 __all__ = ["run"]
 

@@ -1,0 +1,129 @@
+"""The application registry: every onboard application, one line each.
+
+This table is the node's topology. For each application it gives the configuration section
+that installs it, the package that implements it (``Config`` + ``install``), its components
+with their ids (part of the ground interface: PUS-8 function id = id << 8 | opcode), the bus
+topics it publishes and consumes, the configuration keys naming its HAL devices, and the
+services it offers to other applications or needs from them.
+
+Adding an application is one package plus one line here (README: "Write your own
+application"). The composition (:mod:`flight.node`) derives from this table:
+
+- the install order: providers of a service before the apps that require it;
+- the run order inside a tick: producers of a topic before its consumers (``feedback``
+  topics are read one tick late on purpose and do not constrain the order);
+- the id table, checked for uniqueness at import (:data:`COMPONENT_IDS`).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+
+from flight.core import AppSpec
+
+__all__ = ["APPLICATIONS", "COMPONENT_IDS", "CORE_COMPONENT_IDS", "app_spec"]
+
+#: Components of the core (not applications): the executive's monitor and the PUS endpoint.
+CORE_COMPONENT_IDS: Mapping[str, int] = types.MappingProxyType({"exec": 1, "tmtc": 2})
+
+APPLICATIONS: tuple[AppSpec, ...] = (
+    AppSpec(
+        "environment",
+        "flight.environment",
+        components=(("environment", 23),),
+        publishes=("RadiationEnvironment",),
+        devices=("gnss",),
+        summary="SAA passes from the GNSS position",
+    ),
+    AppSpec(
+        "power",
+        "flight.power",
+        components=(("power", 20),),
+        publishes=("PowerStatus", "EclipseForecast", "PowerBudget"),
+        feedback=("ModeStatus", "PropulsionPowerRequest"),
+        devices=("battery", "array", "pdu", "gnss"),
+        summary="state of charge, eclipse forecast, budget, load shedding, battery protection",
+    ),
+    AppSpec(
+        "thermal",
+        "flight.thermal",
+        components=(("thermal", 21),),
+        publishes=("ThermalStatus", "ThermalThrottle"),
+        consumes=("PowerBudget", "PowerStatus"),
+        devices=("sensors", "radiator"),
+        summary="zone control, radiator, prediction, compute throttling",
+    ),
+    AppSpec(
+        "fdir",
+        "flight.fdir",
+        components=(("fdir", 22),),
+        publishes=("ModeStatus", "AttitudeRequest"),
+        consumes=("PowerStatus", "ThermalStatus"),
+        summary="limit monitoring, event-action, modes, boot counting and reset escalation",
+    ),
+    AppSpec(
+        "adcs",
+        "flight.adcs",
+        components=(("adcs", 24),),
+        publishes=("AttitudeStatus",),
+        consumes=("AttitudeRequest",),
+        devices=("attitude",),
+        summary="attitude mode commanding: nadir, sun, inertial, target vector",
+    ),
+    AppSpec(
+        "edac",
+        "flight.edac",
+        components=(("edac", 60),),
+        consumes=("RadiationEnvironment",),
+        devices=("storage_device",),
+        provides=("edac.regions",),
+        summary="protected memory, scrubbing, TMR, PUS-6",
+    ),
+    AppSpec(
+        "compute",
+        "flight.compute",
+        components=(("compute", 40),),
+        consumes=("PowerBudget", "ThermalThrottle", "ModeStatus", "PowerStatus"),
+        devices=("accelerator", "storage", "imager"),
+        requires=("edac.regions",),
+        summary="AI job executor under power, thermal and deadline limits",
+    ),
+    AppSpec(
+        "gnc",
+        "flight.gnc",
+        components=(("gnc", 25),),
+        publishes=("PropulsionPowerRequest",),
+        consumes=("ModeStatus", "PowerBudget", "EclipseForecast"),
+        devices=("gnss", "thruster", "storage"),
+        summary="orbit determination, station keeping, burns, conjunction screening",
+    ),
+)
+
+
+def _id_table() -> Mapping[str, int]:
+    table: dict[str, int] = dict(CORE_COMPONENT_IDS)
+    owners: dict[int, str] = {cid: name for name, cid in table.items()}
+    for spec in APPLICATIONS:
+        for name, cid in spec.components:
+            if not 1 <= cid <= 255:
+                raise ValueError(f"component {name!r}: id {cid} outside 1..255")
+            if name in table:
+                raise ValueError(f"component name {name!r} registered twice")
+            if cid in owners:
+                raise ValueError(f"component id {cid} used by {owners[cid]!r} and {name!r}")
+            table[name] = cid
+            owners[cid] = name
+    return types.MappingProxyType(table)
+
+
+#: Every component id of the node, by component name: one table, unique (checked at import).
+COMPONENT_IDS: Mapping[str, int] = _id_table()
+
+
+def app_spec(section: str) -> AppSpec:
+    """The registry line of the application installed by ``[section]`` (KeyError if none)."""
+    for spec in APPLICATIONS:
+        if spec.section == section:
+            return spec
+    raise KeyError(section)

@@ -1,0 +1,174 @@
+"""The node's run loop: boot, lock-step with a stepped plant, processor resets, the summary.
+
+:class:`Node` is the facade the ground uses: it composes the node (:mod:`._compose`), runs it
+in onboard time and reports (:mod:`._summary`). The backend's capabilities are checked with
+``isinstance`` on the Protocols of :mod:`hal.registry`, never probed by attribute name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flight.core import NS_PER_S, BootCounting, LoadOutcome, perf_counter_ns, seconds_to_ns
+from flight.node._compose import Composition, NodeOptions, compose
+from flight.node._plant import attach_plant
+from flight.node._summary import build_summary
+from flight.tmtc import require_crc_extension
+
+__all__ = ["Node"]
+
+
+class Node:
+    """One spacecraft's flight software plus its devices, built from a configuration dict.
+
+    The configuration is the merged, validated dict of :func:`flight.config.load_config`.
+    Attributes give read access to what composition built: ``executive``, ``tmtc``,
+    ``backend``, ``apps`` (section -> app), ``clock``, ``events``, ``params``, ``seed``.
+    """
+
+    def __init__(self, config: dict[str, Any], options: NodeOptions | None = None) -> None:
+        require_crc_extension()  # fail loudly before anything runs
+        self._c: Composition = compose(config, options)
+        c = self._c
+        self.config = c.config
+        self.options = c.options
+        self.seed = c.seed
+        self.clock = c.clock
+        self.events = c.events
+        self.params = c.params
+        self.executive = c.executive
+        self.archive = c.archive
+        self.link = c.link
+        self.tmtc = c.tmtc
+        self.backend = c.backend
+        self.watchdog = c.watchdog
+        self.apps = c.apps
+        self.param_load = c.param_load
+        self.resets: list[dict[str, Any]] = []
+        self.wall_seconds = 0.0
+        self._booted = False
+        try:
+            self._sync_plant()
+        except BaseException:
+            c.close()
+            raise
+
+    @property
+    def composition(self) -> Composition:
+        """What composition built (app specs in run order, services...)."""
+        return self._c
+
+    def _sync_plant(self) -> None:
+        """A stepped plant (the simulated world) runs in lock-step with the executive at the
+        configured plant rate (:func:`attach_plant`, the one sync loop)."""
+        from hal.registry import SteppedPlant
+
+        if isinstance(self.backend, SteppedPlant):
+            rate_hz = float(self.config.get("hal", {}).get("plant_rate_hz", 1.0))
+            attach_plant(self.executive, self.backend, rate_hz)
+
+    def add_observer(self, hook: Callable[[int], None]) -> None:
+        """Call ``hook(t_ns)`` at the start of every tick (after the plant sync): how the
+        ground samples a run without being part of the flight software."""
+        self.executive.add_tick_hook(hook)
+
+    # -- boot --------------------------------------------------------------------------------
+    def _boot(self) -> None:
+        """Start the executive, arm the watchdog and report the boot (TM[5,1]): the boot
+        count, the native kernel backends, and any parameter-file fallback."""
+        from native.backend import backend_report, selected_backend
+
+        ex = self.executive
+        ex.start()  # init counts the boot (fdir) and loads compiled kernels
+        self._arm_watchdog()
+        load = self.param_load
+        if load is not None and load.outcome in (LoadOutcome.BACKUP, LoadOutcome.DEFAULTS):
+            ex.monitor.emit(
+                "params_fallback", source=load.outcome.value, problems="; ".join(load.problems)
+            )
+        variants = sorted(set(backend_report(strict=False).values()))
+        fdir = self.apps.get("fdir")
+        count = fdir.boot_count if isinstance(fdir, BootCounting) else 0
+        ex.monitor.emit("boot", count=count, native=selected_backend(), kernels=",".join(variants))
+
+    def _arm_watchdog(self) -> None:
+        if self.watchdog is not None:
+            timeout = float(self.config.get("executive", {}).get("watchdog_timeout_s", 5.0))
+            self.watchdog.arm(timeout)
+
+    # -- running -----------------------------------------------------------------------------
+    def run(
+        self, duration_s: float, progress: Callable[[float], None] | None = None
+    ) -> dict[str, Any]:
+        """Run for ``duration_s`` seconds of onboard time; return the run summary.
+
+        ``progress(fraction)`` is called about 100 times. The run's wall time (for the
+        real-time factor) is measured with the clock module's performance counter.
+        """
+        if not self._booted:
+            self._boot()
+            self._booted = True
+        duration_ns = seconds_to_ns(duration_s)
+        t_start = perf_counter_ns()
+        chunks = 100 if progress else 1
+        done = 0
+        for i in range(chunks):
+            target = duration_ns * (i + 1) // chunks
+            while done < target:
+                before = self.clock.now_ns()
+                self.executive.run_for(target - done, stop=self._reset_pending)
+                done += self.clock.now_ns() - before
+                if self._reset_pending():
+                    self._processor_reset()
+            if progress:
+                progress((i + 1) / chunks)
+        self.wall_seconds += (perf_counter_ns() - t_start) / NS_PER_S
+        return self.summary()
+
+    def _reset_pending(self) -> bool:
+        """True when the hardware would reset the flight computer now (watchdog expired)."""
+        from hal.registry import ProcessorReset
+
+        backend = self.backend
+        return isinstance(backend, ProcessorReset) and bool(backend.reboot_pending)
+
+    def _processor_reset(self) -> None:
+        """The flight computer's reset: devices return to their power-on state (the
+        backend), the executive restarts every component, parameters are reloaded from their
+        file (so the boot counter persists), the load is reported, and the watchdog is armed
+        again."""
+        from hal.registry import ProcessorReset
+
+        backend = self.backend
+        if not isinstance(backend, ProcessorReset):
+            return
+        reason = backend.reboot()
+        self.resets.append({"t_s": self.clock.now_ns() / NS_PER_S, "reason": reason.name})
+        self.executive.reset()
+        self.param_load = self._c.param_load = self.params.load()
+        self.executive.monitor.emit("reset", reason=reason.name)
+        self.executive.start()
+        load = self.param_load
+        if load.outcome in (LoadOutcome.BACKUP, LoadOutcome.DEFAULTS):
+            self.executive.monitor.emit(
+                "params_fallback", source=load.outcome.value, problems="; ".join(load.problems)
+            )
+        self._arm_watchdog()
+
+    # -- reporting ---------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """Figures of merit of the run so far (JSON-serialisable; see :mod:`._summary`)."""
+        return build_summary(self._c, self.wall_seconds, self.resets)
+
+    def write_summary(self, summary: dict[str, Any]) -> Path:
+        """Write ``summary.json`` to the output folder."""
+        path = self.options.out_dir / "summary.json"
+        path.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str))
+        return path
+
+    def close(self) -> None:
+        """Stop the executive and release the archive, link and backend (idempotent)."""
+        self._c.close()
