@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from flight._config import load_config
+from flight.config import load_config
 from flight.node import Node, NodeOptions
 from ground.bench.record import BenchRecord
 

@@ -15,7 +15,7 @@ import platform
 import sys
 
 from ground.bench.tmtc import run
-from flight.tmtc._crc import crc_extension_status
+from flight.tmtc import crc_extension_status
 from ground.bench import bench_main
 
 __all__ = ["main", "run"]

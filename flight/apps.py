@@ -18,11 +18,17 @@ application"). The composition (:mod:`flight.node`) derives from this table:
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from flight.core import AppSpec
 
-__all__ = ["APPLICATIONS", "COMPONENT_IDS", "CORE_COMPONENT_IDS", "app_spec"]
+__all__ = [
+    "APPLICATIONS",
+    "COMPONENT_IDS",
+    "CORE_COMPONENT_IDS",
+    "app_spec",
+    "id_table",
+]
 
 #: Components of the core (not applications): the executive's monitor and the PUS endpoint.
 CORE_COMPONENT_IDS: Mapping[str, int] = types.MappingProxyType({"exec": 1, "tmtc": 2})
@@ -101,10 +107,16 @@ APPLICATIONS: tuple[AppSpec, ...] = (
 )
 
 
-def _id_table() -> Mapping[str, int]:
+def id_table(applications: Iterable[AppSpec] = APPLICATIONS) -> Mapping[str, int]:
+    """Every component id of a node made of ``applications`` (plus the core), by component
+    name. ValueError names a duplicate id or name, or an id outside 1..255."""
     table: dict[str, int] = dict(CORE_COMPONENT_IDS)
     owners: dict[int, str] = {cid: name for name, cid in table.items()}
-    for spec in APPLICATIONS:
+    sections: set[str] = set()
+    for spec in applications:
+        if spec.section in sections:
+            raise ValueError(f"application [{spec.section}] registered twice")
+        sections.add(spec.section)
         for name, cid in spec.components:
             if not 1 <= cid <= 255:
                 raise ValueError(f"component {name!r}: id {cid} outside 1..255")
@@ -118,7 +130,7 @@ def _id_table() -> Mapping[str, int]:
 
 
 #: Every component id of the node, by component name: one table, unique (checked at import).
-COMPONENT_IDS: Mapping[str, int] = _id_table()
+COMPONENT_IDS: Mapping[str, int] = id_table()
 
 
 def app_spec(section: str) -> AppSpec:

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 __all__ = [
     "AttitudeRequest",
+    "AttitudeStatus",
     "EclipseForecast",
     "Mode",
     "ModeStatus",
     "PowerBudget",
     "PowerStatus",
+    "PropulsionPowerRequest",
     "RadiationEnvironment",
     "ShedLevel",
     "ThermalStatus",
@@ -131,10 +133,28 @@ class ModeStatus:
 
 @dataclass(frozen=True, slots=True)
 class AttitudeRequest:
-    """Requested pointing: 'nadir', 'sun' or 'min_drag' (producer: fdir's mode manager)."""
+    """Requested pointing (producer: fdir's mode manager, 'sun' in SAFE and 'nadir' in
+    NOMINAL; consumer: adcs). ``pointing`` is a :class:`hal.attitude.AttitudeMode` value:
+    'nadir', 'sun', 'inertial' (with ``q_target_eci``, a unit quaternion body -> ECI,
+    scalar first) or 'target_vector' (with ``target_eci``, an ECI direction)."""
 
     t_ns: int
     pointing: str
+    q_target_eci: tuple[float, float, float, float] | None = None
+    target_eci: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttitudeStatus:
+    """Attitude as the control unit reports it, every adcs step (producer: adcs)."""
+
+    t_ns: int
+    mode: str  #: commanded pointing mode (an AttitudeMode value)
+    on_target: bool  #: within the unit's pointing tolerance of the mode's target
+    angle_to_target_deg: float  #: rotation angle to the target attitude, deg
+    body_rate_deg_s: float  #: magnitude of the body angular rate, deg/s
+    wheel_momentum_nms: float  #: momentum stored in the reaction wheels, N m s
+    desaturating: bool  #: a momentum dump is running
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,3 +166,17 @@ class RadiationEnvironment:
     in_saa: bool
     lat_deg: float  #: geocentric latitude
     lon_deg: float  #: longitude, -180..180
+
+
+@dataclass(frozen=True, slots=True)
+class PropulsionPowerRequest:
+    """GNC asks for the propulsion rail on (before a burn) or off (after it) (producer: gnc).
+
+    The power application owns the PDU: it switches the rail to follow the latest request,
+    and may refuse an ``on`` (SAFE mode, battery at its floor, deep load shedding). GNC fires
+    only once the thruster itself reports powered and ready.
+    """
+
+    t_ns: int
+    on: bool
+    reason: str  #: why (e.g. "stationkeeping burn"), for events and telemetry

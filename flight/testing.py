@@ -15,11 +15,12 @@ clock, so a test behaves the same at any speed.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from flight.apps import APPLICATIONS
+from flight.core import AppSpec
 from flight.node import attach_plant
 from native.errors import ConfigError
 
@@ -35,7 +36,7 @@ def node_config(
     """The default configuration (or ``config_file`` merged over it) with the ground link off,
     keeping only the application sections named in ``apps`` (None: all of them), then
     ``overrides`` merged in (same rules as a user file)."""
-    from flight._config import load_config, merge
+    from flight.config import load_config, merge
 
     cfg = load_config(config_file)
     cfg = merge(cfg, {"tmtc": {"ground_link": False}})
@@ -57,10 +58,12 @@ def build_node(
     config: dict[str, Any],
     *,
     scenario: str | None = None,
+    applications: Sequence[AppSpec] = APPLICATIONS,
     **options: Any,
 ) -> Any:
     """A :class:`~flight.node.Node` writing into ``tmp/out``; ``scenario`` is TOML text
-    (dedented) written to ``tmp/scenario.toml``; ``options`` are :class:`NodeOptions` fields."""
+    (dedented) written to ``tmp/scenario.toml``; ``applications`` is the registry (default:
+    :data:`flight.apps.APPLICATIONS`); ``options`` are :class:`NodeOptions` fields."""
     from flight.node import Node, NodeOptions
 
     scenario_path = None
@@ -68,4 +71,4 @@ def build_node(
         scenario_path = tmp / "scenario.toml"
         scenario_path.write_text(textwrap.dedent(scenario))
     options.setdefault("out_dir", tmp / "out")
-    return Node(config, NodeOptions(scenario=scenario_path, **options))
+    return Node(config, NodeOptions(scenario=scenario_path, **options), applications)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import sys
 from importlib import metadata
@@ -47,7 +48,7 @@ def _orbit_period_s(config: dict[str, Any]) -> float:
 
 def cmd_sim(args: argparse.Namespace) -> int:
     """Run a node on the configured backend and write tm.bin and summary.json."""
-    from flight._config import load_config
+    from flight.config import load_config
     from flight.node import Node, NodeOptions
     from ground.report import attach_recorder, write_report
 
@@ -94,7 +95,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def cmd_dict(args: argparse.Namespace) -> int:
     """Print the command/telemetry/event/parameter dictionary of the configured node."""
-    from flight._config import load_config
+    from flight.config import load_config
     from flight.node import Node, NodeOptions
     from ground.dictionary import build_dictionary
 
@@ -144,6 +145,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_show(args: argparse.Namespace) -> int:
+    """Print the merged, validated configuration (the embedded default plus ``--config``)."""
+    from flight.config import format_config, load_config
+
+    print(format_config(load_config(args.config)), end="")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the native kernel benchmarks against their peers."""
     from ground.bench import format_table, run_all
@@ -187,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     dct.add_argument("--config", help="TOML file merged over the embedded default")
     dct.set_defaults(func=cmd_dict)
 
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    show = config_sub.add_parser("show", help="print the merged, validated configuration")
+    show.add_argument("--config", help="TOML file merged over the embedded default")
+    show.set_defaults(func=cmd_config_show)
+
     doc = sub.add_parser("doctor", help="versions, crcmod extension, native backends")
     doc.add_argument("--json", action="store_true", help="print JSON")
     doc.set_defaults(func=cmd_doctor)
@@ -203,13 +218,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point. Satnode errors print one clear line and exit 2."""
+    """Entry point. Satnode errors print one clear line and exit 2; an unexpected error prints
+    one line too (exit 1; ``SATNODE_DEBUG=1`` shows the traceback); Ctrl-C exits 130."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except SatnodeError as exc:
         print(f"satnode: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("satnode: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"satnode: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if os.environ.get("SATNODE_DEBUG"):
+            raise
+        print(
+            f"satnode: internal error: {type(exc).__name__}: {exc} "
+            "(set SATNODE_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -108,7 +108,9 @@ def attach_recorder(node: Any, sample_s: float = 10.0) -> TelemetryRecorder:
     """Attach a :class:`TelemetryRecorder` to ``node`` (a :class:`flight.node.Node`) as an
     observer; applications with a ``sample()`` method become series sources."""
     sources = {
-        name: app.sample for name, app in node.apps.items() if callable(getattr(app, "sample", None))
+        name: app.sample
+        for name, app in node.apps.items()
+        if callable(getattr(app, "sample", None))
     }
     altitude = None
     world = getattr(node.backend, "world", None)  # the simulated world's truth, when there is one

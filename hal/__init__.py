@@ -9,6 +9,7 @@ One module per device family, each defining runtime-checkable Protocols and froz
 - :mod:`hal.laser` laser terminal (PAT states, frames) and the Gaussian-beam link budget
 - :mod:`hal.accelerator` AI accelerator (jobs, power modes, accounting)
 - :mod:`hal.platform` watchdog, non-volatile storage
+- :mod:`hal.attitude` attitude control unit (pointing modes, slews, reaction wheels)
 
 Backends (``sim``, later ``hil`` and ``linux``) are opened by name through
 :mod:`hal.registry`; this package never imports a backend. :mod:`hal.testing` holds the
@@ -27,6 +28,7 @@ from hal.accelerator import (
     ModeSpec,
     PowerMode,
 )
+from hal.attitude import AttitudeControl, AttitudeMode, AttitudeReading
 from hal.imager import N_BANDS, SCENE_PERIOD_S, Imager, ImageTiles
 from hal.laser import (
     LaserReading,
@@ -62,6 +64,11 @@ from hal.registry import (
     ENTRY_POINT_GROUP,
     Backend,
     BackendFactory,
+    MemoryRegistration,
+    ProcessorReset,
+    RunReport,
+    SteppedPlant,
+    UpsetModel,
     get_device,
     known_backends,
     open_backend,
@@ -113,6 +120,7 @@ FAMILY_INTERFACES: dict[Family, type] = {
     Family.IMAGER: Imager,
     Family.WATCHDOG: Watchdog,
     Family.STORAGE: Storage,
+    Family.ATTITUDE: AttitudeControl,
 }
 
 __all__ = [
@@ -125,6 +133,9 @@ __all__ = [
     "Accelerator",
     "AcceleratorReading",
     "AcceleratorStatus",
+    "AttitudeControl",
+    "AttitudeMode",
+    "AttitudeReading",
     "Backend",
     "BackendFactory",
     "BackendNotFoundError",
@@ -152,21 +163,25 @@ __all__ = [
     "Kernel",
     "LaserReading",
     "LaserTerminal",
+    "MemoryRegistration",
     "ModeSpec",
     "PatState",
     "Pdu",
     "PduReading",
     "PowerMode",
+    "ProcessorReset",
     "Quat",
     "Radiator",
     "RadiatorReading",
     "RailStatus",
     "Reading",
     "ResetReason",
+    "RunReport",
     "SolarArray",
     "SolarArrayReading",
     "StarTracker",
     "StarTrackerReading",
+    "SteppedPlant",
     "Storage",
     "StorageReading",
     "SunSensor",
@@ -177,6 +192,7 @@ __all__ = [
     "Thruster",
     "ThrusterReading",
     "ThrusterStatus",
+    "UpsetModel",
     "Vec3",
     "Watchdog",
     "WatchdogReading",

@@ -62,6 +62,7 @@ class Family(enum.StrEnum):
     IMAGER = "imager"
     WATCHDOG = "watchdog"
     STORAGE = "storage"
+    ATTITUDE = "attitude"
 
 
 @runtime_checkable

@@ -14,6 +14,12 @@ only when asked for, and a name whose module cannot be imported is reported as u
 Third-party backends register through the ``satnode.hal_backends`` entry-point group; the entry
 point loads a factory ``(**options) -> Backend``. Nothing here imports a backend module before
 :func:`open_backend` is called for it.
+
+What a backend offers beyond devices is a set of capabilities, each a runtime-checkable
+Protocol that the node tests with ``isinstance``: :class:`SteppedPlant` (lock-step time),
+:class:`ProcessorReset` (watchdog/commanded resets), :class:`UpsetModel` (radiation upsets),
+:class:`MemoryRegistration` (flight memory exposed to the upsets) and :class:`RunReport`
+(figures for the run summary).
 """
 
 from __future__ import annotations
@@ -25,13 +31,21 @@ from collections.abc import Callable, Mapping
 from importlib import metadata
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from numpy.typing import NDArray
+
 from hal._common import Device, Family
+from hal.platform import ResetReason
 from native.errors import BackendNotFoundError, ConfigError, DeviceUnavailableError
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Backend",
     "BackendFactory",
+    "MemoryRegistration",
+    "ProcessorReset",
+    "RunReport",
+    "SteppedPlant",
+    "UpsetModel",
     "get_device",
     "known_backends",
     "open_backend",
@@ -92,6 +106,98 @@ class Backend(Protocol):
 
 
 BackendFactory = Callable[..., Backend]
+
+
+# --------------------------------------------------------------------------- capabilities
+# What a backend may offer beyond device lookup. The node's composition checks each with
+# ``isinstance`` and uses it only when present; the ``hil`` and ``linux`` backends implement
+# exactly these (a rig steps its plant too; real hardware resets the processor for real).
+
+
+@runtime_checkable
+class SteppedPlant(Protocol):
+    """A plant that runs in lock-step with the executive: time passes only when told.
+
+    The node advances it by each executive tick (``sim``; ``hil`` in lock-step mode). A
+    backend without this capability runs on its own clock (real time).
+    """
+
+    @property
+    def t_ns(self) -> int:
+        """Plant time (ns since the scenario epoch); moves only through :meth:`advance`."""
+        ...
+
+    def advance(self, dt_ns: int) -> None:
+        """Let ``dt_ns`` (int ns, >= 0) of plant time pass; DeviceCommandError otherwise."""
+        ...
+
+
+@runtime_checkable
+class ProcessorReset(Protocol):
+    """The hardware can reset the flight computer (watchdog expiry, commanded reset)."""
+
+    @property
+    def reboot_pending(self) -> bool:
+        """True when the hardware would reset the flight computer now (a watchdog expired)."""
+        ...
+
+    def reboot(self, reason: ResetReason = ResetReason.COMMANDED) -> ResetReason:
+        """Reset the flight computer: volatile device state returns to its power-on values,
+        non-volatile storage keeps its contents. Returns the reason recorded by the hardware
+        (WATCHDOG when a watchdog expired, else ``reason``)."""
+        ...
+
+
+@runtime_checkable
+class UpsetModel(Protocol):
+    """A radiation environment that flips bits of registered memory (single-event upsets).
+
+    Rates are per bit per day; counts are totals since the backend was opened.
+    """
+
+    @property
+    def seu_rate_per_bit_day(self) -> float:
+        """Configured upset rate outside the South Atlantic Anomaly (upsets per bit per day)."""
+        ...
+
+    @property
+    def upset_rate_per_bit_day(self) -> float:
+        """Upset rate now, SAA enhancement included (upsets per bit per day)."""
+        ...
+
+    @property
+    def upsets_injected(self) -> int:
+        """Upset events injected so far (a multiple-bit upset counts once)."""
+        ...
+
+    @property
+    def bits_flipped(self) -> int:
+        """Bits flipped so far (a multiple-bit upset flips two)."""
+        ...
+
+    def upsets_by_region(self) -> dict[str, int]:
+        """Upset events injected per registered memory region name."""
+        ...
+
+
+@runtime_checkable
+class MemoryRegistration(Protocol):
+    """Flight memory can be exposed to the backend's upset model."""
+
+    def register_memory(self, name: str, array: NDArray[Any]) -> None:
+        """Expose the bytes of ``array`` (C-contiguous, writeable) under region ``name``;
+        registering a name again replaces the region. Bad arguments -> DeviceCommandError."""
+        ...
+
+
+@runtime_checkable
+class RunReport(Protocol):
+    """The backend reports its own figures for the run summary."""
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-serialisable backend figures for ``summary.json``."""
+        ...
+
 
 # Built-in backends as "module:attribute" strings, so that registering costs no import.
 _BUILTIN: dict[str, str] = {

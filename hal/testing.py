@@ -41,6 +41,7 @@ import numpy as np
 from hal import FAMILY_INTERFACES
 from hal._common import Device, Family
 from hal.accelerator import STANDARD_KERNELS, Accelerator, AcceleratorStatus, JobState, PowerMode
+from hal.attitude import AttitudeControl, AttitudeMode
 from hal.imager import Imager
 from hal.laser import LaserTerminal, PatState
 from hal.platform import ResetReason, Storage, Watchdog
@@ -57,6 +58,7 @@ __all__ = [
     "Harness",
     "RebootHarness",
     "check_accelerator",
+    "check_attitude",
     "check_backend",
     "check_battery",
     "check_device",
@@ -808,6 +810,90 @@ def check_imager(dev: Imager, harness: Harness) -> None:
     check_unavailable_when_off(dev, harness, lambda: dev.read_tiles(0, 0, 1))
 
 
+def check_attitude(dev: AttitudeControl, harness: Harness, *, slew: bool = True) -> None:
+    """Attitude control conformance: reading types and invariants (unit quaternion, angle in
+    [0, 180] deg, momentum magnitude = norm of its vector), bad mode commands refused with the
+    mode unchanged, an INERTIAL hold of the current attitude is on target at once, and (with
+    ``slew``) a commanded SUN slew completes within 180 deg / rate (plus two steps); a unit
+    found in NADIR or SUN is commanded back to it. Unavailable when unpowered."""
+    from hal.attitude import AttitudeReading
+
+    _interface(dev, AttitudeControl)
+    rate = dev.max_slew_rate_deg_s
+    tol = dev.pointing_tolerance_deg
+    hmax = dev.wheel_momentum_limit_nms
+    for label, v in (("max_slew_rate_deg_s", rate), ("pointing_tolerance_deg", tol)):
+        _ensure(isinstance(v, float) and 0.0 < v <= 180.0, dev, f"{label} = {v!r}")
+    _ensure(isinstance(hmax, float) and hmax > 0.0, dev, f"wheel_momentum_limit_nms {hmax!r}")
+
+    def read_checked() -> AttitudeReading:
+        r = dev.read()
+        check_reading_type(r, AttitudeReading, dev)
+        _ensure(r.valid, dev, "a healthy unit reported an invalid reading")
+        _ensure(abs(_norm(r.q_body_to_eci) - 1.0) < 1e-6, dev, "quaternion not unit")
+        _ensure(r.q_body_to_eci[0] >= 0.0, dev, "quaternion scalar part negative")
+        _ensure(0.0 <= r.angle_to_target_deg <= 180.0 + 1e-9, dev, "angle outside [0, 180]")
+        _ensure(
+            abs(r.wheel_momentum_nms - _norm(r.wheel_momentum_body_nms)) < 1e-9,
+            dev,
+            "wheel momentum magnitude differs from its vector's norm",
+        )
+        _ensure(r.slewing == (r.angle_to_target_deg > tol), dev, "slewing flag vs angle")
+        _ensure(r.desaturations >= 0, dev, "negative desaturation count")
+        return r
+
+    r0 = read_checked()
+    before = r0.mode
+    for label, call in (
+        ("unknown mode", lambda: dev.set_mode("warp")),
+        ("inertial without a quaternion", lambda: dev.set_mode(AttitudeMode.INERTIAL)),
+        (
+            "inertial with a non-unit quaternion",
+            lambda: dev.set_mode(AttitudeMode.INERTIAL, q_target_eci=(2.0, 0.0, 0.0, 0.0)),
+        ),
+        (
+            "inertial with a NaN quaternion",
+            lambda: dev.set_mode(AttitudeMode.INERTIAL, q_target_eci=(math.nan, 0, 0, 1.0)),
+        ),
+        ("target vector without a vector", lambda: dev.set_mode(AttitudeMode.TARGET_VECTOR)),
+        (
+            "target vector of zero length",
+            lambda: dev.set_mode(AttitudeMode.TARGET_VECTOR, target_eci=(0.0, 0.0, 0.0)),
+        ),
+        (
+            "target vector of two numbers",
+            lambda: dev.set_mode(AttitudeMode.TARGET_VECTOR, target_eci=(1.0, 0.0)),
+        ),
+        ("nadir with a target", lambda: dev.set_mode(AttitudeMode.NADIR, target_eci=(1, 0, 0))),
+    ):
+        _expect_command_error(dev, label, call)
+        _ensure(dev.read().mode is before, dev, f"{label}: the mode changed")
+
+    # Holding the current attitude inertially is on target at once (after one step).
+    dev.set_mode(AttitudeMode.INERTIAL, q_target_eci=read_checked().q_body_to_eci)
+    _ensure(dev.read().mode is AttitudeMode.INERTIAL, dev, "mode not INERTIAL after command")
+    harness.advance(STEP_NS)
+    r = read_checked()
+    _ensure(not r.slewing, dev, f"INERTIAL hold of the current attitude {r.angle_to_target_deg}")
+
+    if slew:
+        dev.set_mode(AttitudeMode.SUN)
+        harness.advance(STEP_NS)
+        max_steps = math.ceil(180.0 / rate * 1e9 / STEP_NS) + 2
+        for _ in range(max_steps):
+            r = read_checked()
+            if not r.slewing:
+                break
+            harness.advance(STEP_NS)
+        _ensure(r.mode is AttitudeMode.SUN and not r.slewing, dev, "SUN slew did not complete")
+    if before in (AttitudeMode.NADIR, AttitudeMode.SUN):  # modes that need no target
+        dev.set_mode(before)
+    check_timestamps(dev, dev.read, harness)
+    check_unavailable_when_off(
+        dev, harness, dev.read, {"set_mode": lambda: dev.set_mode(AttitudeMode.SUN)}
+    )
+
+
 CHECKS: Mapping[Family, Callable[..., None]] = {
     Family.GNSS: check_gnss,
     Family.IMU: check_imu,
@@ -825,6 +911,7 @@ CHECKS: Mapping[Family, Callable[..., None]] = {
     Family.IMAGER: check_imager,
     Family.WATCHDOG: check_watchdog,
     Family.STORAGE: check_storage,
+    Family.ATTITUDE: check_attitude,
 }
 
 

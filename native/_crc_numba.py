@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from native._crc_tables import CRC16_TABLES, CRC32C_TABLES
-from native._jit import kernel
+from native.jit import kernel
 
 __all__ = ["crc16_numba", "crc32c_numba"]
 

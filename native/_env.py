@@ -28,8 +28,8 @@ from native._env_numba import (
 )
 from native._env_ref import density_batch_ref, shadow_batch_ref, sun_batch_ref
 from native._orbit_args import as_f64
-from native._orbit_constants import J2000_JD
 from native.backend import register_kernel
+from native.constants import J2000_JD
 from native.errors import KernelArgumentError
 
 __all__ = [

@@ -19,13 +19,13 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from native._jit import kernel
-from native._orbit_constants import (
+from native.constants import (
     AU_M,
     EARTH_FLATTENING,
     EARTH_RADIUS_M,
     SUN_RADIUS_M,
 )
+from native.jit import kernel
 
 __all__ = [
     "DENSITY_EXPONENTIAL",

@@ -15,7 +15,7 @@ from native._env_numba import (
     DENSITY_HARRIS_PRIESTER,
     SHADOW_CYLINDRICAL,
 )
-from native._orbit_constants import AU_M, EARTH_FLATTENING, EARTH_RADIUS_M, SUN_RADIUS_M
+from native.constants import AU_M, EARTH_FLATTENING, EARTH_RADIUS_M, SUN_RADIUS_M
 
 __all__ = ["density_batch_ref", "shadow_batch_ref", "sun_batch_ref"]
 

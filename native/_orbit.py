@@ -19,7 +19,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from native._env import density_model_setup
 from native._orbit_args import as_f64, check_out
-from native._orbit_constants import EARTH_RADIUS_M, EARTH_ROTATION_RAD_S, J2, MU_EARTH_M3_S2
 from native._orbit_numba import (
     elements_to_state_kernel,
     propagate_j2_kernel,
@@ -34,6 +33,7 @@ from native._orbit_ref import (
     state_to_elements_ref,
 )
 from native.backend import register_kernel
+from native.constants import EARTH_RADIUS_M, EARTH_ROTATION_RAD_S, J2, MU_EARTH_M3_S2
 from native.errors import KernelArgumentError
 
 __all__ = [

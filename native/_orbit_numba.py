@@ -31,8 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from native._env_numba import density_kg_m3
-from native._jit import kernel
-from native._orbit_constants import EARTH_RADIUS_M, MU_EARTH_M3_S2
+from native.constants import EARTH_RADIUS_M, MU_EARTH_M3_S2
+from native.jit import kernel
 
 __all__ = [
     "acceleration",

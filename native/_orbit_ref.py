@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from native._env_ref import density_batch_ref
-from native._orbit_constants import EARTH_RADIUS_M, MU_EARTH_M3_S2
+from native.constants import EARTH_RADIUS_M, MU_EARTH_M3_S2
 
 __all__ = [
     "acceleration_ref",

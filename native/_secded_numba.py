@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from native._jit import kernel
 from native._secded_code import BYTE_TABLES, DECODE
+from native.jit import kernel
 
 __all__ = ["check_numba", "encode_numba", "scrub_numba"]
 

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from native._jit import kernel
 from native._orbit_args import as_f64
 from native._thermal_numba import SURF_COLUMNS
 from native._thermal_numba import thermal_step as _step_numba
@@ -21,6 +20,7 @@ from native._thermal_numba import view_factor_plate_earth as _vf_numba
 from native._thermal_ref import thermal_step_ref, view_factor_ref
 from native.backend import register_kernel
 from native.errors import KernelArgumentError
+from native.jit import kernel
 
 __all__ = ["SURF_COLUMNS", "thermal_step", "view_factor_plate_earth"]
 

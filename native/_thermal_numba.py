@@ -29,8 +29,8 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from native._jit import kernel
-from native._orbit_constants import SIGMA_W_M2_K4
+from native.constants import SIGMA_W_M2_K4
+from native.jit import kernel
 
 __all__ = [
     "SURF_ALPHA",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from native._orbit_constants import SIGMA_W_M2_K4
 from native._thermal_numba import SURF_ALPHA, SURF_AREA, SURF_EPS, SURF_NODE, SURF_NX, SURF_VARIABLE
+from native.constants import SIGMA_W_M2_K4
 
 __all__ = ["thermal_step_ref", "view_factor_ref"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from native._jit import kernel
+from native.jit import kernel
 
 __all__ = ["repair_numba", "vote_numba"]
 

@@ -29,7 +29,6 @@ from flight.compute._install import (
     INSTALL_KEYS,
     ComputeApp,
     ComputeConfig,
-    RegionProvider,
     install,
     parse_config,
 )
@@ -92,7 +91,6 @@ __all__ = [
     "Policy",
     "Progress",
     "RecordError",
-    "RegionProvider",
     "RejectReason",
     "ResultRecord",
     "ResultStore",

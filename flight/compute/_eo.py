@@ -34,8 +34,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from native import crc32c
-from native._jit import kernel
 from native.errors import FlightError
+from native.jit import kernel
 
 __all__ = [
     "BORDER_GUARD_PX",

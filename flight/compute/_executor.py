@@ -46,6 +46,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from flight.compute._eo import (
+    Head,
     ModelStore,
     as_outputs,
     find_detections,
@@ -82,6 +83,7 @@ from flight.messages import Mode, ModeStatus, PowerBudget, PowerStatus, ShedLeve
 from hal.accelerator import Accelerator, AcceleratorStatus, JobResult, PowerMode
 from hal.imager import Imager
 from hal.platform import Storage
+from native import schema
 from native.errors import (
     ConfigError,
     DeviceFaultError,
@@ -89,6 +91,7 @@ from native.errors import (
     FlightError,
     HalError,
 )
+from native.schema import setting
 
 __all__ = ["Admission", "ComputeExecutor", "ExecutorConfig"]
 
@@ -101,83 +104,79 @@ _MAX_LIST = 200
 
 @dataclass(frozen=True, slots=True)
 class ExecutorConfig:
-    """The ``[compute]`` section (less ``workload`` and installation keys); see README."""
+    """The executor's keys of the ``[compute]`` section (a :mod:`native.schema` section);
+    the installer's keys (devices, rate, workload) are parsed by ``flight.compute.parse_config``."""
 
-    policy: Policy = Policy.EDF
-    queue_depth: int = 32  #: jobs admitted and not finished
-    tile_px: int = 64  #: proxy tile size (px)
-    tiles_per_chunk: int = 1  #: tiles per accelerator submission (= per checkpoint)
-    ops_scale: float = 4e8  #: modelled ops per proxy op (flight model / proxy size)
-    max_tiles: int = 1024  #: largest job (tiles)
-    max_retries: int = 3  #: chunk retries (hang, replica mismatch) before a job fails
-    timeout_factor: float = 2.0  #: chunk timeout = factor * modelled time + timeout_min_s
-    timeout_min_s: float = 1.0
-    admission: bool = True  #: run the policy's deadline admission test
-    admission_derate: float = 0.9  #: fraction of the sustained rate admission counts on
-    drop_late: bool = True  #: drop jobs whose deadline passed
-    budget_margin: float = 3.0  #: default budgets: worst-mode estimate times this
-    energy_bucket_s: float = 60.0  #: energy bucket depth, seconds of budget
-    default_compute_w: float = 300.0  #: budget (W) while no fresh PowerBudget is known
-    budget_stale_s: float = 300.0  #: a PowerBudget older than this is ignored
-    idle_off_s: float = 5.0  #: switch the accelerator OFF after idling this long
-    throttle_preempt: bool = True  #: preempt a chunk above a tightened thermal cap
-    cap_margin: float = 0.05  #: start work only in modes <= (1 - margin) * thermal cap
-    downlink_interval_s: float = 1.0  #: at most one result report per interval
-    max_results: int = 256  #: stored results kept (downlinked ones pruned first)
-    report_service: int = 140  #: mission-specific PUS service type of the TM reports
-    seed: int = 1  #: scene generation seed
+    policy: Policy = setting(Policy.EDF, doc="scheduling policy: 'edf' or 'fifo'")
+    queue_depth: int = setting(32, lo=1, hi=255, doc="jobs admitted and not finished")
+    tile_px: int = setting(64, lo=16, hi=4096, units="px", doc="proxy tile size")
+    tiles_per_chunk: int = setting(
+        1, lo=1, hi=1024, doc="tiles per accelerator submission (= per checkpoint)"
+    )
+    ops_scale: float = setting(
+        4e8, lo=0, lo_open=True, hi=1e15, doc="modelled ops per proxy op (flight model / proxy)"
+    )
+    max_tiles: int = setting(1024, lo=1, hi=65535, doc="largest job (tiles)")
+    max_retries: int = setting(
+        3, lo=0, hi=100, doc="chunk retries (hang, replica mismatch) before a job fails"
+    )
+    timeout_factor: float = setting(
+        2.0, lo=1, hi=1000, doc="chunk timeout = factor * modelled time + timeout_min_s"
+    )
+    timeout_min_s: float = setting(1.0, lo=0, hi=3600, units="s", doc="chunk timeout floor")
+    admission: bool = setting(True, doc="run the policy's deadline admission test")
+    admission_derate: float = setting(
+        0.9, lo=0, lo_open=True, hi=1, doc="fraction of the sustained rate admission counts on"
+    )
+    drop_late: bool = setting(True, doc="drop jobs whose deadline passed")
+    budget_margin: float = setting(
+        3.0, lo=0, lo_open=True, hi=1000, doc="default budgets: worst-mode estimate times this"
+    )
+    energy_bucket_s: float = setting(
+        60.0, lo=0, lo_open=True, hi=86400, units="s", doc="energy bucket depth (of budget)"
+    )
+    default_compute_w: float = setting(
+        300.0, lo=0, hi=1e5, units="W", doc="budget while no fresh PowerBudget is known"
+    )
+    budget_stale_s: float = setting(
+        300.0, lo=0, hi=86400, units="s", doc="a PowerBudget older than this is ignored"
+    )
+    idle_off_s: float = setting(
+        5.0, lo=0, hi=86400, units="s", doc="switch the accelerator OFF after idling this long"
+    )
+    throttle_preempt: bool = setting(True, doc="preempt a chunk above a tightened thermal cap")
+    cap_margin: float = setting(
+        0.05, lo=0, hi=1, hi_open=True, doc="start work only in modes <= (1 - margin) * cap"
+    )
+    downlink_interval_s: float = setting(
+        1.0, lo=0, hi=86400, units="s", doc="at most one result report per interval"
+    )
+    max_results: int = setting(
+        256, lo=1, hi=65535, doc="stored results kept (downlinked ones pruned first)"
+    )
+    report_service: int = setting(
+        140, lo=128, hi=255, doc="mission-specific PUS service type of the TM reports"
+    )
+    seed: int = setting(1, lo=0, hi=2**63 - 1, doc="scene generation seed")
 
     @classmethod
     def from_section(
         cls, section: Mapping[str, Any], seed: int, ignore: set[str]
     ) -> ExecutorConfig:
-        """Parse a ``[compute]`` table; keys in ``ignore`` belong to the installer."""
-        kw: dict[str, Any] = {}
-        types = {f.name: f for f in fields(cls)}
-        for key, value in section.items():
-            if key in ignore:
-                continue
-            if key not in types:
-                raise ConfigError(
-                    f"compute.{key}: unknown key (keys: {', '.join(sorted(set(types) | ignore))})"
-                )
-            default = types[key].default
-            if key == "policy":
-                try:
-                    kw[key] = Policy(str(value).lower())
-                except ValueError:
-                    raise ConfigError(f"compute.policy: {value!r} is not 'edf' or 'fifo'") from None
-            elif isinstance(default, bool):
-                if not isinstance(value, bool):
-                    raise ConfigError(f"compute.{key}: must be true or false, got {value!r}")
-                kw[key] = value
-            elif isinstance(default, int):
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise ConfigError(f"compute.{key}: must be an integer >= 0, got {value!r}")
-                kw[key] = value
-            else:
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise ConfigError(f"compute.{key}: must be a number, got {value!r}")
-                if not math.isfinite(value) or value < 0:
-                    raise ConfigError(f"compute.{key}: must be finite and >= 0, got {value!r}")
-                kw[key] = float(value)
-        kw.setdefault("seed", seed)
-        cfg = cls(**kw)
-        for key in ("queue_depth", "tile_px", "tiles_per_chunk", "max_tiles"):
-            if getattr(cfg, key) < 1:
-                raise ConfigError(f"compute.{key}: must be >= 1")
-        if cfg.tile_px < 16:
-            raise ConfigError("compute.tile_px: must be >= 16")
-        if cfg.queue_depth > 255:
-            raise ConfigError("compute.queue_depth: must be <= 255")
-        for key in ("ops_scale", "energy_bucket_s", "admission_derate", "budget_margin"):
-            if getattr(cfg, key) <= 0:
-                raise ConfigError(f"compute.{key}: must be > 0")
-        if cfg.cap_margin >= 1.0 or cfg.admission_derate > 1.0:
-            raise ConfigError("compute.cap_margin must be < 1 and admission_derate <= 1")
-        if not 128 <= cfg.report_service <= 255:
-            raise ConfigError("compute.report_service: mission services are 128..255")
-        return cfg
+        """Parse a ``[compute]`` table; keys in ``ignore`` belong to the installer.
+
+        ``seed`` is used unless the table sets its own. ConfigError names the key.
+        """
+        if not isinstance(section, Mapping):
+            raise ConfigError(f"[compute]: expected a table, got {section!r}")
+        allowed = {f.name for f in fields(cls)} | ignore
+        unknown = sorted(str(k) for k in section if k not in allowed)
+        if unknown:  # listed here so that the installer's keys show as allowed too
+            raise ConfigError(
+                f"[compute] {unknown[0]}: unknown key (allowed: {', '.join(sorted(allowed))})"
+            )
+        table = {"seed": seed, **{k: v for k, v in section.items() if k not in ignore}}
+        return schema.parse(cls, table, "compute")
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +316,7 @@ class ComputeExecutor(Component):
         config: ExecutorConfig | None = None,
         *,
         name: str = "compute",
-        component_id: int = 40,
+        component_id: int,
         send_tm: Callable[[int, int, bytes], bytes] | None = None,
         generator: WorkloadGenerator | None = None,
         weights_region: Any | None = None,
@@ -938,6 +937,46 @@ class ComputeExecutor(Component):
         hk.downlink_pending = min(0xFFFF, len(self.store.pending()))
 
     # -- reporting --------------------------------------------------------------------------
+    def describe_tm(self) -> dict[str, Any]:
+        """The TM this component sends itself (TM[report_service,1|2]) for the ground
+        dictionary: plain data in the item grammar of ``TmtcService.SERVICES``."""
+
+        def enum(e: type[JobKind | JobState | Criticality | Head]) -> dict[str, int]:
+            return {m.name: int(m) for m in e}
+
+        job = {"name": "job_id", "type": "u32"}
+        kind = {"name": "kind", "type": "u8", "enum": enum(JobKind)}
+        state = {"name": "state", "type": "u8", "enum": enum(JobState)}
+        crit = {"name": "criticality", "type": "u8", "enum": enum(Criticality)}
+        job_item = [job, kind, state, {"name": "priority", "type": "u8"}, crit,
+                    {"name": "deadline_in_s", "type": "f32", "unit": "s"},
+                    {"name": "next_tile", "type": "u16"}, {"name": "tiles", "type": "u16"}]
+        detection = [{"name": "tile", "type": "u16"},
+                     {"name": "head", "type": "u8", "enum": enum(Head)},
+                     {"name": "row", "type": "u16", "unit": "px"},
+                     {"name": "col", "type": "u16", "unit": "px"},
+                     {"name": "score", "type": "f32"}]
+        result = [job, kind, state, crit, {"name": "deadline_met", "type": "u8", "max": 1},
+                  {"name": "t_done_ns", "type": "u64", "unit": "ns", "doc": "onboard time"},
+                  {"name": "crc32c", "type": "u32", "doc": "CRC-32C of the stored result"},
+                  {"name": "cloud_frac", "type": "f32"},
+                  {"name": "energy_j", "type": "f32", "unit": "J"},
+                  {"name": "exec_s", "type": "f32", "unit": "s"},
+                  {"name": "disagreements", "type": "u16"},
+                  {"name": "corrected_words", "type": "u32"},
+                  {"name": "n_detections", "type": "u16", "doc": "all detections of the job"},
+                  {"name": "detections", "type": "array", "count": "n_detections",
+                   "max_count": _MAX_REPORT_DETS, "items": detection}]
+        return {
+            "service": self.config.report_service, "name": "compute reports", "tc": [],
+            "tm": [
+                {"subtype": 1, "name": "job_list", "layout": [
+                    {"name": "n", "type": "u8"},
+                    {"name": "jobs", "type": "array", "count": "n", "items": job_item}]},
+                {"subtype": 2, "name": "job_result", "layout": result},
+            ],
+        }  # fmt: skip
+
     def summary(self) -> dict[str, Any]:
         """The ``compute`` section of the run summary (JSON-serialisable)."""
         hk = self.hk

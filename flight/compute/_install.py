@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from flight.compute._eo import detector_weights
 from flight.compute._executor import ComputeExecutor, ExecutorConfig
 from flight.compute._workload import WorkloadConfig, WorkloadGenerator
 from flight.core import InstallContext
+from flight.edac import EdacRegions
 from hal.accelerator import Accelerator
 from hal.imager import Imager
 from hal.platform import Storage
@@ -25,7 +27,6 @@ __all__ = [
     "INSTALL_KEYS",
     "ComputeApp",
     "ComputeConfig",
-    "RegionProvider",
     "install",
     "parse_config",
 ]
@@ -57,15 +58,6 @@ class ComputeApp:
         out = self.executor.summary()
         out["workload_generated"] = self.generator.generated if self.generator else 0
         return out
-
-
-@runtime_checkable
-class RegionProvider(Protocol):
-    """What compute needs of the ``edac.regions`` service: a protected region by name."""
-
-    def region(self, name: str) -> Any:
-        """The protected region called ``name`` (KeyError if none)."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +130,11 @@ def install(ctx: InstallContext, cfg: ComputeConfig) -> ComputeApp:
     generator = WorkloadGenerator(cfg.workload, ctx.seed) if cfg.workload is not None else None
     region = None
     if cfg.weights_region is not None:
-        regions = ctx.require("edac.regions", RegionProvider)
-        try:
-            region = regions.region(cfg.weights_region)
-        except KeyError:
-            raise ConfigError(
-                f"[compute] weights_region: no EDAC region {cfg.weights_region!r}"
-            ) from None
+        # The detector weights live in a region compute owns, created through EDAC's service:
+        # read-only to the ground, scrubbed, with a golden copy in NV storage.
+        regions = ctx.require("edac.regions", EdacRegions)
+        nbytes = sum(a.nbytes for a in detector_weights().arrays())
+        region = regions.create(cfg.weights_region, nbytes, writable=False)
     executor = ComputeExecutor(
         acc,
         nv,

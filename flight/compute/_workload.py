@@ -23,7 +23,6 @@ Configuration (``[compute.workload]``; classes under ``[compute.workload.classes
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +31,18 @@ import numpy as np
 
 from flight.compute._job import Criticality, JobKind, JobRequest
 from hal.imager import SCENE_PERIOD_S
+from native import schema
 from native.errors import ConfigError
+from native.schema import setting
 
-__all__ = ["DEFAULT_CLASSES", "JobClass", "WorkloadConfig", "WorkloadGenerator"]
+__all__ = [
+    "DEFAULT_CLASSES",
+    "JobClass",
+    "JobClassSection",
+    "WorkloadConfig",
+    "WorkloadGenerator",
+    "WorkloadSection",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,81 +80,76 @@ class WorkloadConfig:
     @classmethod
     def from_section(cls, table: Mapping[str, Any] | None) -> WorkloadConfig:
         """Parse ``[compute.workload]`` (ConfigError naming the key on any problem)."""
-        t = dict(table or {})
-        path = "compute.workload"
-        known = {"enabled", "mean_interarrival_s", "start_s", "classes"}
-        unknown = sorted(set(t) - known)
-        if unknown:
-            raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}")
-        enabled = t.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise ConfigError(f"{path}.enabled: must be true or false")
-        mean = _real(t.get("mean_interarrival_s", 30.0), f"{path}.mean_interarrival_s", lo=1e-3)
-        start = _real(t.get("start_s", 0.0), f"{path}.start_s", lo=0.0)
-        classes = DEFAULT_CLASSES
-        if "classes" in t:
-            raw = t["classes"]
-            if not isinstance(raw, Mapping) or not raw:
-                raise ConfigError(f"{path}.classes: must be a non-empty table of tables")
-            classes = tuple(
-                _parse_class(name, spec, f"{path}.classes.{name}") for name, spec in raw.items()
-            )
-        return cls(enabled, mean, start, classes)
+        return schema.parse(
+            WorkloadSection, {} if table is None else table, "compute.workload"
+        ).to_config()
 
 
-def _real(v: Any, path: str, lo: float = -math.inf, hi: float = math.inf) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise ConfigError(f"{path}: must be a finite number, got {v!r}")
-    if not lo <= v <= hi:
-        raise ConfigError(f"{path}: {v!r} outside [{lo}, {hi}]")
-    return float(v)
+@dataclass(frozen=True, slots=True)
+class JobClassSection:
+    """``[compute.workload.classes.<name>]``: one class of jobs (a :mod:`native.schema` section)."""
 
-
-def _pair(v: Any, path: str, integer: bool) -> tuple[Any, Any]:
-    if not isinstance(v, list | tuple) or len(v) != 2:
-        raise ConfigError(f"{path}: must be [low, high]")
-    if integer:
-        if any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in v):
-            raise ConfigError(f"{path}: must be two integers >= 1")
-        pair: tuple[float, float] = (int(v[0]), int(v[1]))
-    else:
-        pair = (_real(v[0], path, lo=1e-3), _real(v[1], path, lo=1e-3))
-    if pair[0] > pair[1]:
-        raise ConfigError(f"{path}: low > high")
-    return pair
-
-
-def _parse_class(name: str, spec: Any, path: str) -> JobClass:
-    if not isinstance(spec, Mapping):
-        raise ConfigError(f"{path}: must be a table")
-    known = {"kind", "weight", "tiles", "deadline_s", "priority", "detect_frac", "correct_frac"}
-    unknown = sorted(set(spec) - known)
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}")
-    kind_name = spec.get("kind", "ship_detect")
-    try:
-        kind = JobKind[str(kind_name).upper()]
-    except KeyError:
-        raise ConfigError(
-            f"{path}.kind: {kind_name!r} is not one of {', '.join(k.name.lower() for k in JobKind)}"
-        ) from None
-    prio = spec.get("priority", 3)
-    if isinstance(prio, bool) or not isinstance(prio, int) or not 0 <= prio <= 7:
-        raise ConfigError(f"{path}.priority: must be an integer 0..7")
-    det = _real(spec.get("detect_frac", 0.0), f"{path}.detect_frac", 0.0, 1.0)
-    cor = _real(spec.get("correct_frac", 0.0), f"{path}.correct_frac", 0.0, 1.0)
-    if det + cor > 1.0:
-        raise ConfigError(f"{path}: detect_frac + correct_frac > 1")
-    return JobClass(
-        name,
-        kind,
-        _real(spec.get("weight", 1.0), f"{path}.weight", lo=0.0),
-        _pair(spec.get("tiles", [1, 4]), f"{path}.tiles", True),
-        _pair(spec.get("deadline_s", [60.0, 600.0]), f"{path}.deadline_s", False),
-        prio,
-        det,
-        cor,
+    kind: str = setting(
+        "ship_detect", choices=tuple(k.name.lower() for k in JobKind), doc="what the jobs compute"
     )
+    weight: float = setting(1.0, lo=0, hi=1e6, doc="relative share of the arrivals")
+    tiles: tuple[int, int] = setting((1, 4), lo=1, hi=65535, doc="tiles per job, [low, high]")
+    deadline_s: tuple[float, float] = setting(
+        (60.0, 600.0), lo=1e-3, hi=1e7, units="s", doc="relative deadline range, [low, high]"
+    )
+    priority: int = setting(3, lo=0, hi=7, doc="job priority (7 highest)")
+    detect_frac: float = setting(0.0, lo=0, hi=1, doc="probability of Criticality.DETECT")
+    correct_frac: float = setting(0.0, lo=0, hi=1, doc="probability of Criticality.CORRECT")
+
+    def validate(self) -> None:
+        """Ranges in order; the criticality probabilities add up to at most 1."""
+        if self.tiles[0] > self.tiles[1]:
+            raise ConfigError(f"tiles: low {self.tiles[0]} > high {self.tiles[1]}")
+        if self.deadline_s[0] > self.deadline_s[1]:
+            raise ConfigError(
+                f"deadline_s: low {self.deadline_s[0]!r} > high {self.deadline_s[1]!r}"
+            )
+        if self.detect_frac + self.correct_frac > 1.0:
+            raise ConfigError("correct_frac: detect_frac + correct_frac > 1")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadSection:
+    """``[compute.workload]`` as written in TOML (a :mod:`native.schema` section);
+    :meth:`to_config` gives the generator's :class:`WorkloadConfig`."""
+
+    enabled: bool = setting(True, doc="generate jobs")
+    mean_interarrival_s: float = setting(
+        30.0, lo=1e-3, hi=1e7, units="s", doc="mean time between arrivals (Poisson)"
+    )
+    start_s: float = setting(0.0, lo=0, hi=1e9, units="s", doc="no arrivals before this time")
+    classes: dict[str, JobClassSection] | None = setting(
+        None, min_len=1, doc="job classes by name (absent: the default mix)"
+    )
+
+    def validate(self) -> None:
+        """Some class has a weight above zero."""
+        if self.classes is not None and sum(c.weight for c in self.classes.values()) <= 0.0:
+            raise ConfigError("classes: the weights must add up to > 0")
+
+    def to_config(self) -> WorkloadConfig:
+        """The generator's configuration."""
+        classes = DEFAULT_CLASSES
+        if self.classes is not None:
+            classes = tuple(
+                JobClass(
+                    name,
+                    JobKind[c.kind.upper()],
+                    c.weight,
+                    c.tiles,
+                    c.deadline_s,
+                    c.priority,
+                    c.detect_frac,
+                    c.correct_frac,
+                )
+                for name, c in self.classes.items()
+            )
+        return WorkloadConfig(self.enabled, self.mean_interarrival_s, self.start_s, classes)
 
 
 class WorkloadGenerator:

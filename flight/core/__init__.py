@@ -18,7 +18,13 @@ from flight.core._declare import (
 from flight.core._events import EventLog, EventRecord
 from flight.core._executive import ComponentStats, Executive, ExecutiveMonitor, Health, Watchdog
 from flight.core._failure import FailureCode
-from flight.core._params import LoadOutcome, LoadReport, ParamStore
+from flight.core._params import (
+    ImageMemory,
+    LoadOutcome,
+    LoadReport,
+    ParamImageError,
+    ParamStore,
+)
 from flight.core._time import (
     NS_PER_MS,
     NS_PER_S,
@@ -64,11 +70,13 @@ __all__ = [
     "FieldType",
     "FlightError",
     "Health",
+    "ImageMemory",
     "InstallContext",
     "LoadOutcome",
     "LoadReport",
     "MonotonicClock",
     "ParamDef",
+    "ParamImageError",
     "ParamStore",
     "ParameterError",
     "SatnodeError",

@@ -54,11 +54,15 @@ class BootCounting(Protocol):
 
 
 class ServiceHandlerLike(Protocol):
-    """A PUS service handler (see :class:`flight.tmtc.ServiceHandler`)."""
+    """A PUS service handler (the shape of :class:`flight.tmtc.ServiceHandler`)."""
 
-    def check(self, subtype: int, data: bytes) -> Any: ...
+    def check(self, subtype: int, data: bytes) -> Any:
+        """Acceptance: raise to reject the request (TM[1,2]); return the decoded request."""
+        ...
 
-    def execute(self, subtype: int, data: bytes, request: Any, report: Any) -> Any: ...
+    def execute(self, subtype: int, data: bytes, send_tm: Callable[..., bytes]) -> Any:
+        """Execution: act on the request, sending any report through ``send_tm``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,9 @@ class InstallContext:
         send_tm: Callable[[int, int, bytes], bytes] | None,
         services: dict[str, Any],
         message_types: Mapping[str, type],
+        tmtc: Any = None,
+        max_tm_data_len: int = 0,
+        after_install: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         self.spec = spec
         self.clock = clock
@@ -132,6 +139,12 @@ class InstallContext:
         self._added: set[str] = set()
         #: every bus message type of the node, by name (for table-driven consumers such as FDIR)
         self.message_types = message_types
+        #: the node's TM/TC endpoint (:class:`flight.tmtc.TmtcService`), or None: for apps
+        #: that manage its memory (EDAC puts its downlink buffer in a protected region)
+        self.tmtc = tmtc
+        #: the most application data octets one TM packet can carry (0 without TM/TC)
+        self.max_tm_data_len = max_tm_data_len
+        self._after_install = after_install
 
     @property
     def where(self) -> str:
@@ -199,6 +212,14 @@ class InstallContext:
     def send_tm(self) -> Callable[[int, int, bytes], bytes] | None:
         """``send_tm(service, subtype, data)``, or None when the node has no TM/TC endpoint."""
         return self._send_tm
+
+    def after_install(self, callback: Callable[[], None]) -> None:
+        """Run ``callback()`` once every application is installed (and before the parameter
+        file is loaded): for work that needs the whole node, such as protecting the
+        parameter table of every component."""
+        if self._after_install is None:
+            raise ConfigError(f"{self.where}: this node runs no post-install step")
+        self._after_install(callback)
 
     # -- services between apps ----------------------------------------------------------------
     def provide(self, name: str, service: object) -> None:

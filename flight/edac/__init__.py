@@ -1,45 +1,43 @@
-"""Radiation protection: SECDED-protected memory regions, the scrubber, TMR state, redundant
-execution, PUS-6 memory management and the SEU fault-injection campaign.
+"""Radiation protection: SECDED-protected memory regions of real flight data, the scrubber,
+TMR state, redundant execution and PUS-6 memory management.
 
-Modules:
+EDAC owns no data: the code that owns data creates its protected region through the
+``"edac.regions"`` service (:class:`EdacRegions`); :func:`protect_core` does that for the
+core's parameter image and TM downlink buffer. Modules:
 
 - :mod:`flight.edac._region`: :class:`ProtectedRegion` (verify-and-correct reads, re-encoding
   writes, BAD state, page reload from a CRC-32C-checked golden copy);
-- :mod:`flight.edac._store`: golden image format and :class:`MemoryBlobStore`;
+- :mod:`flight.edac._store`: golden image format and :class:`MemoryBlobStore` (tests only:
+  the node keeps golden copies on its ``[edac] storage_device``);
 - :mod:`flight.edac._scrubber`: the :class:`Scrubber` component and its period plan;
 - :mod:`flight.edac._period`: the scrub-period formula, orbit rates, Wilson intervals;
 - :mod:`flight.edac._tmr_state`: :class:`TmrValue`, :class:`TmrArray`, :class:`TmrState`;
 - :mod:`flight.edac._redundant`: :class:`RedundantExecutor` (duplex compare, triplex vote);
 - :mod:`flight.edac._memory_service`: PUS service 6 (:class:`MemoryService`);
-- :mod:`flight.edac._app`: the ``[edac]`` configuration and :class:`EdacApp`.
+- :mod:`flight.edac._service`: the region service :class:`EdacRegions`;
+- :mod:`flight.edac._protect`: :func:`protect_core`;
+- :mod:`flight.edac._app`: the ``[edac]`` configuration (:class:`Config`), :class:`EdacApp`
+  and :func:`build_edac` (EDAC without a node).
 
 :func:`install` is the node's entry point (``[edac]`` section present).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
-from flight.edac._app import (
-    DEFAULT_REGIONS,
-    REGION_KINDS,
-    EdacApp,
-    EdacConfig,
-    RegionSpec,
-    flight_image_bytes,
-    make_content,
-    parse_section,
-)
+from flight.core import InstallContext
+from flight.edac._app import Config, EdacApp, build_edac, parse_config
 from flight.edac._memory_service import MAX_AREAS, MemoryService
 from flight.edac._period import (
     BITS_PER_WORD,
+    DAYS_PER_YEAR,
+    S_PER_DAY,
     mbu_rate_per_day,
     required_scrub_period_s,
     triple_upset_rate_per_day,
     uncorrectable_rate_per_day,
     wilson_interval,
 )
+from flight.edac._protect import protect_core
 from flight.edac._redundant import (
     RedundancyError,
     RedundancyOutcome,
@@ -57,6 +55,7 @@ from flight.edac._region import (
     ScrubOutcome,
 )
 from flight.edac._scrubber import MAX_REGION_SLOTS, Scrubber, ScrubConfig, ScrubPlan, plan_scrub
+from flight.edac._service import MAX_REGION_BYTES, REGION_IDS, EdacRegions, RegionNotFoundError
 from flight.edac._store import (
     BlobStore,
     GoldenCopyError,
@@ -69,14 +68,18 @@ from native.errors import ConfigError
 
 __all__ = [
     "BITS_PER_WORD",
+    "DAYS_PER_YEAR",
     "DEFAULT_PAGE_BYTES",
-    "DEFAULT_REGIONS",
     "MAX_AREAS",
+    "MAX_REGION_BYTES",
     "MAX_REGION_SLOTS",
-    "REGION_KINDS",
+    "REGION_IDS",
+    "SERVICE_NAME",
+    "S_PER_DAY",
     "BlobStore",
+    "Config",
     "EdacApp",
-    "EdacConfig",
+    "EdacRegions",
     "GoldenCopyError",
     "MemoryBlobStore",
     "MemoryService",
@@ -88,7 +91,7 @@ __all__ = [
     "RegionBadError",
     "RegionEvent",
     "RegionEventKind",
-    "RegionSpec",
+    "RegionNotFoundError",
     "RegionState",
     "ScrubConfig",
     "ScrubOutcome",
@@ -97,13 +100,13 @@ __all__ = [
     "TmrArray",
     "TmrState",
     "TmrValue",
-    "flight_image_bytes",
+    "build_edac",
     "install",
-    "make_content",
     "mbu_rate_per_day",
     "pack_golden",
-    "parse_section",
+    "parse_config",
     "plan_scrub",
+    "protect_core",
     "required_scrub_period_s",
     "result_bytes",
     "triple_upset_rate_per_day",
@@ -112,65 +115,45 @@ __all__ = [
     "wilson_interval",
 ]
 
-
-def _find_store(node: Any, device: str | None) -> tuple[BlobStore, str]:
-    """The golden-copy store: a HAL storage device if there is one, else RAM."""
-    backend = getattr(node, "backend", None)
-    devices: Mapping[str, Any] = getattr(backend, "devices", None) or {}
-    if device is not None:
-        dev = devices.get(device)
-        if dev is None:
-            raise ConfigError(f"[edac] storage_device {device!r}: no such device")
-        if not (callable(getattr(dev, "write", None)) and callable(getattr(dev, "read", None))):
-            raise ConfigError(f"[edac] storage_device {device!r} is not a storage device")
-        return dev, f"storage device {device!r}"
-    from hal.platform import Storage
-
-    for name, dev in devices.items():
-        if isinstance(dev, Storage):
-            return dev, f"storage device {name!r}"
-    return MemoryBlobStore(), "ram (no storage device; not non-volatile)"
+#: The name under which EDAC provides its :class:`EdacRegions` to other applications.
+SERVICE_NAME = "edac.regions"
 
 
-def install(
-    node: Any,
-    section: Mapping[str, Any],
-    *,
-    register_memory: Callable[[str, Any], Any] | None = None,
-    saa: Callable[[], bool] | None = None,
-    saa_topic: type | None = None,
-    saa_field: str = "in_saa",
-    store: BlobStore | None = None,
-) -> EdacApp:
-    """Install EDAC on ``node`` from its ``[edac]`` table; returns the :class:`EdacApp`.
+def install(ctx: InstallContext, cfg: Config) -> EdacApp:
+    """Install EDAC: the scrubber (component ``edac``), PUS-6 and the ``"edac.regions"``
+    service.
 
-    Uses ``node.executive`` (the scrubber joins the ``rate_hz`` group), ``node.tmtc`` (PUS-6
-    is registered), ``node.seed`` (region contents) and ``node.backend`` (golden copies go to
-    its storage device; without one, to RAM). ``register_memory`` defaults to the backend's
-    ``register_memory`` attribute when it has one (the radiation model's hook); ``saa`` /
-    ``saa_topic`` give the SAA indicator (default: outside). ``ConfigError`` names any bad key.
+    Golden copies go to the HAL storage device ``[edac] storage_device`` (required: a node
+    without one is a ConfigError, never a silent fallback to RAM). The backend's memory
+    registration capability (:class:`hal.registry.MemoryRegistration`), when present,
+    exposes every region to the radiation model; the SAA indicator is the latest
+    :class:`flight.messages.RadiationEnvironment` on the bus.
     """
-    config = parse_section(section)
-    if store is not None:
-        label = "given store"
-    else:
-        store, label = _find_store(node, config.storage_device)
-    if saa is None and saa_topic is None:
-        from flight.messages import RadiationEnvironment
+    from flight.messages import RadiationEnvironment
+    from hal.platform import Storage
+    from hal.registry import MemoryRegistration
 
-        saa_topic = RadiationEnvironment  # published by flight.environment from GNSS
-    if register_memory is None:
-        hook = getattr(getattr(node, "backend", None), "register_memory", None)
-        register_memory = hook if callable(hook) else None
-    return EdacApp(
-        node.executive,
-        config,
-        seed=int(getattr(node, "seed", 1)),
-        store=store,
-        store_label=label,
-        tmtc=getattr(node, "tmtc", None),
-        register_memory=register_memory,
-        saa=saa,
-        saa_topic=saa_topic,
-        saa_field=saa_field,
+    if cfg.storage_device is None:
+        raise ConfigError(
+            "[edac] storage_device: golden copies need a non-volatile storage device; name "
+            'one (a [devices.<name>] table with family = "storage")'
+        )
+    store = ctx.device("storage_device", cfg.storage_device, Storage)
+    memory = ctx.capability(MemoryRegistration)
+    app = EdacApp(
+        cfg,
+        store,
+        store_label=f"storage device {cfg.storage_device!r}",
+        component_id=ctx.component_id("edac"),
+        register_memory=memory.register_memory if memory is not None else None,
+        saa_topic=RadiationEnvironment,
+        # a dump report (TM[6,6]) must fit one TM packet: refused at acceptance otherwise
+        max_dump_octets=ctx.max_tm_data_len or None,
     )
+    ctx.add(app.scrubber, cfg.rate_hz)
+    if ctx.send_tm is not None:
+        ctx.register_service(6, app.memory_service)
+    ctx.provide(SERVICE_NAME, app.regions)
+    # The parameter table is complete only once every app has registered its parameters.
+    ctx.after_install(lambda: protect_core(app.regions, ctx.params, ctx.tmtc, cfg))
+    return app

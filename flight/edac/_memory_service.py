@@ -41,7 +41,7 @@ from collections.abc import Callable, Mapping
 from flight.core import FailureCode
 from flight.edac._region import ProtectedRegion, RegionBadError, RegionState
 from native import crc16_ccitt
-from native.errors import CommandError
+from native.errors import CommandError, WireError
 
 __all__ = ["MAX_AREAS", "MemoryService"]
 
@@ -55,9 +55,12 @@ _CHECK_ITEM = struct.Struct(">IIH")
 class MemoryService:
     """PUS-6 handler over a node's protected regions (a :class:`ServiceHandler`).
 
+    ``regions``: memory id -> region (a live mapping: regions created later are found).
     ``max_dump_octets``: the largest TM[6,6] source data (the node's packet size minus the
-    TM overhead and time field). ``max_check_bytes``: bound on the bytes one TC[6,9] may
-    checksum (keeps the TC step bounded).
+    TM overhead and time field); None when unknown at installation: an oversized dump then
+    fails at execution (``EXECUTION_FAILED``) when its report cannot be packed.
+    ``max_check_bytes``: bound on the bytes one TC[6,9] may checksum (keeps the TC step
+    bounded).
     """
 
     DUMP = 5
@@ -68,7 +71,7 @@ class MemoryService:
     def __init__(
         self,
         regions: Mapping[int, ProtectedRegion],
-        max_dump_octets: int,
+        max_dump_octets: int | None,
         max_check_bytes: int = 64 << 20,
     ) -> None:
         self.regions = regions
@@ -107,7 +110,7 @@ class MemoryService:
         total = sum(length for _, length in areas)
         if subtype == self.DUMP:
             size = _HEAD.size + n * _AREA.size + total
-            if size > self.max_dump_octets:
+            if self.max_dump_octets is not None and size > self.max_dump_octets:
                 raise CommandError(
                     f"dump of {size} octets exceeds one TM packet ({self.max_dump_octets})",
                     FailureCode.ILLEGAL_ARGUMENT,
@@ -141,9 +144,14 @@ class MemoryService:
         except RegionBadError as exc:
             raise CommandError(str(exc), FailureCode.EXECUTION_FAILED) from exc
         if subtype == self.DUMP:
+            try:
+                send_tm(6, self.DUMP_REPORT, bytes(body))
+            except WireError as exc:  # larger than one TM packet (bound unknown at install)
+                raise CommandError(
+                    f"dump report of {len(body)} octets: {exc}", FailureCode.EXECUTION_FAILED
+                ) from exc
             self.dumps += 1
             self.octets_dumped += sum(length for _, length in areas)
-            send_tm(6, self.DUMP_REPORT, bytes(body))
         else:
             self.checks += 1
             send_tm(6, self.CHECK_REPORT, bytes(body))
@@ -151,3 +159,38 @@ class MemoryService:
     def summary(self) -> dict[str, int]:
         """Counters (JSON-serialisable)."""
         return {"dumps": self.dumps, "checks": self.checks, "octets_dumped": self.octets_dumped}
+
+    def describe(self) -> dict[str, object]:
+        """The service's TC/TM subtypes and data layouts for the ground dictionary (plain
+        data, the item grammar of ``TmtcService.SERVICES``), with the memory ids now known."""
+        mem_id: dict[str, object] = {"name": "memory_id", "type": "u16", "doc": "region id"}
+        count: dict[str, object] = {"name": "n", "type": "u8", "min": 1, "max": MAX_AREAS}
+        area: list[dict[str, object]] = [{"name": "start_address", "type": "u32", "unit": "B"},
+                {"name": "length", "type": "u32", "unit": "B", "min": 1}]
+        request = [mem_id, count, {"name": "areas", "type": "array", "count": "n",
+                                   "items": area}]
+
+        def report(last: dict[str, object]) -> list[dict[str, object]]:
+            return [mem_id, count, {"name": "areas", "type": "array", "count": "n",
+                                    "items": [*area, last]}]
+
+        return {
+            "service": 6, "name": "memory management",
+            "tc": [
+                {"subtype": self.DUMP, "name": "dump_memory", "layout": request,
+                 "reply": [6, self.DUMP_REPORT]},
+                {"subtype": self.CHECK, "name": "check_memory", "layout": request,
+                 "reply": [6, self.CHECK_REPORT]},
+            ],
+            "tm": [
+                {"subtype": self.DUMP_REPORT, "name": "memory_dump_report", "layout": report(
+                    {"name": "data", "type": "bytes", "length": "length"})},
+                {"subtype": self.CHECK_REPORT, "name": "memory_check_report", "layout": report(
+                    {"name": "checksum", "type": "u16",
+                     "doc": "CRC-16-CCITT-FALSE of the area (the PEC's algorithm)"})},
+            ],
+            "memory_ids": {
+                str(r.region_id): {"name": r.name, "size_octets": r.size_bytes}
+                for r in sorted(self.regions.values(), key=lambda r: r.region_id)
+            },
+        }  # fmt: skip

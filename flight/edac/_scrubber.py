@@ -285,6 +285,23 @@ class Scrubber(Component):
         for r in self.regions:
             r.add_listener(self._on_region_event)
 
+    def add_region(self, region: ProtectedRegion) -> None:
+        """Sweep ``region`` too (after the existing ones); the plans are recomputed for the
+        new protected size. ``ValueError`` (nothing changes) for a duplicate id or name."""
+        for r in self.regions:
+            if r.region_id == region.region_id or r.name == region.name:
+                raise ValueError(
+                    f"region {region.name!r} (id {region.region_id}) clashes with {r.name!r} "
+                    f"(id {r.region_id})"
+                )
+        self.regions = (*self.regions, region)
+        self.total_words += region.n_words
+        self.plan_outside = plan_scrub(self.total_words, self.rate_hz, self.config, False)
+        self.plan_inside = plan_scrub(self.total_words, self.rate_hz, self.config, True)
+        self.plan = self.plan_inside if self.plan.in_saa else self.plan_outside
+        self._seen_corrected[region.region_id] = region.corrected
+        region.add_listener(self._on_region_event)
+
     # -- events from regions -------------------------------------------------------------
     def _on_region_event(self, ev: RegionEvent) -> None:
         if self._events is None:

@@ -2,8 +2,9 @@
 
 Storage is anything with ``write(name, data: bytes)`` and ``read(name) -> bytes``: the HAL
 platform storage device (:class:`hal.platform.Storage`) has exactly that shape, so it is used
-as is. :class:`MemoryBlobStore` is a RAM stand-in for tests and for nodes without a storage
-device (it is not non-volatile; the EDAC summary says which store is in use).
+as is. :class:`MemoryBlobStore` is a RAM stand-in for tests and ground tools that pass it
+explicitly; it is not non-volatile, and a node never falls back to it (a missing
+``[edac] storage_device`` is a configuration error).
 
 Golden image layout (header big-endian, 20 octets, then the payload)::
 
@@ -61,7 +62,7 @@ class BlobStore(Protocol):
 
 
 class MemoryBlobStore:
-    """Blob store in RAM (tests, nodes without a storage device). Not non-volatile."""
+    """Blob store in RAM for tests and ground tools (given explicitly). Not non-volatile."""
 
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}

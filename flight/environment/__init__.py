@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from flight._sections import parse_section
 from flight.core import (
     Component,
     Declaration,
@@ -28,7 +27,9 @@ from flight.core import (
     TlmField,
 )
 from flight.messages import RadiationEnvironment
-from native.errors import ConfigError, HalError
+from native import schema
+from native.errors import HalError
+from native.schema import setting
 
 __all__ = [
     "Config",
@@ -45,12 +46,20 @@ __all__ = [
 class EnvironmentConfig:
     """The ``[environment]`` section."""
 
-    gnss: str = "gnss"
-    saa_center_lat_deg: float = -25.0
-    saa_center_lon_deg: float = -50.0
-    saa_semi_lat_deg: float = 20.0
-    saa_semi_lon_deg: float = 45.0
-    rate_hz: float = 0.1
+    gnss: str = setting("gnss", min_len=1, doc="GNSS device")
+    saa_center_lat_deg: float = setting(
+        -25.0, lo=-90, hi=90, units="deg", doc="SAA ellipse centre, geocentric latitude"
+    )
+    saa_center_lon_deg: float = setting(
+        -50.0, lo=-180, hi=180, units="deg", doc="SAA ellipse centre, longitude"
+    )
+    saa_semi_lat_deg: float = setting(
+        20.0, lo=0, lo_open=True, hi=90, units="deg", doc="SAA ellipse semi-axis in latitude"
+    )
+    saa_semi_lon_deg: float = setting(
+        45.0, lo=0, lo_open=True, hi=180, units="deg", doc="SAA ellipse semi-axis in longitude"
+    )
+    rate_hz: float = setting(0.1, lo=0, lo_open=True, hi=1000, units="Hz", doc="step rate")
 
 
 def in_saa(lat_deg: float, lon_deg: float, cfg: EnvironmentConfig) -> bool:
@@ -110,11 +119,9 @@ class EnvironmentApp:
 
 
 def parse_config(section: Any) -> EnvironmentConfig:
-    """Build an :class:`EnvironmentConfig` from ``[environment]``, naming any bad key."""
-    cfg = parse_section(EnvironmentConfig, section, "[environment]")
-    if cfg.saa_semi_lat_deg <= 0 or cfg.saa_semi_lon_deg <= 0 or cfg.rate_hz <= 0:
-        raise ConfigError("[environment] semi-axes and rate_hz must be > 0")
-    return cfg
+    """Check the ``[environment]`` table against :class:`EnvironmentConfig` and build it
+    (ConfigError naming the key and what is allowed)."""
+    return schema.parse(EnvironmentConfig, section, "environment")
 
 
 def install(ctx: InstallContext, cfg: EnvironmentConfig) -> EnvironmentApp:

@@ -14,13 +14,21 @@ The boot counter is a persisted parameter: it is incremented at every start and 
 the node has been NOMINAL for ``stable_s``. ``max_boots`` starts without reaching that
 latch SAFE until the ground clears it (``clear_latch``). The monitoring table is changed by
 command (enable, limits, persistence) and every change is range-checked.
+
+Memory is bounded however long the node flies: detections and mode changes are counted
+(counters saturate at their telemetry field's maximum) and only the last ``history`` of each
+are kept, in rings. The message types polled are the ones the monitoring table names,
+resolved at install (:func:`flight.fdir.resolve_source`), plus ``PowerStatus`` for the SoC
+that gates leaving SAFE.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from flight.core import (
     NS_PER_S,
@@ -36,26 +44,17 @@ from flight.core import (
     Severity,
     TlmField,
 )
-from flight.fdir._monitor import MonitorDef, MonitorState, read_source
-from flight.messages import AttitudeRequest, Mode, ModeStatus, PowerStatus, ThermalStatus
-from native.errors import ParameterError
+from flight.fdir._config import FdirConfig
+from flight.fdir._monitor import MonitorState, read_source
+from flight.messages import AttitudeRequest, Mode, ModeStatus, PowerStatus
+from native.errors import ConfigError, ParameterError
 
-__all__ = ["Detection", "FdirConfig", "FdirManager"]
+__all__ = ["Detection", "FdirManager", "ModeChange"]
 
-
-@dataclass(slots=True)
-class FdirConfig:
-    """The ``[fdir]`` section."""
-
-    boot_s: float = 10.0
-    clear_s: float = 60.0
-    recovery_s: float = 60.0
-    stable_s: float = 600.0
-    resume_soc: float = 0.45
-    max_boots: int = 3
-    stale_s: float = 10.0  #: a monitored bus message older than this is unknown
-    rate_hz: float = 1.0
-    monitors: list[MonitorDef] = field(default_factory=list)
+#: Saturation limits of the counters, from their telemetry fields (packing never overflows).
+_DETECTIONS_MAX = int(FieldType.U32.hi)
+_SAFE_ENTRIES_MAX = int(FieldType.U16.hi)
+_BOOT_COUNT_MAX = int(FieldType.U16.hi)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +67,11 @@ class Detection:
     action: str
 
 
-_SOURCES: tuple[type[PowerStatus] | type[ThermalStatus], ...] = (PowerStatus, ThermalStatus)
+class ModeChange(NamedTuple):
+    """A mode transition: when (s of onboard time) and the mode entered."""
+
+    t_s: float
+    mode: Mode
 
 
 class FdirManager(Component):
@@ -144,25 +147,45 @@ class FdirManager(Component):
         ),
     )
 
-    def __init__(self, cfg: FdirConfig, component_id: int = 22) -> None:
+    def __init__(self, cfg: FdirConfig, *, component_id: int, sources: Mapping[str, type]) -> None:
+        """``component_id``: from the application registry. ``sources``: bus message types
+        by name, at least every type the monitoring table reads (see
+        :func:`flight.fdir.resolve_source`); ``PowerStatus`` is always polled (SAFE exit)."""
         super().__init__("fdir", component_id)
         self.cfg = cfg
         self.monitors = [MonitorState(m) for m in cfg.monitors]
+        missing = sorted({m.source_type for m in self.monitors} - set(sources))
+        if missing:
+            raise ConfigError(f"[fdir]: no bus message type for source(s) {', '.join(missing)}")
+        self._sources: tuple[type, ...] = tuple(
+            dict.fromkeys([*(sources[m.source_type] for m in self.monitors), PowerStatus])
+        )
         self.mode = Mode.BOOT
         self.mode_since_ns = 0
         self.last_violation_ns = 0
-        self.detections: list[Detection] = []
         self.seconds_in: dict[str, float] = {m.name: 0.0 for m in Mode}
         self.latched = False
         self._last_t_ns: int | None = None
         self._nominal_since_ns: int | None = None
-        self.mode_log: list[tuple[float, int]] = []
+        #: the last ``cfg.history`` detections, oldest first
+        self.detections: deque[Detection] = deque(maxlen=cfg.history)
+        #: the last ``cfg.history`` mode changes, oldest first
+        self.mode_log: deque[ModeChange] = deque(maxlen=cfg.history)
+        #: detections since start, by monitor name (``silent:<Type>`` for a silent source)
+        self.detections_by_monitor: dict[str, int] = {m.definition.name: 0 for m in self.monitors}
+        #: mode changes since start (the ring keeps only the last ``history``)
+        self.mode_changes = 0
+
+    @property
+    def source_types(self) -> tuple[type, ...]:
+        """The bus message types polled every step."""
+        return self._sources
 
     def on_boot(self) -> None:
         """Processor start: count it; latch SAFE after too many starts without a stable
         NOMINAL. The mode is volatile state: every start begins in BOOT, and the boot checks
         (or the latch) decide where to go. A component restart does not come here."""
-        boots = min(int(self.param["boot_count"]) + 1, 65535)
+        boots = min(int(self.param["boot_count"]) + 1, _BOOT_COUNT_MAX)
         self._store_boot_count(boots)
         self.hk.boot_count = boots
         if boots >= self.cfg.max_boots:
@@ -230,7 +253,7 @@ class FdirManager(Component):
         # neither raises nor clears a violation, and blocks every step toward NOMINAL.
         messages: dict[str, Any] = {}
         stale_ns = round(self.cfg.stale_s * NS_PER_S)
-        for topic in _SOURCES:
+        for topic in self._sources:
             msg = self.bus.latest(topic)
             if msg is not None and t_ns - msg.t_ns <= stale_ns:
                 messages[topic.__name__] = msg
@@ -243,9 +266,7 @@ class FdirManager(Component):
             value = read_source(mon.definition.source, messages)
             if mon.check(value):
                 d = Detection(t_ns / NS_PER_S, mon.definition.name, value, mon.definition.action)
-                self.detections.append(d)
-                self.hk.detections += 1
-                self.emit("detection", monitor=d.monitor, value=value, action=d.action)
+                self._record(d)
                 if d.action == "safe":
                     safe_request = d
         violating = sum(m.violating for m in self.monitors)
@@ -255,9 +276,7 @@ class FdirManager(Component):
         if missing and self.mode in (Mode.NOMINAL, Mode.RECOVERY) and safe_request is None:
             # A silent publisher (a dead power or thermal app) is itself a fault.
             silent = Detection(t_ns / NS_PER_S, f"silent:{missing[0]}", math.nan, "safe")
-            self.detections.append(silent)
-            self.hk.detections += 1
-            self.emit("detection", monitor=silent.monitor, value=math.nan, action="safe")
+            self._record(silent)
             safe_request = silent
         if missing:
             self.last_violation_ns = t_ns
@@ -266,6 +285,13 @@ class FdirManager(Component):
         self.hk.mode = int(self.mode)
         self.hk.latched = self.latched
         self.bus.publish(ModeStatus(t_ns, self.mode, self.mode_since_ns, ""))
+
+    def _record(self, d: Detection) -> None:
+        """Count a detection (saturating), keep it in the ring and report it."""
+        self.detections.append(d)
+        self.detections_by_monitor[d.monitor] = self.detections_by_monitor.get(d.monitor, 0) + 1
+        self.hk.detections = min(self.hk.detections + 1, _DETECTIONS_MAX)
+        self.emit("detection", monitor=d.monitor, value=d.value, action=d.action)
 
     def _modes(self, t_ns: int, safe_request: Detection | None, soc: float) -> None:
         cfg = self.cfg
@@ -306,9 +332,10 @@ class FdirManager(Component):
         self.mode = mode
         self.mode_since_ns = t_ns
         self._nominal_since_ns = t_ns if mode is Mode.NOMINAL else None
-        self.mode_log.append((t_ns / NS_PER_S, int(mode)))
+        self.mode_log.append(ModeChange(t_ns / NS_PER_S, mode))
+        self.mode_changes += 1
         if mode is Mode.SAFE:
-            self.hk.safe_entries += 1
+            self.hk.safe_entries = min(self.hk.safe_entries + 1, _SAFE_ENTRIES_MAX)
             self.bus.publish(AttitudeRequest(t_ns, "sun"))
         elif mode is Mode.NOMINAL:
             self.bus.publish(AttitudeRequest(t_ns, "nadir"))

@@ -11,18 +11,33 @@ A monitor reads one field of the latest bus message of a type (``source = "Type.
 A violation must persist for ``persistence`` consecutive checks to count as a detection; the
 detection fires the monitor's ``action`` (the event-action link) once, and the monitor stays
 "active" until it passes again.
+
+Sources are resolved against the node's bus message types when FDIR is installed
+(:func:`resolve_source`): any application's message can be monitored by configuration, and a
+misspelt type or field is a :class:`~native.errors.ConfigError` before the run, never a
+monitor that silently reads NaN.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ACTIONS", "MonitorDef", "MonitorState", "read_source"]
+from native.errors import ConfigError
+
+__all__ = ["ACTIONS", "KINDS", "MonitorDef", "MonitorState", "read_source", "resolve_source"]
 
 #: Actions an event-action link may trigger.
 ACTIONS = ("safe", "event")
+#: Kinds of check a monitor row performs.
+KINDS = ("limit", "baseline")
+#: Prefix of a zone-temperature source (``ThermalStatus.zone:<zone name>``), read through the
+#: message's ``temp_c(zone)`` method.
+ZONE_PREFIX = "zone:"
 
 
 @dataclass(slots=True)
@@ -102,10 +117,43 @@ def read_source(source: str, messages: dict[str, Any]) -> float:
     msg = messages.get(type_name)
     if msg is None:
         return math.nan
-    if attr.startswith("zone:"):
+    if attr.startswith(ZONE_PREFIX):
         try:
-            return float(msg.temp_c(attr[5:]))
+            return float(msg.temp_c(attr[len(ZONE_PREFIX) :]))
         except KeyError:
             return math.nan
     value = getattr(msg, attr, None)
     return math.nan if value is None else float(value)
+
+
+def resolve_source(name: str, source: str, message_types: Mapping[str, type]) -> type:
+    """The bus message type that monitor ``name`` reads through ``source``, checked.
+
+    ``source`` is ``"Type.field"`` where ``Type`` is a key of ``message_types`` (every bus
+    message the node knows) and ``field`` a numeric (int, float, bool or an int enum) field
+    of it, or ``"Type.zone:<zone>"`` on a type with a ``temp_c(zone)`` method. Raises
+    :class:`ConfigError` naming the monitor and the source otherwise.
+    """
+    type_name, dot, attr = source.partition(".")
+    where = f"[[fdir.monitors]] {name!r}: source {source!r}"
+    if not dot or not type_name or not attr:
+        raise ConfigError(f"{where}: must be 'Type.field' (e.g. 'PowerStatus.soc_frac')")
+    msg_type = message_types.get(type_name)
+    if msg_type is None:
+        known = ", ".join(sorted(message_types)) or "none"
+        raise ConfigError(f"{where}: no bus message type {type_name!r} (known: {known})")
+    if attr.startswith(ZONE_PREFIX):
+        if not attr[len(ZONE_PREFIX) :] or not callable(getattr(msg_type, "temp_c", None)):
+            raise ConfigError(f"{where}: {type_name} has no zone temperatures")
+        return msg_type
+    if not dataclasses.is_dataclass(msg_type):
+        raise ConfigError(f"{where}: {type_name} is not a bus message dataclass")
+    names = [f.name for f in dataclasses.fields(msg_type) if f.name != "t_ns"]
+    if attr not in names:
+        raise ConfigError(
+            f"{where}: {type_name} has no field {attr!r} (fields: {', '.join(names)})"
+        )
+    hint = typing.get_type_hints(msg_type).get(attr)
+    if not (isinstance(hint, type) and issubclass(hint, int | float)):
+        raise ConfigError(f"{where}: field {attr!r} is a {hint}, not a number")
+    return msg_type

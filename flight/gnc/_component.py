@@ -1,43 +1,27 @@
-"""The GNC component: orbit determination, station-keeping, burns, conjunctions and FDIR.
+"""The GNC component: a thin layer that runs the GNC jobs and speaks the ground interface.
 
-One component (name ``gnc``) runs at ``rate_hz`` (0.1 Hz by default) and does, when due:
+One component (name ``gnc``, id from the application registry) runs at ``rate_hz`` (0.1 Hz by
+default). Each step, in this order:
 
-* **OD** every ``od_interval_s``: a GNSS fix into the EKF (:class:`OrbitFilter`); from the
-  estimate the Brouwer mean semi-major axis and the mean longitude ``M + argp`` are logged.
-* **Estimates**: secular fits over the last orbit (:func:`fit_secular`) give the mean a and
-  the along-track slot error ``x = a_t wrap(lambda - lambda_ref(t))`` (positive = ahead),
-  where the reference moves at the calibrated mean-longitude rate of the target mean a. The
-  drag decay rate ``D = -da/dt`` comes from a fit over burn-free data (up to a day).
-* **Planning** once per orbit (the control box): with ``x' = -(3/2) n da`` and ``da' = -D``
-  the slot error is a parabola; when the node would leave the used part of the box
-  (``box_use_frac``) the planner commands ``da = sqrt((x + L_u) D / (0.75 n))`` (the parabola
-  whose vertex touches the far edge), clamped to the altitude box, and converts the change to a
-  tangential delta-v (``dv = v da / 2a``).
-* **Burns**: the executor splits the delta-v into burns of at most ``max_burn_s`` that fit
-  the power budget (:class:`~flight.messages.PowerBudget`: thruster energy plus a margin under
-  ``energy_margin_wh``), the sunlit window (:class:`~flight.messages.EclipseForecast`) when
-  ``avoid_eclipse``, ``min_interval_s`` apart, and only in NOMINAL mode when a
-  :class:`~flight.messages.ModeStatus` is published. A burn fires in ``segment_s`` segments,
-  each pointed along the predicted mid-segment velocity, through the thruster HAL; the PDU
-  switches the thruster rail when ``pdu`` is set.
-* **Verification / FDIR**: one orbit after each burn the achieved change of mean a (secular
-  fits before and after, drag during the burn added back) is compared with the plan; a ratio
-  below ``underperformance_ratio`` (or above its inverse), a FAULT/DEPLETED thruster status or
-  a DeviceFaultError stops autonomy, latches the fault and emits ``thruster_fault``.
-* **Conjunctions**: every ``screen_interval_s`` (and after a catalogue upload or an avoidance
-  burn) the own orbit is predicted over ``screen_horizon_s`` and screened against the
-  catalogue; each close approach gets a TCA, miss distance and 2-D Pc. ``Pc >= pc_threshold``
-  with autonomy on plans the smallest tangential delta-v (0.005 m/s doubling) whose predicted
-  Pc is below ``pc_threshold * avoid_pc_factor``; station-keeping holds until the TCA has
-  passed, then brings the node back into its box (``return_time_s``).
+1. **burn execution** (:mod:`flight.gnc._burn`): the typed burn state machine; thruster
+   power is requested over the bus (:class:`~flight.messages.PropulsionPowerRequest`), the
+   power application switches the rail, and GNC fires once the thruster reports READY;
+2. **estimation** (:mod:`flight.gnc._estimation`) every ``od_interval_s``: a GNSS fix into
+   the orbit filter, mean elements, decay;
+3. **verification** (:mod:`flight.gnc._verification`) one orbit after a burn: achieved vs
+   planned delta-v from OD; out of bounds latches a thruster fault and stops autonomy;
+4. **planning** (:mod:`flight.gnc._planning`) once per orbit: the control box and the drag
+   make-up law, burns checked against the power budget, eclipse and duty limits;
+5. **screening** (:mod:`flight.gnc._screening`) every ``screen_interval_s``: conjunctions,
+   Pc, avoidance and the return to the box;
+6. **statistics** (:mod:`flight.gnc._stats`) every ``series_interval_s``, in constant memory.
+
+The ground interface (commands, housekeeping, events) is declared here, once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,67 +40,41 @@ from flight.core import (
     Severity,
     TlmField,
 )
-from flight.gnc._catalogue import Catalogue, CatalogueObject, parse_catalogue
+from flight.gnc._burn import (
+    BurnExecutor,
+    BurnKind,
+    BurnOutcome,
+    BurnPlan,
+    BurnSegment,
+)
+from flight.gnc._catalogue import Catalogue, CatalogueObject, _parse_state, parse_catalogue
 from flight.gnc._config import GncConfig
-from flight.gnc._conjunction import (
-    Conjunction,
-    collision_probability,
-    linear_closest_approach,
-    refine_tca,
-    rtn_covariance_to_eci,
+from flight.gnc._estimation import Estimate, OrbitEstimator
+from flight.gnc._kernels import EARTH_RADIUS_M
+from flight.gnc._planning import ControlBox, StationKeepingPlanner, burn_window_s
+from flight.gnc._propagator import OrbitPropagator, calibrate_reference_rate
+from flight.gnc._screening import AvoidanceDecision, ConjunctionScreener, OwnOrbit
+from flight.gnc._stats import GncStatistics
+from flight.gnc._verification import BurnVerifier, judge_burn
+from flight.messages import (
+    EclipseForecast,
+    Mode,
+    ModeStatus,
+    PowerBudget,
+    PropulsionPowerRequest,
 )
-from flight.gnc._kernels import EARTH_RADIUS_M, G0_M_S2, MU_EARTH_M3_S2
-from flight.gnc._mean import (
-    arg_latitude_rad,
-    burn_time_for_delta_v_s,
-    delta_v_for_delta_a_m_s,
-    mean_semi_major_axis_m,
-    osculating_elements,
-)
-from flight.gnc._od import OdConfig, OrbitFilter
-from flight.gnc._propagator import OrbitPropagator, ThrustArc, calibrate_reference_rate, fit_secular
-from flight.messages import EclipseForecast, Mode, ModeStatus, PowerBudget
-from hal.propulsion import ThrusterStatus
-from hal.sensors import ecef_to_eci
-from native.errors import ConfigError, DeviceFaultError, HalError
+from hal import GnssReceiver, Storage, Thruster
+from native.errors import ConfigError, HalError
+
+__all__ = ["MAX_STATE_AGE_S", "GncComponent", "catalogue_blob_name"]
 
 #: Largest distance (s) between an uploaded state vector's epoch and onboard time.
 MAX_STATE_AGE_S = 7 * 86_400.0
-
-__all__ = ["BurnRecord", "GncComponent", "catalogue_blob_name"]
-
-_TWO_PI = 2.0 * math.pi
 
 
 def catalogue_blob_name(blob_id: int) -> str:
     """Name of the NV-storage blob that ``load_catalogue(blob_id)`` reads."""
     return f"gnc_catalogue_{blob_id}.txt"
-
-
-def _wrap(angle: float) -> float:
-    return (angle + math.pi) % _TWO_PI - math.pi
-
-
-@dataclass(slots=True)
-class BurnRecord:
-    """One executed burn (times in onboard seconds)."""
-
-    kind: str
-    t0_s: float
-    t1_s: float
-    delta_v_m_s: float  #: commanded (signed, + = along velocity), from the rocket equation
-    achieved_delta_v_m_s: float | None = None
-    ratio: float | None = None
-
-
-@dataclass(slots=True)
-class _Estimate:
-    t_s: float
-    a_m: float
-    a_full: bool
-    lam_rad: float
-    inc_rad: float
-    full: bool
 
 
 def _decl() -> Declaration:
@@ -241,114 +199,98 @@ def _decl() -> Declaration:
                 Severity.MEDIUM,
                 "out of box: slot {slot_km:.2f} km, alt {alt_m:.0f} m",
             ),
+            EventDef(
+                19,
+                "rail_timeout",
+                Severity.MEDIUM,
+                "{kind} burn: thruster not powered {timeout_s:.0f} s after the propulsion "
+                "power request; retry in {retry_s:.0f} s",
+            ),
+            EventDef(20, "burn_interrupted", Severity.MEDIUM, "{kind} burn interrupted: {reason}"),
         ),
     )
 
 
 class GncComponent(Component):
-    """Station-keeping and collision avoidance (see the module docstring)."""
+    """Station-keeping and collision avoidance (see the module docstring).
+
+    ``component_id`` comes from the application registry (:mod:`flight.apps`); the devices
+    are HAL interfaces (``storage`` optional: without it ``load_catalogue`` is refused).
+    """
 
     DECLARATION = _decl()
 
     def __init__(
         self,
         cfg: GncConfig,
-        gnss: Any,
-        thruster: Any,
-        pdu: Any = None,
-        storage: Any = None,
+        component_id: int,
+        gnss: GnssReceiver,
+        thruster: Thruster,
+        storage: Storage | None = None,
     ) -> None:
-        super().__init__("gnc", cfg.component_id)
+        super().__init__("gnc", component_id)
         self.cfg = cfg
         self.gnss = gnss
         self.thruster = thruster
-        self.pdu = pdu
         self.storage = storage
         self.prop = OrbitPropagator()
-        self.catalogue = Catalogue()
-        self._reset_state()
-        if cfg.catalogue:
-            self.catalogue = self._parse(Path(cfg.catalogue).read_text(), cfg.catalogue)
-
-    # ------------------------------------------------------------------ state
-    def _reset_state(self) -> None:
-        cfg = self.cfg
-        self.filter = OrbitFilter(
-            OdConfig(cfg.gnss_sigma_pos_m, cfg.gnss_sigma_vel_m_s, cfg.od_sigma_accel_m_s2)
-        )
         self.autonomy = cfg.autonomy
-        self.fault = ""
-        self.a_target_m: float | None = (
-            None
-            if cfg.target_altitude_km is None
-            else EARTH_RADIUS_M + cfg.target_altitude_km * 1e3
+        self.box = ControlBox.from_config(cfg)
+        self.estimator = OrbitEstimator(cfg)
+        self.planner = StationKeepingPlanner(cfg, self.box)
+        self.executor = BurnExecutor(
+            cfg, thruster, self._request_power, self.emit, self._on_thruster_fault
         )
-        self.lam0_rad: float | None = (
-            None if cfg.slot_arg_lat_deg is None else math.radians(cfg.slot_arg_lat_deg)
-        )
-        self.lam_rate: float | None = None
-        self.slot_tol_m = cfg.slot_tolerance_km * 1e3
-        self.alt_tol_m = cfg.altitude_tolerance_m
-        self._buf: deque[tuple[float, float, float, float, float]] = deque(maxlen=512)
-        self._decay_hist: deque[tuple[float, float, float]] = deque(maxlen=2048)
-        self._lam_prev: float | None = None
-        self._lam_unw = 0.0
-        self._utc_offset_ns: int | None = None
-        self.decay_m_s: float | None = (
-            cfg.decay_prior_m_per_day / 86400.0 if cfg.decay_prior_m_per_day > 0 else None
-        )
+        self.verifier = BurnVerifier(cfg)
+        self.screener = ConjunctionScreener(cfg, self.prop, self.emit)
+        self.stats = GncStatistics(cfg.history_len)
         self._next_od = 0.0
         self._next_plan = 0.0
         self._next_screen = 0.0
         self._next_series = 0.0
-        self._converged = False
-        self._od_resets_seen = 0
-        # executor
-        self._queue: dict[str, Any] | None = None
-        self._chunk: dict[str, Any] | None = None
-        self._verify_pending: dict[str, Any] | None = None
-        self._arcs: list[ThrustArc] = []
-        self._last_burn_end: float | None = None
-        self._propellant_kg: float | None = None
-        self._deferred_reason = ""
-        self.burns: list[BurnRecord] = []
-        self.delta_v_m_s = 0.0
-        self.propellant_used_kg = 0.0
-        # conjunctions
-        self.conjunctions: dict[tuple[str, int], Conjunction] = {}
-        self.screened = 0
-        self.screenings = 0
-        self.pc_max_last = 0.0
-        self.avoidances: list[dict[str, Any]] = []
-        self._avoid: dict[str, Any] | None = None
-        self._hold_until = -math.inf
-        self._returning: dict[str, Any] | None = None
-        # statistics
-        self.slot_err_max_m = 0.0
-        self.alt_err_max_m = 0.0
-        self._in_box = True
-        self.series: dict[str, list[float]] = {
-            "t_s": [],
-            "slot_error_km": [],
-            "altitude_error_m": [],
-        }
-        self.dv_analytic_m_s = 0.0
-        self._analytic_t: float | None = None
-        self._first_od_t: float | None = None
-        self.last_estimate: _Estimate | None = None
+        if cfg.catalogue:
+            try:
+                text = Path(cfg.catalogue).read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(
+                    f"[gnc] catalogue: cannot read {cfg.catalogue!r}: {exc}"
+                ) from None
+            self.screener.catalogue = self._parse(text, cfg.catalogue)
+
+    # -- views used by tests, the app and the ground -------------------------------------------
+    @property
+    def catalogue(self) -> Catalogue:
+        """The conjunction-screening catalogue."""
+        return self.screener.catalogue
+
+    @property
+    def fault(self) -> str:
+        """The latched thruster fault ('' = none)."""
+        return self.executor.fault
+
+    @property
+    def last_estimate(self) -> Estimate | None:
+        """The last orbit-averaged estimate."""
+        return self.estimator.last_estimate
 
     def on_init(self) -> None:
         """Nothing to allocate beyond the constructor; state survives restarts on purpose."""
 
-    # ------------------------------------------------------------------ helpers
+    def on_stop(self) -> None:
+        """Withdraw a standing propulsion power request (a stopped GNC cannot fire)."""
+        if self._bus is not None:
+            self.executor.release()
+
+    # -- small helpers -------------------------------------------------------------------------
     def _parse(self, text: str, source: str) -> Catalogue:
         cfg = self.cfg
+        s_tle, s_state = cfg.tle_sigma_rtn_m, cfg.state_sigma_rtn_m
         return parse_catalogue(
             text,
             source=source,
             max_objects=cfg.max_catalogue_objects,
-            tle_sigma_rtn_m=tuple(cfg.tle_sigma_rtn_m),  # type: ignore[arg-type]
-            state_sigma_rtn_m=tuple(cfg.state_sigma_rtn_m),  # type: ignore[arg-type]
+            tle_sigma_rtn_m=(s_tle[0], s_tle[1], s_tle[2]),
+            state_sigma_rtn_m=(s_state[0], s_state[1], s_state[2]),
         )
 
     def load_catalogue_text(self, text: str, source: str = "inline") -> int:
@@ -358,50 +300,94 @@ class GncComponent(Component):
         except ConfigError as exc:
             self.emit("catalogue_rejected", reason=str(exc))
             raise
-        self.catalogue = cat
+        self.screener.catalogue = cat
         self._next_screen = 0.0  # screen at the next step
         self.emit("catalogue_loaded", source=source, objects=len(cat))
         return len(cat)
 
     def _period(self) -> float:
-        a = self.a_target_m or (self.last_estimate.a_m if self.last_estimate else 6.9e6)
-        return _TWO_PI * math.sqrt(a**3 / MU_EARTH_M3_S2)
+        return self.box.period_s(self.estimator.last_estimate)
 
-    def _mean_motion(self) -> float:
-        a = self.a_target_m or 6.9e6
-        return math.sqrt(MU_EARTH_M3_S2 / a**3)
+    def drag_accel_m_s2(self) -> float:
+        """Tangential drag acceleration (m/s^2, <= 0) from the estimated decay."""
+        return self.estimator.drag_accel_m_s2(self.box.mean_motion_rad_s())
 
-    def _drag_accel(self) -> float:
-        """Tangential drag acceleration for the EKF (m/s^2, negative): a_T = n adot / 2."""
-        return -0.5 * self._mean_motion() * self.decay_m_s if self.decay_m_s else 0.0
+    def _clean_after(self) -> float:
+        end = self.executor.last_burn_end_s
+        return -math.inf if end is None else end + self.cfg.settle_s
 
-    def _mode_ok(self) -> bool:
+    def _request_power(self, on: bool, reason: str) -> None:
+        self.bus.publish(PropulsionPowerRequest(self.clock.now_ns(), on, reason))
+
+    def _on_thruster_fault(self, reason: str) -> None:
+        """FDIR (after the executor latched the fault): stop autonomy, tell the ground."""
+        if self.autonomy:
+            self.autonomy = False
+            self.emit("autonomy_changed", state="disabled", reason="thruster fault")
+
+    # -- BurnEnvironment (what the executor asks of the rest of GNC) ----------------------------
+    def mode_allows_burns(self) -> bool:
+        """True unless a mode other than NOMINAL is published."""
         ms = self.bus.latest(ModeStatus)
         return ms is None or ms.mode == Mode.NOMINAL
 
-    def _clean_after(self) -> float:
-        return -math.inf if self._last_burn_end is None else self._last_burn_end + self.cfg.settle_s
+    def verification_pending(self) -> bool:
+        """True while the previous burn awaits its verification."""
+        return self.verifier.pending is not None
 
-    # ------------------------------------------------------------------ lifecycle
+    def window_s(self, t_s: float, kind: BurnKind) -> tuple[float, str]:
+        """Longest burn (s) the power budget and sunlit window allow now."""
+        return burn_window_s(
+            self.cfg,
+            t_s,
+            kind is BurnKind.AVOIDANCE,
+            self.bus.latest(PowerBudget),
+            self.bus.latest(EclipseForecast),
+        )
+
+    def od_ready(self) -> bool:
+        """True once orbit determination has converged."""
+        return self.estimator.ready
+
+    def velocity_direction(self, t_s: float) -> NDArray[np.float64]:
+        """Unit ECI velocity predicted at ``t_s`` from the filter."""
+        s = self.estimator.predict_state(t_s, self.drag_accel_m_s2(), self.prop)
+        v: NDArray[np.float64] = s[3:6] / np.linalg.norm(s[3:6])
+        return v
+
+    def a_before(self, t_s: float) -> tuple[float, bool] | None:
+        """Secular mean a over the last burn-free orbit, for verification."""
+        return self.estimator.fit_a(
+            max(t_s - self._period(), self._clean_after()), t_s, t_s, self._period()
+        )
+
+    def add_segment(self, segment: BurnSegment) -> None:
+        """A fired segment: the filter propagates through it."""
+        self.estimator.add_arc(segment.arc())
+
+    # -- the step ------------------------------------------------------------------------------
     def step(self, t_ns: int) -> None:
         """One GNC cycle at onboard time ``t_ns``."""
         t = t_ns / 1e9
-        self._run_executor(t)
+        outcome = self.executor.step(t, self)
+        if outcome is not None:
+            self._burn_ended(t, outcome)
         if t >= self._next_od - 1e-6:
             self._next_od = max(
                 self._next_od + self.cfg.od_interval_s, t + 0.5 * self.cfg.od_interval_s
             )
             self._od_step(t, t_ns)
-        if self._verify_pending is not None and t >= self._verify_pending["at"]:
-            self._verify(t)
+        pending = self.verifier.due(t)
+        if pending is not None:
+            self._verify(t, pending.outcome)
         if t >= self._next_plan - 1e-6:
-            self._next_plan = t + (self.cfg.plan_interval_s or self._period())
+            self._next_plan = t + self.planner.plan_interval_s()
             self._plan(t)
         if (
             len(self.catalogue)
             and t >= self._next_screen - 1e-6
-            and self._utc_offset_ns is not None
-            and self.filter.updates >= self.cfg.od_min_updates
+            and self.estimator.utc_offset_ns is not None
+            and self.estimator.ready
         ):
             self._next_screen = t + self.cfg.screen_interval_s
             self._screen(t)
@@ -410,665 +396,194 @@ class GncComponent(Component):
             self._record(t)
         self._update_hk()
 
-    # ------------------------------------------------------------------ OD
+    def _burn_ended(self, t: float, outcome: BurnOutcome) -> None:
+        if outcome.a_before is not None:
+            self.verifier.schedule(outcome, self._period())
+        if outcome.kind is BurnKind.AVOIDANCE:
+            self._next_screen = min(self._next_screen, t + self.cfg.settle_s)
+
+    # -- estimation ----------------------------------------------------------------------------
     def _od_step(self, t: float, t_ns: int) -> None:
         try:
-            rd = self.gnss.read()
+            fix = self.gnss.read()
         except HalError:
+            return  # a missed fix is not an error: the next one comes in od_interval_s
+        if not fix.valid:
             return
-        if not rd.valid:
-            return
-        self._utc_offset_ns = rd.utc_ns - t_ns
-        r, v = ecef_to_eci(rd.position_ecef_m, rd.velocity_ecef_m_s, rd.utc_ns)
-        f = self.filter
-        self._arcs = [a for a in self._arcs if a.t1_s > t - 86400.0]
-        ok = f.update(t, np.concatenate([r, v]), self._drag_accel(), self._arcs)
-        if f.resets > self._od_resets_seen:
-            self._od_resets_seen = f.resets
+        res = self.estimator.ingest(t, t_ns, fix, self.drag_accel_m_s2(), self._clean_after())
+        if res.reset:
             self.emit("od_reset")
-        if not ok or f.updates < self.cfg.od_min_updates:
-            return
-        if not self._converged:
-            self._converged = True
-            self._first_od_t = t
-            self.emit("od_converged", updates=f.updates)
-        x = f.x
-        el = osculating_elements(x)
-        a_mean = float(mean_semi_major_axis_m(x))
-        u = float(arg_latitude_rad(x))
-        lam = float(el[4] + el[5])
-        if self._lam_prev is None:
-            self._lam_unw = lam
-        else:
-            self._lam_unw += _wrap(lam - self._lam_prev)
-        self._lam_prev = lam
-        self._buf.append((t, a_mean, self._lam_unw, u, float(el[2])))
-        if t >= self._clean_after() and (
-            not self._decay_hist or t - self._decay_hist[-1][0] >= 299.0
-        ):
-            self._decay_hist.append((t, a_mean, u))
+        if res.converged_now:
+            self.emit("od_converged", updates=self.estimator.filter.updates)
 
-    def _window(self, t_lo: float) -> NDArray[np.float64] | None:
-        rows = [s for s in self._buf if s[0] >= t_lo]
-        return np.array(rows) if len(rows) >= 8 else None
-
-    def _fit_a(self, t_lo: float, t_hi: float, t_eval: float) -> tuple[float, bool] | None:
-        """Secular mean a over [t_lo, t_hi] evaluated at t_eval: (a, full orbit?)."""
-        rows = [s for s in self._buf if t_lo <= s[0] <= t_hi]
-        if len(rows) < 8:
-            return None
-        w = np.array(rows)
-        span = w[-1, 0] - w[0, 0]
-        period = self._period()
-        if span < 0.3 * period:
-            return None
-        full = span >= 0.9 * period
-        a, _ = fit_secular(w[:, 0], w[:, 1], w[:, 3], t_eval, harmonics=2 if full else 0)
-        return a, full
-
-    def estimate(self, t: float) -> _Estimate | None:
-        """Orbit-averaged mean a and mean longitude at ``t`` (None before one orbit of OD)."""
-        period = self._period()
-        w = self._window(t - period)
-        if w is None:
-            return None
-        full = (w[-1, 0] - w[0, 0]) >= 0.9 * period
-        if not full:
-            return None
-        lam, _ = fit_secular(w[:, 0], w[:, 2], w[:, 3], t, harmonics=2)
-        fa = self._fit_a(max(t - period, self._clean_after()), t, t)
-        if fa is None:
-            a, _ = fit_secular(w[:, 0], w[:, 1], w[:, 3], t, harmonics=2)
-            a_full = False
-        else:
-            a, a_full = fa
-        est = _Estimate(t, a, a_full, lam, float(np.mean(w[:, 4])), True)
-        self.last_estimate = est
-        if self.a_target_m is None or self.lam0_rad is None or self.lam_rate is None:
-            self._capture(est)
+    def estimate(self, t: float) -> Estimate | None:
+        """Orbit-averaged estimate at ``t`` (None before one orbit of OD); completes the
+        control box from it the first time (event slot_captured)."""
+        est = self.estimator.estimate(t, self._period(), self._clean_after())
+        if est is not None and not self.box.ready:
+            self.box.capture(est, self.prop)
+            assert self.box.a_target_m is not None and self.box.lam0_rad is not None
+            self.emit(
+                "slot_captured",
+                alt_km=(self.box.a_target_m - EARTH_RADIUS_M) / 1e3,
+                lam_deg=math.degrees(self.box.lam0_rad),
+            )
         return est
 
-    def _capture(self, est: _Estimate) -> None:
-        if self.a_target_m is None:
-            self.a_target_m = est.a_m
-        self.lam_rate = calibrate_reference_rate(self.a_target_m, est.inc_rad, self.prop)
-        if self.lam0_rad is None:
-            self.lam0_rad = _wrap(est.lam_rad - self.lam_rate * est.t_s) % _TWO_PI
-        self.emit(
-            "slot_captured",
-            alt_km=(self.a_target_m - EARTH_RADIUS_M) / 1e3,
-            lam_deg=math.degrees(self.lam0_rad),
-        )
-
-    def errors(self, est: _Estimate) -> tuple[float, float]:
+    def errors(self, est: Estimate) -> tuple[float, float]:
         """(slot error m, + ahead; altitude error m) of an estimate against the box."""
-        assert (
-            self.a_target_m is not None and self.lam_rate is not None and self.lam0_rad is not None
+        return self.box.errors(est)
+
+    def control_law(self, x_m: float, da_m: float, decay_m_s: float) -> tuple[float, str]:
+        """Delta-v (m/s, signed; 0 = none) and reason (see :class:`StationKeepingPlanner`)."""
+        return self.planner.control_law(x_m, da_m, decay_m_s)
+
+    # -- verification --------------------------------------------------------------------------
+    def _verify(self, t: float, outcome: BurnOutcome) -> None:
+        after = self.estimator.fit_a(
+            outcome.t1_s + self.cfg.settle_s, t, outcome.t1_s, self._period()
         )
-        x = self.a_target_m * _wrap(est.lam_rad - self.lam0_rad - self.lam_rate * est.t_s)
-        return x, est.a_m - self.a_target_m
-
-    def _update_decay(self, t: float) -> None:
-        rows = [
-            s
-            for s in self._decay_hist
-            if s[0] >= max(t - self.cfg.decay_window_s, self._clean_after())
-        ]
-        if len(rows) < 12:
+        if after is None or outcome.a_before is None or self.box.a_target_m is None:
             return
-        w = np.array(rows)
-        if w[-1, 0] - w[0, 0] < 0.95 * self._period():
-            return
-        _, slope = fit_secular(w[:, 0], w[:, 1], w[:, 2], t, harmonics=2)
-        first = self.decay_m_s is None
-        self.decay_m_s = max(0.0, -slope)
-        if first and self._first_od_t is not None:
-            self._analytic_t = self._first_od_t  # back-fill the analytic integral
+        verdict = judge_burn(
+            self.cfg, outcome, after[0], self.estimator.decay_m_s or 0.0, self.box.a_target_m
+        )
+        self.executor.update_outcome(verdict.outcome)
+        self.verifier.account(verdict)
+        if verdict.outcome.ratio is not None:
+            self.emit("burn_verified", ratio=verdict.outcome.ratio)
+        if verdict.fault:
+            self.executor.latch_fault(verdict.fault)
 
-    # ------------------------------------------------------------------ planning
+    # -- planning ------------------------------------------------------------------------------
     def _plan(self, t: float) -> None:
         est = self.estimate(t)
         if est is None:
             return
-        self._update_decay(t)
+        if self.estimator.update_decay(t, self._period(), self._clean_after()):
+            first = self.estimator.first_converged_t_s
+            if first is not None:
+                self.stats.backfill_from(first)
         self._track_box(t, est)
-        if self._avoid is not None and t > self._avoid["tca"] + 60.0:
-            self._returning = {
-                "tca": self._avoid["tca"],
-                "deadline": self._avoid["tca"] + self.cfg.return_time_s,
-            }
-            self._avoid = None
-        if not self.autonomy or self.fault or t < self._hold_until or not self._mode_ok():
-            return
-        if self._queue is not None or self._chunk is not None or self._verify_pending is not None:
-            return
-        if self.decay_m_s is None or not est.a_full:
-            return
+        self.screener.advance(t)
         if (
-            self._last_burn_end is not None
-            and t < self._last_burn_end + self.cfg.settle_s + self._period()
+            not self.autonomy
+            or self.fault
+            or t < self.screener.hold_until_s
+            or not self.mode_allows_burns()
         ):
             return
-        x, da = self.errors(est)
-        dv, reason = self.control_law(x, da, self.decay_m_s)
+        if self.executor.busy or self.verifier.pending is not None:
+            return
+        decay = self.estimator.decay_m_s
+        if decay is None or not est.a_full:
+            return
+        last_end = self.executor.last_burn_end_s
+        if last_end is not None and t < last_end + self.cfg.settle_s + self._period():
+            return
+        x, da = self.box.errors(est)
+        dv, reason = self.planner.control_law(x, da, decay)
         if dv != 0.0:
-            self._request(t, dv, "stationkeeping", reason)
+            self.executor.submit(BurnPlan(BurnKind.STATIONKEEPING, dv, dv, t, reason))
 
-    def control_law(self, x_m: float, da_m: float, decay_m_s: float) -> tuple[float, str]:
-        """Delta-v (m/s, signed; 0 = no burn) and the reason, for slot error ``x_m`` (+ ahead),
-        mean-a error ``da_m`` and decay rate ``decay_m_s`` (>= 0)."""
-        assert self.a_target_m is not None
-        cfg = self.cfg
-        n = self._mean_motion()
-        big_l, big_a = self.slot_tol_m, self.alt_tol_m
-        lu, au = cfg.box_use_frac * big_l, cfg.box_use_frac * big_a
-        d = decay_m_s
-        horizon = (cfg.plan_interval_s or self._period()) + self._period()
-        da_h = da_m - d * horizon
-        x_h = x_m - 1.5 * n * da_m * horizon + 0.75 * n * d * horizon**2
-        xdot_h = -1.5 * n * da_h
-        reason = ""
-        if da_h < -au:
-            reason = "altitude low"
-        elif x_h > lu and xdot_h > 0:
-            reason = "slot forward edge"
-        elif da_m > big_a:
-            reason = "altitude high"
-        elif d > 0 and da_m > 0 and self._time_to_back_edge(x_m, da_m, d, n) < horizon:
-            reason = "slot back edge"
-        elif x_m < -lu and da_m > 0 and (d <= 0 or x_m < -big_l):
-            reason = "behind slot"
-        elif x_m > big_l and xdot_h >= 0:
-            reason = "ahead of slot"
-        if not reason:
-            return 0.0, ""
-        tau = max(self.cfg.return_time_s / 2.0, self._period())
-        if d > 0 and x_m + lu > 0:
-            da_cmd = math.sqrt((x_m + lu) * d / (0.75 * n))
-        else:
-            da_cmd = x_m / (1.5 * n * tau)
-        da_cmd = min(au, max(-au, da_cmd))
-        delta_a = da_cmd - da_m
-        if abs(delta_a) < cfg.min_delta_a_m:
-            return 0.0, ""
-        return delta_v_for_delta_a_m_s(self.a_target_m, delta_a), reason
-
-    def _time_to_back_edge(self, x_m: float, da_m: float, d: float, n: float) -> float:
-        """Time (s) until ``x(t) = x - 1.5 n da t + 0.75 n d t^2`` falls below ``-L`` (inf if never)."""
-        qa, qb, qc = 0.75 * n * d, -1.5 * n * da_m, x_m + self.slot_tol_m
-        if qc <= 0.0:
-            return 0.0
-        disc = qb * qb - 4.0 * qa * qc
-        if disc < 0.0 or qb >= 0.0:
-            return math.inf
-        return (-qb - math.sqrt(disc)) / (2.0 * qa)
-
-    def _request(
-        self, t: float, dv: float, kind: str, reason: str, not_before: float | None = None
-    ) -> None:
-        self._queue = {
-            "dv_left": dv,
-            "planned": dv,
-            "kind": kind,
-            "not_before": t if not_before is None else not_before,
-        }
-        self._deferred_reason = ""
-        self.emit("burn_planned", kind=kind, dv_m_s=dv, reason=reason)
-
-    # ------------------------------------------------------------------ executor
-    def _read_thruster(self) -> Any:
-        rd = self.thruster.read()
-        self._propellant_kg = float(rd.propellant_kg)
-        return rd
-
-    def _rail(self, on: bool) -> None:
-        if self.pdu is not None and self.cfg.pdu:
-            self.pdu.set_rail(self.cfg.thruster_rail, on)
-
-    def _defer(self, kind: str, reason: str) -> None:
-        if reason != self._deferred_reason:
-            self._deferred_reason = reason
-            self.emit("burn_deferred", kind=kind, reason=reason)
-
-    def _window_limit(self, t: float, kind: str) -> tuple[float, str]:
-        """Longest burn (s) the power budget and the sunlit window allow now (0 = none)."""
-        cfg = self.cfg
-        limit = math.inf
-        if cfg.require_power_budget and kind != "avoidance":
-            b = self.bus.latest(PowerBudget)
-            if b is None or t - b.t_ns / 1e9 > cfg.budget_max_age_s:
-                return 0.0, "no current power budget"
-            if b.soc_frac - b.soc_floor_frac < cfg.min_soc_headroom_frac:
-                return 0.0, "battery too close to its floor"
-            limit = (
-                b.energy_margin_wh * 3600.0 / (cfg.thruster_power_w * (1.0 + cfg.power_margin_frac))
-            )
-            if limit <= 0:
-                return 0.0, "no energy margin"
-        if cfg.avoid_eclipse and kind != "avoidance":
-            f = self.bus.latest(EclipseForecast)
-            if f is None or t - f.t_ns / 1e9 > cfg.forecast_max_age_s:
-                return 0.0, "no current eclipse forecast"
-            since = t - f.t_ns / 1e9
-            if f.in_eclipse and since < f.next_exit_s:
-                return 0.0, "in eclipse"
-            entry = f.next_entry_s - since
-            if not f.in_eclipse and entry <= 0.0 < entry + f.eclipse_duration_s:
-                return 0.0, "in eclipse"
-            if entry <= 0.0 and math.isfinite(f.orbit_period_s) and f.orbit_period_s > 0:
-                entry += f.orbit_period_s
-            limit = min(limit, entry - cfg.eclipse_margin_s)
-        return max(0.0, limit), "sunlit window or energy too short"
-
-    def _run_executor(self, t: float) -> None:
-        if self._chunk is not None:
-            self._continue_chunk(t)
-            return
-        q = self._queue
-        if q is None or t < q["not_before"]:
-            return
-        kind = q["kind"]
-        if self.fault:
-            self._queue = None
-            return
-        if kind != "avoidance":
-            if self._verify_pending is not None:
-                return
-            if (
-                self._last_burn_end is not None
-                and t < self._last_burn_end + self.cfg.min_interval_s
-            ):
-                return
-            if not self._mode_ok():
-                self._defer(kind, "mode is not NOMINAL")
-                return
-        limit, why = self._window_limit(t, kind)
-        try:
-            self._rail(True)
-            rd = self._read_thruster()
-        except HalError as exc:
-            self._rail_off_quiet()
-            self._thruster_fault(f"thruster unavailable: {exc}")
-            return
-        if rd.status in (ThrusterStatus.FAULT, ThrusterStatus.DEPLETED):
-            self._thruster_fault(f"status {rd.status.name}")
-            return
-        if rd.status is ThrusterStatus.FIRING:
-            return  # a segment of an interrupted burn is still firing: start when it ends
-        if self.filter.updates < self.cfg.od_min_updates:
-            self._defer(kind, "orbit determination not converged")
-            return
-        cfg = self.cfg
-        mass = cfg.dry_mass_kg + float(rd.propellant_kg)
-        isp = float(rd.isp_s) if rd.isp_s > 0 else cfg.isp_s
-        need = burn_time_for_delta_v_s(mass, q["dv_left"], cfg.thrust_n, isp)
-        dur = min(need, cfg.max_burn_s, limit)
-        if dur < min(cfg.min_burn_s, need):
-            self._rail_off_quiet()
-            self._defer(kind, why)
-            return
-        mdot = cfg.thrust_n / (isp * G0_M_S2)
-        dv = isp * G0_M_S2 * math.log(mass / (mass - mdot * dur))
-        sign = 1.0 if q["dv_left"] > 0 else -1.0
-        before = None
-        if self.cfg.verify:
-            before = self._fit_a(max(t - self._period(), self._clean_after()), t, t)
-        self._chunk = {
-            "kind": kind,
-            "t0": t,
-            "end": t + dur,
-            "sign": sign,
-            "dv": sign * dv,
-            "mass": mass,
-            "prop0": float(rd.propellant_kg),
-            "before": before,
-        }
-        q["dv_left"] -= sign * dv
-        if abs(q["dv_left"]) < 1e-5 or (q["dv_left"] > 0) != (sign > 0):
-            self._queue = None
-        self._deferred_reason = ""
-        self.emit("burn_started", kind=kind, duration_s=dur, dv_m_s=sign * dv)
-        self._fire_segment(t)
-
-    def _rail_off_quiet(self) -> None:
-        with contextlib.suppress(HalError):
-            self._rail(False)
-
-    def _fire_segment(self, t: float) -> None:
-        ch = self._chunk
-        assert ch is not None
-        dur = min(self.cfg.segment_s, ch["end"] - t)
-        f = self.filter
-        s = self.prop.advance(f.x, t + 0.5 * dur - f.t_s, self._drag_accel(), self._arcs_rel(f.t_s))
-        d = ch["sign"] * s[3:6] / np.linalg.norm(s[3:6])
-        try:
-            self.thruster.fire(tuple(float(c) for c in d), dur)
-        except DeviceFaultError as exc:
-            self._thruster_fault(str(exc))
-            return
-        except HalError as exc:
-            self._thruster_fault(f"fire rejected: {exc}")
-            return
-        accel = self.cfg.thrust_n / ch["mass"]
-        self._arcs.append(ThrustArc(t, t + dur, accel, (float(d[0]), float(d[1]), float(d[2]))))
-
-    def _arcs_rel(self, t0: float) -> list[ThrustArc]:
-        return [ThrustArc(a.t0_s - t0, a.t1_s - t0, a.accel_m_s2, a.direction) for a in self._arcs]
-
-    def _continue_chunk(self, t: float) -> None:
-        ch = self._chunk
-        assert ch is not None
-        try:
-            rd = self._read_thruster()
-        except HalError as exc:
-            self._thruster_fault(f"thruster unavailable during burn: {exc}")
-            return
-        if rd.status in (ThrusterStatus.FAULT, ThrusterStatus.DEPLETED):
-            self._thruster_fault(f"status {rd.status.name} during burn")
-            return
-        if rd.status == ThrusterStatus.FIRING:
-            return
-        if t >= ch["end"] - 1e-6 or (ch["kind"] != "avoidance" and not self._mode_ok()):
-            self._finish_chunk(t, float(rd.propellant_kg))
-            return
-        self._fire_segment(t)
-
-    def _finish_chunk(self, t: float, propellant_kg: float) -> None:
-        ch = self._chunk
-        assert ch is not None
-        self._chunk = None
-        self._rail_off_quiet()
-        frac = min(1.0, (t - ch["t0"]) / max(1e-9, ch["end"] - ch["t0"]))
-        dv = ch["dv"] * frac
-        rec = BurnRecord(ch["kind"], ch["t0"], t, dv)
-        self.burns.append(rec)
-        self.delta_v_m_s += abs(dv)
-        self.propellant_used_kg += max(0.0, ch["prop0"] - propellant_kg)
-        self._last_burn_end = t
-        self.emit("burn_done", kind=ch["kind"], dv_m_s=dv)
-        if self.cfg.verify:
-            self._verify_pending = {
-                "record": rec,
-                "before": ch["before"],
-                "at": t + self.cfg.settle_s + self._period(),
-            }
-        if ch["kind"] == "avoidance":
-            self._next_screen = min(self._next_screen, t + self.cfg.settle_s)
-
-    def _verify(self, t: float) -> None:
-        pending = self._verify_pending
-        assert pending is not None
-        self._verify_pending = None
-        rec: BurnRecord = pending["record"]
-        after = self._fit_a(rec.t1_s + self.cfg.settle_s, t, rec.t1_s)
-        before = pending["before"]
-        if after is None or before is None or self.a_target_m is None:
-            return
-        decay = self.decay_m_s or 0.0
-        achieved_da = after[0] - before[0] + decay * (rec.t1_s - rec.t0_s)
-        a = self.a_target_m
-        achieved = delta_v_for_delta_a_m_s(a, achieved_da)
-        planned_da = rec.delta_v_m_s * 2.0 * a / math.sqrt(MU_EARTH_M3_S2 / a)
-        rec.achieved_delta_v_m_s = achieved
-        if abs(planned_da) < self.cfg.verify_min_delta_a_m:
-            return
-        ratio = achieved_da / planned_da
-        rec.ratio = ratio
-        self.emit("burn_verified", ratio=ratio)
-        lo = self.cfg.underperformance_ratio
-        if ratio < lo or ratio > 1.0 / lo:
-            self._thruster_fault(
-                f"achieved/planned delta-v {ratio:.2f} outside [{lo:.2f}, {1 / lo:.2f}]"
-            )
-
-    def _thruster_fault(self, reason: str) -> None:
-        """FDIR: latch the fault, cancel burns, stop autonomy, tell the ground."""
-        self.fault = reason
-        self._queue = None
-        if self._chunk is not None:
-            ch = self._chunk
-            self._chunk = None
-            self.burns.append(BurnRecord(ch["kind"], ch["t0"], ch["t0"], 0.0))
-        self._rail_off_quiet()
-        self.emit("thruster_fault", reason=reason)
-        if self.autonomy:
-            self.autonomy = False
-            self.emit("autonomy_changed", state="disabled", reason="thruster fault")
-
-    # ------------------------------------------------------------------ conjunctions
-    def _own_cov(self, state: NDArray[np.float64], dt_s: float) -> NDArray[np.float64]:
-        cfg = self.cfg
-        n = self._mean_motion()
-        grow = cfg.drag_uncertainty_frac * 0.75 * n * (self.decay_m_s or 0.0) * dt_s * dt_s
-        sr, st, sn = cfg.own_sigma_rtn_m
-        cov = rtn_covariance_to_eci(state, (sr, math.hypot(st, grow), sn))
-        return cov + self.filter.p[0:3, 0:3]
-
-    def _screen(self, t: float) -> list[Conjunction]:
-        cfg = self.cfg
-        f = self.filter
-        base = f.t_s
-        step = cfg.screen_step_s
-        rel = np.arange(0.0, cfg.screen_horizon_s + step, step)
-        own = self.prop.trajectory(f.x, rel, self._drag_accel())
-        assert self._utc_offset_ns is not None
-        utc = np.round((base + rel) * 1e9).astype(np.int64) + self._utc_offset_ns
-        objs = self.catalogue.states(utc)
-        self.screenings += 1
-        self.screened += len(self.catalogue)
-        dr = objs[:, :-1, 0:3] - own[None, :-1, 0:3]
-        dv = objs[:, :-1, 3:6] - own[None, :-1, 3:6]
-        d, tau = linear_closest_approach(dr, dv, step)
-        d = np.where(np.isnan(d), np.inf, d)
-        found: list[Conjunction] = []
-        self.pc_max_last = 0.0
-        for i, obj in enumerate(self.catalogue.objects):
-            close = np.flatnonzero(d[i] < cfg.screen_distance_m)
-            if close.size == 0:
-                continue
-            # one event per contiguous run of close intervals
-            runs = np.split(close, np.flatnonzero(np.diff(close) > 1) + 1)
-            for run in runs:
-                k = int(run[np.argmin(d[i, run])])
-                conj = self._assess(t, obj, own[k], objs[i, k], base + rel[k], float(tau[i, k]))
-                if conj is None:
-                    continue
-                found.append(conj)
-        for conj in found:
-            self.conjunctions[(conj.name, round(conj.tca_s / 600.0))] = conj
-            self.pc_max_last = max(self.pc_max_last, conj.pc)
-            self.emit(
-                "conjunction", name=conj.name, dt_s=conj.tca_s - t, miss_m=conj.miss_m, pc=conj.pc
-            )
-            av = self._avoid
-            if av is not None and av["name"] == conj.name and abs(av["tca"] - conj.tca_s) < 600.0:
-                if self._last_burn_end is not None and self._last_burn_end >= av["t_plan"]:
-                    av["pc_after"] = conj.pc
-                    av["miss_after_m"] = conj.miss_m
-                if av.get("pc_after") is None or conj.pc < cfg.pc_threshold:
-                    continue
-            if conj.pc >= cfg.pc_threshold:
-                self._plan_avoidance(t, conj, base)
-        return found
-
-    def _assess(
-        self,
-        t: float,
-        obj: CatalogueObject,
-        own_s: NDArray[np.float64],
-        obj_s: NDArray[np.float64],
-        t_sample: float,
-        tau0: float,
-    ) -> Conjunction | None:
-        tau, a, b = refine_tca(own_s, obj_s, tau0, self.prop)
-        tca = t_sample + tau
-        if tca < t:
-            return None
-        miss = b[0:3] - a[0:3]
-        relv = b[3:6] - a[3:6]
-        cov = self._own_cov(a, tca - t) + rtn_covariance_to_eci(b, obj.sigma_rtn_m)
-        pc = collision_probability(miss, relv, cov, self.cfg.hard_body_radius_m)
-        r_hat = a[0:3] / np.linalg.norm(a[0:3])
-        return Conjunction(
-            obj.name,
-            tca,
-            float(np.linalg.norm(miss)),
-            float(np.linalg.norm(relv)),
-            pc,
-            float(miss @ r_hat),
+    # -- screening -----------------------------------------------------------------------------
+    def _own_orbit(self) -> OwnOrbit:
+        est = self.estimator
+        f = est.filter
+        assert est.utc_offset_ns is not None
+        return OwnOrbit(
+            f.t_s,
+            f.x.copy(),
+            f.p.copy(),
+            self.drag_accel_m_s2(),
+            tuple(est.arcs_relative(f.t_s)),
+            self.box.mean_motion_rad_s(),
+            est.decay_m_s or 0.0,
+            est.utc_offset_ns,
+            self.cfg.dry_mass_kg + (self.executor.propellant_kg or 0.0),
         )
+
+    def _screen(self, t: float) -> None:
+        ex = self.executor
+        active = ex.active
+        _, decision = self.screener.screen(
+            t,
+            self._own_orbit(),
+            may_avoid=self.autonomy and not self.fault,
+            avoidance_firing=active is not None and active.kind is BurnKind.AVOIDANCE,
+            last_burn_end_s=ex.last_burn_end_s,
+        )
+        if decision is not None:
+            self._avoid(t, decision)
+
+    def _avoid(self, t: float, decision: AvoidanceDecision) -> None:
+        """Make an avoidance burn now: it preempts any other burn and its verification."""
+        preempted = self.executor.preempt(t)
+        if preempted is not None:
+            self._burn_ended(t, preempted)
+        self.verifier.cancel()
+        c = decision.conj
+        self.executor.submit(
+            BurnPlan(
+                BurnKind.AVOIDANCE,
+                decision.delta_v_m_s,
+                decision.delta_v_m_s,
+                t,
+                f"Pc {c.pc:.1e} with {c.name}",
+            )
+        )
+        self.screener.commit(t, decision)
 
     def predict_pc(
-        self, t: float, conj: Conjunction, obj_at_tca: NDArray[np.float64], dv: float, t_burn: float
+        self, t: float, conj: Any, obj_at_tca: NDArray[np.float64], dv: float, t_burn: float
     ) -> tuple[float, float]:
-        """(Pc, miss m) at the conjunction if a tangential ``dv`` (m/s) is applied at ``t_burn``."""
-        f = self.filter
-        t_eval = conj.tca_s - 120.0
-        impulses = []
-        if dv != 0.0:
-            s_b = self.prop.advance(f.x, t_burn - f.t_s, self._drag_accel(), self._arcs_rel(f.t_s))
-            impulses.append((t_burn - f.t_s, dv * s_b[3:6] / np.linalg.norm(s_b[3:6])))
-        own0 = self.prop.trajectory(f.x, np.array([t_eval - f.t_s]), self._drag_accel(), impulses)[
-            0
-        ]
-        obj0 = self.prop.advance(obj_at_tca, -120.0)
-        rel = np.arange(0.0, 241.0, 20.0)
-        own_tr = self.prop.trajectory(own0, rel, self._drag_accel())
-        obj_tr = self.prop.trajectory(obj0, rel)
-        dr = obj_tr[:-1, 0:3] - own_tr[:-1, 0:3]
-        dvv = obj_tr[:-1, 3:6] - own_tr[:-1, 3:6]
-        dist, tau = linear_closest_approach(dr, dvv, 20.0)
-        k = int(np.argmin(dist))
-        _, a, b = refine_tca(own_tr[k], obj_tr[k], float(tau[k]), self.prop)
-        miss = b[0:3] - a[0:3]
-        cov = self._own_cov(a, conj.tca_s - t)
-        obj = next((o for o in self.catalogue.objects if o.name == conj.name), None)
-        s_r, s_t, s_n = obj.sigma_rtn_m if obj is not None else self.cfg.state_sigma_rtn_m
-        cov = cov + rtn_covariance_to_eci(b, (s_r, s_t, s_n))
-        pc = collision_probability(miss, b[3:6] - a[3:6], cov, self.cfg.hard_body_radius_m)
-        return pc, float(np.linalg.norm(miss))
+        """(Pc, miss m) at ``conj`` if a tangential ``dv`` (m/s) is applied at ``t_burn``."""
+        return self.screener.predict_pc(t, self._own_orbit(), conj, obj_at_tca, dv, t_burn)
 
-    def _plan_avoidance(self, t: float, conj: Conjunction, base: float) -> None:
-        cfg = self.cfg
-        if not self.autonomy or self.fault:
-            self.emit(
-                "avoidance_impossible", name=conj.name, reason="autonomy disabled or thruster fault"
-            )
-            return
-        if conj.tca_s - t < cfg.min_avoid_lead_s:
-            self.emit("avoidance_impossible", name=conj.name, reason="TCA too close")
-            return
-        if self._chunk is not None and self._chunk["kind"] == "avoidance":
-            return
-        # Object state at TCA (propagated from its catalogue entry).
-        assert self._utc_offset_ns is not None
-        utc = np.array([round(conj.tca_s * 1e9) + self._utc_offset_ns], dtype=np.int64)
-        obj_at = self.catalogue.states(utc)
-        idx = next(i for i, o in enumerate(self.catalogue.objects) if o.name == conj.name)
-        obj_state = obj_at[idx, 0]
-        mass = cfg.dry_mass_kg + (self._propellant_kg or 0.0)
-        t_start = t + 2.0 / cfg.rate_hz
-        best: tuple[float, float, float] | None = None
-        mag = 0.005
-        while mag <= cfg.max_avoid_delta_v_m_s + 1e-12 and best is None:
-            for sign in (1.0, -1.0):
-                dv = sign * mag
-                dur = burn_time_for_delta_v_s(mass, dv, cfg.thrust_n, cfg.isp_s)
-                t_mid = t_start + 0.5 * dur
-                if t_mid + 0.5 * dur > conj.tca_s - 60.0:
-                    continue
-                pc, miss = self.predict_pc(t, conj, obj_state, dv, t_mid)
-                if pc < cfg.pc_threshold * cfg.avoid_pc_factor and (best is None or pc < best[1]):
-                    best = (dv, pc, miss)
-            mag *= 2.0
-        if best is None:
-            self.emit(
-                "avoidance_impossible", name=conj.name, reason="no delta-v within the limit works"
-            )
-            return
-        dv, pc_pred, _ = best
-        if self._chunk is not None:
-            self._finish_chunk(t, self._propellant_kg or 0.0)
-        self._verify_pending = None
-        self._request(t, dv, "avoidance", f"Pc {conj.pc:.1e} with {conj.name}")
-        self._hold_until = conj.tca_s + 600.0
-        self._avoid = {
-            "name": conj.name,
-            "tca": conj.tca_s,
-            "pc_before": conj.pc,
-            "miss_before_m": conj.miss_m,
-            "pc_predicted": pc_pred,
-            "pc_after": None,
-            "miss_after_m": None,
-            "dv": dv,
-            "t_plan": t,
-        }
-        self.avoidances.append(self._avoid)
-        self.emit(
-            "avoidance_planned", name=conj.name, dv_m_s=dv, pc_before=conj.pc, pc_after=pc_pred
-        )
-
-    # ------------------------------------------------------------------ statistics
-    def _track_box(self, t: float, est: _Estimate) -> tuple[float, float] | None:
-        if self.a_target_m is None or self.lam_rate is None:
+    # -- statistics ----------------------------------------------------------------------------
+    def _track_box(self, t: float, est: Estimate) -> tuple[float, float] | None:
+        if not self.box.ready:
             return None
-        x, da = self.errors(est)
+        x, da = self.box.errors(est)
         self.hk.slot_error_km = x / 1e3
         self.hk.altitude_error_m = da
-        in_box = abs(x) <= self.slot_tol_m and abs(da) <= self.alt_tol_m
-        if est.a_full and self._avoid is None and self._returning is None:
-            self.slot_err_max_m = max(self.slot_err_max_m, abs(x))
-            self.alt_err_max_m = max(self.alt_err_max_m, abs(da))
-            if not in_box and self._in_box:
-                self.emit("box_exit", slot_km=x / 1e3, alt_m=da)
-            self._in_box = in_box
-        ret = self._returning
-        if ret is not None and in_box and est.a_full:
-            ret_s = t - ret["tca"]
-            if self.avoidances:
-                self.avoidances[-1]["return_s"] = ret_s
-            self.emit("back_in_slot", dt_s=ret_s)
-            self._returning = None
+        in_box = self.box.contains(x, da)
+        judged = est.a_full and not self.screener.box_suspended
+        if judged and self.stats.judge(x, da, in_box):
+            self.emit("box_exit", slot_km=x / 1e3, alt_m=da)
+        if est.a_full:
+            self.screener.box_sample(t, in_box)
         return x, da
 
     def _record(self, t: float) -> None:
         est = self.estimate(t)
-        if self.decay_m_s is not None and self._analytic_t is not None:
-            # Circular-orbit drag make-up: a_D = rho v^2 / (2B) = |da/dt| n / 2 (REFERENCE.md).
-            self.dv_analytic_m_s += (
-                0.5 * self._mean_motion() * self.decay_m_s * (t - self._analytic_t)
-            )
-            self._analytic_t = t
-        elif self.decay_m_s is not None:
-            self._analytic_t = t
+        self.stats.integrate_analytic(t, self.box.mean_motion_rad_s(), self.estimator.decay_m_s)
         if est is None:
             return
         xd = self._track_box(t, est)
-        if xd is None:
-            return
-        self.series["t_s"].append(t)
-        self.series["slot_error_km"].append(xd[0] / 1e3)
-        self.series["altitude_error_m"].append(xd[1])
+        if xd is not None:
+            self.stats.sample(t, xd[0], xd[1])
 
     def _update_hk(self) -> None:
         hk = self.hk
-        f = self.filter
+        f = self.estimator.filter
         hk.od_updates = f.updates
         hk.od_sigma_m = f.position_sigma_m if f.initialised else 0.0
-        if self.last_estimate is not None:
-            hk.mean_alt_km = (self.last_estimate.a_m - EARTH_RADIUS_M) / 1e3
-        hk.decay_m_day = (self.decay_m_s or 0.0) * 86400.0
+        est = self.estimator.last_estimate
+        if est is not None:
+            hk.mean_alt_km = (est.a_m - EARTH_RADIUS_M) / 1e3
+        hk.decay_m_day = (self.estimator.decay_m_s or 0.0) * 86400.0
         hk.autonomy = self.autonomy
         hk.thruster_fault = bool(self.fault)
-        hk.burns = min(len(self.burns), 65535)
-        hk.delta_v_m_s = self.delta_v_m_s
-        hk.pending_dv_m_s = self._queue["dv_left"] if self._queue else 0.0
+        hk.burns = min(self.executor.outcome_count, 65535)
+        hk.delta_v_m_s = self.executor.delta_v_m_s
+        hk.pending_dv_m_s = self.executor.pending_delta_v_m_s
         hk.catalogue_objects = len(self.catalogue)
-        hk.conjunctions_screened = min(self.screened, 2**32 - 1)
-        hk.pc_max = self.pc_max_last
-        hk.avoidance_maneuvers = len(self.avoidances)
+        hk.conjunctions_screened = min(self.screener.screened, 2**32 - 1)
+        hk.pc_max = self.screener.pc_max_last
+        hk.avoidance_maneuvers = min(self.screener.avoidance_count, 65535)
 
-    # ------------------------------------------------------------------ commands
+    # -- commands ------------------------------------------------------------------------------
     def cmd_set_slot(
         self,
         target_altitude_km: float,
@@ -1082,7 +597,7 @@ class GncComponent(Component):
                 "gnc.set_slot: arg_lat_deg must be < 360", FailureCode.ILLEGAL_ARGUMENT
             )
         a_new = EARTH_RADIUS_M + target_altitude_km * 1e3
-        est = self.last_estimate
+        est = self.estimator.last_estimate
         if est is not None and abs(a_new - est.a_m) > 100e3:
             raise CommandError(
                 f"gnc.set_slot: target {target_altitude_km:.1f} km is "
@@ -1091,12 +606,13 @@ class GncComponent(Component):
             )
         inc = est.inc_rad if est is not None else math.radians(53.0)
         rate = calibrate_reference_rate(a_new, inc, self.prop)
-        self.a_target_m = a_new
-        self.lam_rate = rate
-        self.lam0_rad = math.radians(arg_lat_deg)
-        self.slot_tol_m = slot_tolerance_km * 1e3
-        self.alt_tol_m = altitude_tolerance_m
-        self._in_box = True
+        box = self.box
+        box.a_target_m = a_new
+        box.lam_rate_rad_s = rate
+        box.lam0_rad = math.radians(arg_lat_deg)
+        box.slot_tol_m = slot_tolerance_km * 1e3
+        box.alt_tol_m = altitude_tolerance_m
+        self.stats.reset_box()
         self.emit("slot_set", alt_km=target_altitude_km, lam_deg=arg_lat_deg)
 
     def cmd_set_autonomy(self, enable: bool) -> None:
@@ -1109,7 +625,7 @@ class GncComponent(Component):
         if enable != self.autonomy:
             self.autonomy = enable
             if not enable:
-                self._queue = None
+                self.executor.cancel_plan()
             self.emit(
                 "autonomy_changed",
                 state="enabled" if enable else "disabled",
@@ -1152,7 +668,8 @@ class GncComponent(Component):
         sigma_m: float,
     ) -> None:
         """Add (or replace) object ``obj-<id>`` given by its ECI state at onboard ``epoch_s``."""
-        if self._utc_offset_ns is None:
+        offset = self.estimator.utc_offset_ns
+        if offset is None:
             raise CommandError("gnc.add_object: no GNSS time yet", FailureCode.NOT_ALLOWED)
         # Every screening propagates an object from its epoch: an epoch far from now would
         # cost minutes per screening (and an old state vector is useless anyway).
@@ -1162,10 +679,8 @@ class GncComponent(Component):
                 f"gnc.add_object: epoch {age_s:.0f} s from now exceeds {MAX_STATE_AGE_S:.0f} s",
                 FailureCode.ILLEGAL_ARGUMENT,
             )
-        from flight.gnc._catalogue import _parse_state
-
-        epoch_utc = round(epoch_s * 1e9) + self._utc_offset_ns
         name = f"obj-{object_id}"
+        s = self.cfg.state_sigma_rtn_m
         try:
             obj = _parse_state(
                 [
@@ -1175,21 +690,23 @@ class GncComponent(Component):
                     *map(repr, (x_m, y_m, z_m, vx_m_s, vy_m_s, vz_m_s)),
                     *map(repr, (sigma_m, 4.0 * sigma_m, sigma_m)),
                 ],
-                tuple(self.cfg.state_sigma_rtn_m),  # type: ignore[arg-type]
+                (s[0], s[1], s[2]),
             )
         except ValueError as exc:
             raise CommandError(f"gnc.add_object: {exc}", FailureCode.ILLEGAL_ARGUMENT) from None
+        epoch_utc = round(epoch_s * 1e9) + offset
         obj = CatalogueObject(obj.name, "state", obj.sigma_rtn_m, None, epoch_utc, obj.state)
-        others = tuple(o for o in self.catalogue.objects if o.name != name)
+        cat = self.catalogue
+        others = tuple(o for o in cat.objects if o.name != name)
         if len(others) + 1 > self.cfg.max_catalogue_objects:
             raise CommandError("gnc.add_object: catalogue full", FailureCode.NOT_ALLOWED)
-        self.catalogue = Catalogue((*others, obj), self.catalogue.source or "inline")
+        self.screener.catalogue = Catalogue((*others, obj), cat.source or "inline")
         self._next_screen = 0.0
         self.emit("catalogue_loaded", source=f"add_object {name}", objects=len(self.catalogue))
 
     def check_manual_burn(self, delta_v_m_s: float, delay_s: float) -> None:
         """Acceptance check: a burn needs a converged orbit (its direction comes from it)."""
-        if self.filter.updates < self.cfg.od_min_updates:
+        if not self.estimator.ready:
             raise CommandError(
                 "gnc.manual_burn: orbit determination not converged yet", FailureCode.NOT_ALLOWED
             )
@@ -1204,56 +721,72 @@ class GncComponent(Component):
             raise CommandError(
                 f"gnc.manual_burn: thruster fault latched ({self.fault})", FailureCode.NOT_ALLOWED
             )
-        if self._queue is not None or self._chunk is not None:
+        if self.executor.busy:
             raise CommandError(
                 "gnc.manual_burn: a burn is already planned or firing", FailureCode.NOT_ALLOWED
             )
         t = self.clock.now_ns() / 1e9
-        self._request(t, float(delta_v_m_s), "manual", "ground command", t + delay_s)
+        dv = float(delta_v_m_s)
+        self.executor.submit(BurnPlan(BurnKind.MANUAL, dv, dv, t + delay_s, "ground command"))
 
     def cmd_clear_fault(self) -> None:
         """Clear the latched thruster fault (autonomy stays off until enabled)."""
         if not self.fault:
             raise CommandError("gnc.clear_fault: no fault latched", FailureCode.NOT_ALLOWED)
-        self.fault = ""
+        self.executor.clear_fault()
 
     def cmd_clear_catalogue(self) -> None:
         """Forget every catalogue object."""
-        self.catalogue = Catalogue()
+        self.screener.catalogue = Catalogue()
 
-    # ------------------------------------------------------------------ summary
+    # -- summary -------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        """The ``gnc`` section of summary.json (see :func:`flight.gnc.install`)."""
-        avoid = [{k: v for k, v in a.items() if k != "t_plan"} for a in self.avoidances]
+        """The ``gnc`` section of summary.json: figures kept incrementally (constant memory);
+        lists hold at most the last ``history_len`` entries."""
+        box, ex, sc, st, ver = self.box, self.executor, self.screener, self.stats, self.verifier
+        f = self.estimator.filter
         return {
-            "slot_error_max_km": self.slot_err_max_m / 1e3,
-            "altitude_error_max_m": self.alt_err_max_m,
-            "slot_tolerance_km": self.slot_tol_m / 1e3,
-            "altitude_tolerance_m": self.alt_tol_m,
+            "slot_error_max_km": st.slot_err_max_m / 1e3,
+            "altitude_error_max_m": st.alt_err_max_m,
+            "slot_tolerance_km": box.slot_tol_m / 1e3,
+            "altitude_tolerance_m": box.alt_tol_m,
             "target_altitude_km": None
-            if self.a_target_m is None
-            else (self.a_target_m - EARTH_RADIUS_M) / 1e3,
-            "delta_v_m_s": self.delta_v_m_s,
-            "delta_v_achieved_m_s": sum(abs(b.achieved_delta_v_m_s or 0.0) for b in self.burns),
-            "delta_v_analytic_m_s": self.dv_analytic_m_s,
-            "decay_m_per_day": (self.decay_m_s or 0.0) * 86400.0,
-            "propellant_used_kg": self.propellant_used_kg,
-            "burns": len([b for b in self.burns if b.t1_s > b.t0_s]),
-            "burn_ratios": [b.ratio for b in self.burns if b.ratio is not None],
-            "od_updates": self.filter.updates,
-            "od_rejects": self.filter.rejects,
+            if box.a_target_m is None
+            else (box.a_target_m - EARTH_RADIUS_M) / 1e3,
+            "box_samples": st.samples,
+            "box_exits": st.box_exits,
+            "delta_v_m_s": ex.delta_v_m_s,
+            "delta_v_achieved_m_s": ver.achieved_delta_v_m_s,
+            "delta_v_analytic_m_s": st.dv_analytic_m_s,
+            "decay_m_per_day": (self.estimator.decay_m_s or 0.0) * 86400.0,
+            "propellant_used_kg": ex.propellant_used_kg,
+            "burns": ex.burn_count,
+            "burns_verified": ver.verified,
+            "burn_ratio_min": ver.ratio_min,
+            "burn_ratio_max": ver.ratio_max,
+            "burn_ratios": [b.ratio for b in ex.outcomes if b.ratio is not None],
+            "last_burns": [
+                {
+                    "kind": str(b.kind),
+                    "t0_s": b.t0_s,
+                    "t1_s": b.t1_s,
+                    "delta_v_m_s": b.delta_v_m_s,
+                    "achieved_delta_v_m_s": b.achieved_delta_v_m_s,
+                    "ratio": b.ratio,
+                    "ended": b.ended,
+                }
+                for b in ex.outcomes
+            ],
+            "rail_timeouts": ex.rail_timeouts,
+            "od_updates": f.updates,
+            "od_rejects": f.rejects,
             "autonomy": self.autonomy,
             "thruster_fault": self.fault,
             "catalogue_objects": len(self.catalogue),
-            "screenings": self.screenings,
-            "conjunctions_screened": self.screened,
-            "conjunctions_found": len(self.conjunctions),
-            "pc_max": max((c.pc for c in self.conjunctions.values()), default=0.0),
-            "avoidance_maneuvers": len(self.avoidances),
-            "avoidances": avoid,
-            "series": {
-                **self.series,
-                "slot_box_km": self.slot_tol_m / 1e3,
-                "altitude_box_m": self.alt_tol_m,
-            },
+            "screenings": sc.screenings,
+            "conjunctions_screened": sc.screened,
+            "conjunctions_found": sc.found,
+            "pc_max": sc.pc_max,
+            "avoidance_maneuvers": sc.avoidance_count,
+            "avoidances": [a.as_summary() for a in sc.avoidances],
         }

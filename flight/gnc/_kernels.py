@@ -14,7 +14,7 @@ from native import (
     rk4_accel_step,
     state_to_elements,
 )
-from native._orbit_constants import (
+from native.constants import (
     EARTH_RADIUS_M,
     EARTH_ROTATION_RAD_S,
     G0_M_S2,

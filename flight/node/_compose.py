@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import flight.messages as messages
-from flight.apps import APPLICATIONS, COMPONENT_IDS
+from flight._sections import (
+    ExecutiveSection,
+    NodeSection,
+    ParamsSection,
+    TmtcSection,
+)
+from flight.apps import APPLICATIONS, COMPONENT_IDS, id_table
+from flight.config import validate
 from flight.core import (
     Application,
     AppSpec,
@@ -31,10 +38,25 @@ from flight.core import (
     SimClock,
 )
 from flight.node._topology import dataflow_order
-from flight.tmtc import CdsFormat, CucFormat, TmtcService, UdpGroundLink, parse_host_port
+from flight.tmtc import (
+    TM_OVERHEAD_LEN,
+    CdsFormat,
+    CucFormat,
+    TmtcService,
+    UdpGroundLink,
+    parse_host_port,
+)
+from native import schema
 from native.errors import ConfigError
 
-__all__ = ["Composition", "NodeOptions", "TmArchive", "compose", "message_types"]
+__all__ = [
+    "Composition",
+    "NodeOptions",
+    "TmArchive",
+    "compose",
+    "message_types",
+    "section",
+]
 
 
 @dataclass(slots=True)
@@ -88,6 +110,9 @@ class Composition:
     """Everything composition built for one node (the run loop and the summary use it)."""
 
     config: dict[str, Any]
+    #: the validated sections (:func:`flight.config.validate`): typed node sections and
+    #: each present application's parsed ``Config``
+    sections: dict[str, Any]
     options: NodeOptions
     seed: int
     clock: Clock
@@ -115,6 +140,15 @@ class Composition:
             self.backend.close()
 
 
+S = TypeVar("S")
+
+
+def section(sections: Mapping[str, Any], name: str, cls: type[S]) -> S:
+    """The validated section ``name``, or its defaults when the configuration omits it."""
+    value = sections.get(name)
+    return value if isinstance(value, cls) else schema.parse(cls, {}, name)
+
+
 def _time_code(name: str) -> CucFormat | CdsFormat:
     if name == "cuc":
         return CucFormat()
@@ -123,36 +157,47 @@ def _time_code(name: str) -> CucFormat | CdsFormat:
     raise ConfigError(f"[tmtc] time_code: must be 'cuc' or 'cds', got {name!r}")
 
 
-def compose(config: dict[str, Any], options: NodeOptions | None = None) -> Composition:
+def compose(
+    config: dict[str, Any],
+    options: NodeOptions | None = None,
+    applications: Sequence[AppSpec] = APPLICATIONS,
+) -> Composition:
     """Build a node from a validated configuration dict (see :func:`flight.config.load_config`).
 
     Creates the output folder, the core (clock, events, parameters, executive, TM/TC
-    endpoint), opens the HAL backend, then installs every application whose section is
-    present, in data-flow order. On any error everything built so far is released.
+    endpoint), opens the HAL backend, then installs every application of ``applications``
+    (the registry, :data:`flight.apps.APPLICATIONS` by default) whose section is present, in
+    data-flow order. On any error everything built so far is released.
     """
+    try:
+        id_table(applications)
+    except ValueError as exc:
+        raise ConfigError(f"application registry: {exc}") from None
+    sections = validate(config, applications)
     opts = options or NodeOptions()
+    node = section(sections, "node", NodeSection)
+    ex = section(sections, "executive", ExecutiveSection)
     opts.out_dir.mkdir(parents=True, exist_ok=True)
-    node_cfg = config.get("node", {})
-    exec_cfg = config.get("executive", {})
-    seed = int(opts.seed if opts.seed is not None else node_cfg.get("seed", 1))
+    seed = int(opts.seed if opts.seed is not None else node.seed)
     clock: Clock = MonotonicClock() if opts.realtime else SimClock()
     events = EventLog(clock)
-    param_path = opts.out_dir / config.get("params", {}).get("file", "params.bin")
+    param_path = opts.out_dir / section(sections, "params", ParamsSection).file
     if opts.fresh_params:
         for stale in (param_path, param_path.with_name(param_path.name + ".bak")):
             stale.unlink(missing_ok=True)
     params = ParamStore(param_path)
     executive = Executive(
         clock,
-        float(exec_cfg.get("base_hz", 10.0)),
+        ex.base_hz,
         events=events,
         params=params,
-        ping_period_s=float(exec_cfg.get("ping_period_s", 1.0)),
-        ping_misses_to_escalate=int(exec_cfg.get("ping_misses_to_escalate", 3)),
-        max_restarts=int(exec_cfg.get("max_restarts", 2)),
+        ping_period_s=ex.ping_period_s,
+        ping_misses_to_escalate=ex.ping_misses_to_escalate,
+        max_restarts=ex.max_restarts,
     )
     comp = Composition(
         config=config,
+        sections=sections,
         options=opts,
         seed=seed,
         clock=clock,
@@ -164,7 +209,7 @@ def compose(config: dict[str, Any], options: NodeOptions | None = None) -> Compo
     try:
         _build_tmtc(comp)
         _open_hal(comp)
-        _install_apps(comp)
+        _install_apps(comp, applications)
         comp.param_load = params.load()
     except BaseException:
         comp.close()  # release the archive, sockets and backend of a half-built node
@@ -173,22 +218,22 @@ def compose(config: dict[str, Any], options: NodeOptions | None = None) -> Compo
 
 
 def _build_tmtc(comp: Composition) -> None:
-    cfg, opts = comp.config, comp.options
-    tmtc_cfg = cfg.get("tmtc", {})
-    if tmtc_cfg.get("ground_link", True) or opts.uplink_port is not None:
-        port = opts.uplink_port if opts.uplink_port is not None else tmtc_cfg.get("uplink_port", 0)
-        downlink = parse_host_port(opts.downlink or tmtc_cfg.get("downlink", "127.0.0.1:10026"))
-        comp.link = UdpGroundLink(tmtc_cfg.get("uplink_host", "127.0.0.1"), int(port), downlink)
+    opts = comp.options
+    tmtc_cfg = section(comp.sections, "tmtc", TmtcSection)
+    if tmtc_cfg.ground_link or opts.uplink_port is not None:
+        port = opts.uplink_port if opts.uplink_port is not None else tmtc_cfg.uplink_port
+        downlink = parse_host_port(opts.downlink or tmtc_cfg.downlink)
+        comp.link = UdpGroundLink(tmtc_cfg.uplink_host, port, downlink)
     sinks: list[Callable[[bytes], None]] = [comp.archive, *opts.extra_sinks]
     if comp.link is not None:
         sinks.append(comp.link.send)
     comp.tmtc = TmtcService(
         comp.executive,
-        int(cfg.get("node", {}).get("apid", 100)),
+        section(comp.sections, "node", NodeSection).apid,
         component_id=COMPONENT_IDS["tmtc"],
-        time_code=_time_code(tmtc_cfg.get("time_code", "cuc")),
-        hk_interval_s=float(tmtc_cfg.get("hk_interval_s", 10.0)),
-        max_packet_len=int(tmtc_cfg.get("max_packet_len", 4096)),
+        time_code=_time_code(tmtc_cfg.time_code),
+        hk_interval_s=tmtc_cfg.hk_interval_s,
+        max_packet_len=tmtc_cfg.max_packet_len,
         sinks=sinks,
         poll=comp.link.poll if comp.link is not None else None,
     )
@@ -197,7 +242,7 @@ def _build_tmtc(comp: Composition) -> None:
 def _open_hal(comp: Composition) -> None:
     """Open the configured HAL backend (by name, through the registry) and its devices."""
     hal_cfg = comp.config.get("hal")
-    if not hal_cfg:
+    if hal_cfg is None:
         return
     from hal import Watchdog
     from hal.registry import get_device, open_from_config
@@ -211,13 +256,18 @@ def _open_hal(comp: Composition) -> None:
     if comp.options.scenario is not None:
         table["scenario"] = str(comp.options.scenario)
     comp.backend = open_from_config(table)
-    wd_name = comp.config.get("executive", {}).get("watchdog")
+    wd_name = section(comp.sections, "executive", ExecutiveSection).watchdog
     if wd_name:
         comp.watchdog = get_device(comp.backend, wd_name, Watchdog)
         comp.executive.watchdog = comp.watchdog
 
 
-def _context(comp: Composition, spec: AppSpec, types: Mapping[str, type]) -> InstallContext:
+def _context(
+    comp: Composition,
+    spec: AppSpec,
+    types: Mapping[str, type],
+    after: list[Callable[[], None]],
+) -> InstallContext:
     backend = comp.backend
     lookup = None
     if backend is not None:
@@ -242,19 +292,27 @@ def _context(comp: Composition, spec: AppSpec, types: Mapping[str, type]) -> Ins
         send_tm=tmtc.send_tm if tmtc is not None else None,
         services=comp.services,
         message_types=types,
+        tmtc=tmtc,
+        max_tm_data_len=(
+            tmtc.max_packet_len - TM_OVERHEAD_LEN - tmtc.time_code.length if tmtc else 0
+        ),
+        after_install=after.append,
     )
 
 
-def _install_apps(comp: Composition) -> None:
+def _install_apps(comp: Composition, applications: Sequence[AppSpec]) -> None:
     """Install the applications whose section is present, in data-flow order.
 
     Each app package exposes ``parse_config(table) -> Config`` (its schema) and
     ``install(ctx, cfg) -> App``; the app's ``summary()`` becomes its section of the summary.
     """
-    present = [spec for spec in APPLICATIONS if comp.config.get(spec.section) is not None]
+    present = [spec for spec in applications if comp.config.get(spec.section) is not None]
     comp.app_specs = dataflow_order(present)
     types = message_types()
+    after: list[Callable[[], None]] = []
     for spec in comp.app_specs:
         module = importlib.import_module(spec.module)
-        cfg = module.parse_config(comp.config[spec.section])
-        comp.apps[spec.section] = module.install(_context(comp, spec, types), cfg)
+        cfg = comp.sections[spec.section]  # parsed by the app's own schema in validate()
+        comp.apps[spec.section] = module.install(_context(comp, spec, types, after), cfg)
+    for callback in after:
+        callback()

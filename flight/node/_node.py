@@ -8,12 +8,21 @@ in onboard time and reports (:mod:`._summary`). The backend's capabilities are c
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from flight.core import NS_PER_S, BootCounting, LoadOutcome, perf_counter_ns, seconds_to_ns
-from flight.node._compose import Composition, NodeOptions, compose
+from flight._sections import ExecutiveSection, HalSection
+from flight.apps import APPLICATIONS
+from flight.core import (
+    NS_PER_S,
+    AppSpec,
+    BootCounting,
+    LoadOutcome,
+    perf_counter_ns,
+    seconds_to_ns,
+)
+from flight.node._compose import Composition, NodeOptions, compose, section
 from flight.node._plant import attach_plant
 from flight.node._summary import build_summary
 from flight.tmtc import require_crc_extension
@@ -29,9 +38,14 @@ class Node:
     ``backend``, ``apps`` (section -> app), ``clock``, ``events``, ``params``, ``seed``.
     """
 
-    def __init__(self, config: dict[str, Any], options: NodeOptions | None = None) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        options: NodeOptions | None = None,
+        applications: Sequence[AppSpec] = APPLICATIONS,
+    ) -> None:
         require_crc_extension()  # fail loudly before anything runs
-        self._c: Composition = compose(config, options)
+        self._c: Composition = compose(config, options, applications)
         c = self._c
         self.config = c.config
         self.options = c.options
@@ -67,7 +81,7 @@ class Node:
         from hal.registry import SteppedPlant
 
         if isinstance(self.backend, SteppedPlant):
-            rate_hz = float(self.config.get("hal", {}).get("plant_rate_hz", 1.0))
+            rate_hz = section(self._c.sections, "hal", HalSection).plant_rate_hz
             attach_plant(self.executive, self.backend, rate_hz)
 
     def add_observer(self, hook: Callable[[int], None]) -> None:
@@ -96,7 +110,7 @@ class Node:
 
     def _arm_watchdog(self) -> None:
         if self.watchdog is not None:
-            timeout = float(self.config.get("executive", {}).get("watchdog_timeout_s", 5.0))
+            timeout = section(self._c.sections, "executive", ExecutiveSection).watchdog_timeout_s
             self.watchdog.arm(timeout)
 
     # -- running -----------------------------------------------------------------------------
@@ -148,11 +162,13 @@ class Node:
         reason = backend.reboot()
         self.resets.append({"t_s": self.clock.now_ns() / NS_PER_S, "reason": reason.name})
         self.executive.reset()
-        self.param_load = self._c.param_load = self.params.load()
+        # After a reset the values come from the protected image when there is one (the
+        # file otherwise); any other source than the image is reported.
+        self.param_load = self._c.param_load = self.params.restore()
         self.executive.monitor.emit("reset", reason=reason.name)
         self.executive.start()
         load = self.param_load
-        if load.outcome in (LoadOutcome.BACKUP, LoadOutcome.DEFAULTS):
+        if load.outcome in (LoadOutcome.BACKUP, LoadOutcome.DEFAULTS) or load.problems:
             self.executive.monitor.emit(
                 "params_fallback", source=load.outcome.value, problems="; ".join(load.problems)
             )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flight._sections import NodeSection
 from flight.core import NS_PER_S
-from flight.node._compose import Composition
+from flight.node._compose import Composition, section
 from native.backend import backend_report, selected_backend
 
 __all__ = ["build_summary"]
@@ -23,7 +24,7 @@ def build_summary(
     ex = comp.executive
     tmtc = comp.tmtc
     summary: dict[str, Any] = {
-        "node": comp.config.get("node", {}).get("name", "satnode"),
+        "node": section(comp.sections, "node", NodeSection).name,
         "seed": comp.seed,
         "sim_seconds": sim_seconds,
         "wall_seconds": wall_seconds,

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flight._sections import parse_section
 from flight.core import InstallContext
 from flight.power._budget import BudgetInputs, compute_budget
 from flight.power._controller import PowerConfig, PowerController
 from flight.power._eclipse import EclipseWindow, predict_eclipse
 from flight.power._shedding import NEVER_SHED, ShedPolicy
 from flight.power._soc import SocEstimator
-from native.errors import ConfigError
+from native import schema
 
 __all__ = [
     "NEVER_SHED",
@@ -38,14 +37,13 @@ Config = PowerConfig
 
 
 def parse_config(section: dict[str, Any]) -> PowerConfig:
-    """Build a :class:`PowerConfig`, rejecting unknown keys and never-shed rails."""
-    cfg = parse_section(PowerConfig, section, "[power]")
-    bad = sorted(set(cfg.shed_rails) & NEVER_SHED)
-    if bad:
-        raise ConfigError(f"[power] shed_rails may not include never-shed rails: {bad}")
-    if cfg.capacity_ah <= 0 or cfg.rate_hz <= 0:
-        raise ConfigError("[power] capacity_ah and rate_hz must be > 0")
-    return cfg
+    """Check the ``[power]`` table against :class:`PowerConfig` and build it.
+
+    ConfigError (one line naming the key and what is allowed) on an unknown key, a wrong
+    type, a non-finite or out-of-range number, OCV tables that do not interpolate, or a
+    never-shed rail in ``shed_rails``.
+    """
+    return schema.parse(PowerConfig, section, "power")
 
 
 class PowerApp:

@@ -14,8 +14,9 @@ battery interface's next revision.
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,33 +33,89 @@ from flight.core import (
     Severity,
     TlmField,
 )
-from flight.messages import EclipseForecast, Mode, ModeStatus, PowerBudget, PowerStatus, ShedLevel
+from flight.messages import (
+    EclipseForecast,
+    Mode,
+    ModeStatus,
+    PowerBudget,
+    PowerStatus,
+    PropulsionPowerRequest,
+    ShedLevel,
+)
 from flight.power._budget import BudgetInputs, compute_budget
 from flight.power._eclipse import EclipseWindow, predict_eclipse
-from flight.power._shedding import ShedPolicy
+from flight.power._shedding import NEVER_SHED, ShedPolicy
 from flight.power._soc import SocEstimator
 from hal import Battery, GnssReceiver, Pdu, PduReading, SolarArray, ecef_to_eci
-from native.errors import HalError
+from native.errors import ConfigError, HalError
+from native.schema import setting
 
-__all__ = ["PowerConfig", "PowerController"]
+__all__ = ["PROPULSION_RAIL", "PowerConfig", "PowerController"]
+
+#: The PDU rail of the thruster's power processing unit: switched only by this controller,
+#: following GNC's latest PropulsionPowerRequest (see :meth:`PowerController._propulsion`).
+PROPULSION_RAIL = "propulsion"
 
 
 @dataclass(slots=True)
 class PowerConfig:
-    """The ``[power]`` section (validated by :func:`flight.power.install`)."""
+    """The ``[power]`` section (schema: :mod:`native.schema`; parsed by ``parse_config``)."""
 
-    battery: str = "battery"
-    array: str = "solar_array"
-    pdu: str = "pdu"
-    gnss: str = "gnss"
-    capacity_ah: float = 60.0
-    ocv_soc: list[float] = field(default_factory=lambda: [0.0, 1.0])
-    ocv_block_v: list[float] = field(default_factory=lambda: [3.0, 4.18])
-    shed_rails: list[str] = field(default_factory=lambda: ["compute", "isl"])
-    rate_hz: float = 1.0
-    forecast_period_s: float = 300.0
-    rail_voltage_v: dict[str, float] = field(default_factory=dict)
-    default_rail_v: float = 28.0
+    battery: str = setting("battery", min_len=1, doc="battery device")
+    array: str = setting("solar_array", min_len=1, doc="solar array device")
+    pdu: str = setting("pdu", min_len=1, doc="power distribution unit device")
+    gnss: str = setting("gnss", doc="GNSS device for the eclipse forecast ('' = no forecast)")
+    capacity_ah: float = setting(
+        60.0, lo=0, lo_open=True, hi=10000, units="Ah", doc="battery capacity"
+    )
+    ocv_soc: list[float] = setting(
+        [0.0, 1.0],
+        lo=0,
+        hi=1,
+        min_len=2,
+        max_len=256,
+        doc="OCV table: state of charge (rising 0..1)",
+    )
+    ocv_block_v: list[float] = setting(
+        [3.0, 4.18],
+        lo=0,
+        lo_open=True,
+        hi=10,
+        units="V",
+        min_len=2,
+        max_len=256,
+        doc="OCV table: block voltage at each ocv_soc point (non-decreasing)",
+    )
+    shed_rails: list[str] = setting(
+        ["compute", "isl"], max_len=32, doc="rails in shedding order (level n sheds the first n)"
+    )
+    rate_hz: float = setting(1.0, lo=0, lo_open=True, hi=1000, units="Hz", doc="step rate")
+    forecast_period_s: float = setting(
+        300.0, lo=10, hi=86400, units="s", doc="eclipse forecast and budget period"
+    )
+    rail_voltage_v: dict[str, float] = setting(
+        {}, lo=0, lo_open=True, hi=1000, units="V", doc="rail voltage by rail name"
+    )
+    default_rail_v: float = setting(
+        28.0, lo=0, lo_open=True, hi=1000, units="V", doc="voltage of rails not listed"
+    )
+
+    def validate(self) -> None:
+        """OCV tables that interpolate; never-shed rails stay off the shedding list."""
+        soc, ocv = self.ocv_soc, self.ocv_block_v
+        if len(soc) != len(ocv):
+            raise ConfigError(
+                f"ocv_block_v: {len(ocv)} values for {len(soc)} ocv_soc points (one per point)"
+            )
+        if soc[0] != 0.0 or soc[-1] != 1.0 or any(b <= a for a, b in itertools.pairwise(soc)):
+            raise ConfigError("ocv_soc: must rise strictly from 0 to 1")
+        if any(b < a for a, b in itertools.pairwise(ocv)):
+            raise ConfigError("ocv_block_v: must not decrease with the state of charge")
+        bad = sorted(set(self.shed_rails) & NEVER_SHED)
+        if bad:
+            raise ConfigError(f"shed_rails: may not include never-shed rails {bad}")
+        if len(set(self.shed_rails)) != len(self.shed_rails):
+            raise ConfigError("shed_rails: a rail is listed twice")
 
 
 class PowerController(Component):
@@ -94,6 +151,8 @@ class PowerController(Component):
             TlmField("budget_compute_w", FieldType.F32, "W"),
             TlmField("energy_shed_wh", FieldType.F64, "Wh"),
             TlmField("read_errors", FieldType.U32),
+            TlmField("propulsion_rail_on", FieldType.BOOL),
+            TlmField("propulsion_refusals", FieldType.U32),
         ),
         events=(
             EventDef(
@@ -105,6 +164,10 @@ class PowerController(Component):
                 4, "charge_window", Severity.MEDIUM, "battery {temp_c:.1f} C: charging {state}"
             ),
             EventDef(5, "device_error", Severity.LOW, "{device}: {error}"),
+            EventDef(
+                6, "propulsion_refused", Severity.MEDIUM, "propulsion power refused: {reason}"
+            ),
+            EventDef(7, "propulsion_switched", Severity.INFO, "propulsion rail {state}: {reason}"),
         ),
         params=(
             ParamDef(
@@ -121,7 +184,7 @@ class PowerController(Component):
         ),
     )
 
-    def __init__(self, cfg: PowerConfig, devices: dict[str, Any], component_id: int = 20) -> None:
+    def __init__(self, cfg: PowerConfig, devices: dict[str, Any], component_id: int) -> None:
         super().__init__("power", component_id)
         self.cfg = cfg
         self.battery: Battery = devices["battery"]
@@ -141,6 +204,7 @@ class PowerController(Component):
         self.rail_nominal_w: dict[str, float] = {}
         self.battery_wh = 0.0
         self.soc_floor_violations = 0
+        self._propulsion_refusal = ""  #: why the standing propulsion request is refused
 
     _SHED_KEYS = ("shed_compute_soc", "shed_laser_soc", "shed_heaters_soc")
 
@@ -258,6 +322,7 @@ class PowerController(Component):
         assert self.policy is not None
         level = self.policy.update(soc, minimum)
         self._apply(level, soc, mode.mode.name if mode else "BOOT", pdu)
+        self._propulsion(mode, soc, floor, pdu)
         for rail in self.cfg.shed_rails[: int(self.applied)]:
             hk.energy_shed_wh += self.rail_nominal_w.get(rail, 0.0) * dt_s / 3600.0
         hk.soc_frac = soc
@@ -311,6 +376,56 @@ class PowerController(Component):
                 self.emit("device_error", device=f"pdu.{rail}", error=str(exc))
         if reached:
             self.applied = level
+
+    def _propulsion(
+        self, mode: ModeStatus | None, soc: float, floor: float, pdu: PduReading
+    ) -> None:
+        """Switch the propulsion rail to follow GNC's latest PropulsionPowerRequest.
+
+        Power owns the PDU: GNC asks, this decides. An ``on`` request is refused (rail off,
+        event once per reason) in SAFE mode, with the SoC under its floor, or while shedding
+        deeper than compute: a ~600 W thruster would take the battery further down. Compute
+        shedding alone does not refuse, because RECOVERY and BOOT shed compute by mode and a
+        collision-avoidance burn must stay possible there. Reconciled every step against the
+        PDU's reading, like the shed rails.
+        """
+        req = self.bus.latest(PropulsionPowerRequest)
+        want = req is not None and req.on
+        refusal = ""
+        if want:
+            if mode is not None and mode.mode is Mode.SAFE:
+                refusal = "mode SAFE"
+            elif soc < floor:
+                refusal = f"SoC {soc:.3f} below floor {floor:.2f}"
+            elif self.applied > ShedLevel.COMPUTE:
+                refusal = f"load shedding at {self.applied.name}"
+        try:
+            status = pdu.rail(PROPULSION_RAIL)
+        except KeyError:
+            if want:
+                refusal = f"the PDU has no {PROPULSION_RAIL!r} rail"
+            status = None
+        if status is not None and want and not refusal and status.tripped:
+            refusal = "propulsion rail tripped (reset it first)"
+        if refusal and refusal != self._propulsion_refusal:
+            self.hk.propulsion_refusals += 1
+            self.emit("propulsion_refused", reason=refusal)
+        self._propulsion_refusal = refusal
+        if status is None:
+            self.hk.propulsion_rail_on = False
+            return
+        on = want and not refusal
+        self.hk.propulsion_rail_on = status.on
+        if status.on == on or (on and status.tripped):
+            return
+        try:
+            self.pdu.set_rail(PROPULSION_RAIL, on)
+        except HalError as exc:
+            self.emit("device_error", device=f"pdu.{PROPULSION_RAIL}", error=str(exc))
+            return
+        self.hk.propulsion_rail_on = on
+        reason = req.reason if req is not None else "no request"
+        self.emit("propulsion_switched", state="on" if on else "off", reason=refusal or reason)
 
     def _forecast(self, t_ns: int, soc: float, load_w: float) -> None:
         if self.gnss is None:

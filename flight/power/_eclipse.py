@@ -15,9 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from native._env import days_since_j2000, shadow_fraction, sun_position
-from native._orbit import propagate_j2_batch, state_to_elements
-from native._orbit_constants import MU_EARTH_M3_S2
+from native import (
+    days_since_j2000,
+    propagate_j2_batch,
+    shadow_fraction,
+    state_to_elements,
+    sun_position,
+)
+from native.constants import MU_EARTH_M3_S2
 
 __all__ = ["EclipseWindow", "predict_eclipse"]
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flight._sections import parse_section
 from flight.core import InstallContext
 from flight.thermal._control import Hysteresis, Pid
 from flight.thermal._controller import ThermalConfig, ThermalController, ZoneConfig
 from flight.thermal._predict import ZonePredictor
-from native.errors import ConfigError
+from native import schema
 
 __all__ = [
     "Config",
@@ -34,21 +33,13 @@ Config = ThermalConfig
 
 
 def parse_config(section: dict[str, Any]) -> ThermalConfig:
-    """Build a :class:`ThermalConfig`, naming any unknown or invalid key."""
-    zones = []
-    for i, z in enumerate(section.get("zones", [])):
-        zone = parse_section(ZoneConfig, z, f"[[thermal.zones]] #{i}")
-        if zone.min_c >= zone.max_c:
-            raise ConfigError(f"zone {zone.name}: min_c must be below max_c")
-        if zone.control not in ("hysteresis", "pid", "none"):
-            raise ConfigError(f"zone {zone.name}: control must be hysteresis, pid or none")
-        zones.append(zone)
-    cfg = parse_section(ThermalConfig, section, "[thermal]", zones=zones)
-    if cfg.radiator_low_c >= cfg.radiator_high_c or cfg.throttle_margin_c <= 0:
-        raise ConfigError(
-            "[thermal] needs radiator_low_c < radiator_high_c and throttle_margin_c > 0"
-        )
-    return cfg
+    """Check the ``[thermal]`` table (zones included) against :class:`ThermalConfig`.
+
+    ConfigError (one line naming the key, e.g. ``[thermal.zones[battery]] min_c``) on an
+    unknown key, a wrong type, a non-finite or out-of-range number, zone limits out of
+    order, a setpoint outside its zone, duplicate zone names or an unknown compute zone.
+    """
+    return schema.parse(ThermalConfig, section, "thermal")
 
 
 class ThermalApp:

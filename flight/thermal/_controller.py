@@ -11,7 +11,7 @@ power contradicts its command (stuck on or off), and a temperature channel froze
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flight.core import (
@@ -31,46 +31,104 @@ from flight.core import (
 from flight.messages import PowerBudget, PowerStatus, ShedLevel, ThermalStatus, ThermalThrottle
 from flight.thermal._control import Hysteresis, Pid
 from flight.thermal._predict import ZonePredictor
-from native.errors import HalError
+from native.errors import ConfigError, HalError
+from native.schema import setting
 
 __all__ = ["ThermalConfig", "ThermalController", "ZoneConfig"]
 
 
+#: Temperatures a configuration may name (C): absolute zero to well past any material limit.
+_T_LO, _T_HI = -273.15, 1000.0
+
+
 @dataclass(slots=True)
 class ZoneConfig:
-    """One thermal zone (an entry of ``[[thermal.zones]]``)."""
+    """One thermal zone (an entry of ``[[thermal.zones]]``; merged with the defaults by name)."""
 
-    name: str
-    channel: str
-    min_c: float
-    max_c: float
-    heater: str = ""
-    control: str = "hysteresis"  #: "hysteresis" | "pid" | "none"
-    setpoint_c: float = 10.0
-    band_c: float = 2.0
-    kp: float = 0.3
-    ki: float = 0.002
-    kd: float = 0.0
-    payload: bool = False  #: a payload heater: shed at ShedLevel.PAYLOAD_HEATERS
-    tau_s: float = 3000.0  #: first-order time constant for prediction
+    name: str = setting(min_len=1, max_len=32, doc="zone name (unique)")
+    channel: str = setting(min_len=1, doc="temperature channel of the sensors device")
+    min_c: float = setting(lo=_T_LO, hi=_T_HI, units="C", doc="lower limit")
+    max_c: float = setting(lo=_T_LO, hi=_T_HI, units="C", doc="upper limit (above min_c)")
+    heater: str = setting("", doc="heater device ('' = none)")
+    control: str = setting(
+        "hysteresis", choices=("hysteresis", "pid", "none"), doc="heater control law"
+    )
+    setpoint_c: float = setting(
+        10.0, lo=_T_LO, hi=_T_HI, units="C", doc="heater setpoint (within min_c..max_c)"
+    )
+    band_c: float = setting(
+        2.0, lo=0, lo_open=True, hi=100, units="C", doc="hysteresis band around the setpoint"
+    )
+    kp: float = setting(0.3, lo=0, hi=1000, units="1/K", doc="PID proportional gain (duty)")
+    ki: float = setting(0.002, lo=0, hi=1000, units="1/(K s)", doc="PID integral gain")
+    kd: float = setting(0.0, lo=0, hi=1000, units="s/K", doc="PID derivative gain")
+    payload: bool = setting(False, doc="a payload heater: shed at ShedLevel.PAYLOAD_HEATERS")
+    tau_s: float = setting(
+        3000.0, lo=0, lo_open=True, hi=1e7, units="s", doc="time constant for prediction"
+    )
+
+    def validate(self) -> None:
+        """Limits in order; a controlled zone's setpoint inside its limits."""
+        if self.min_c >= self.max_c:
+            raise ConfigError(f"min_c: {self.min_c!r} C must be below max_c ({self.max_c!r} C)")
+        if self.control != "none" and not self.min_c <= self.setpoint_c <= self.max_c:
+            raise ConfigError(
+                f"setpoint_c: {self.setpoint_c!r} C outside the zone limits "
+                f"[{self.min_c!r}, {self.max_c!r}] C"
+            )
 
 
 @dataclass(slots=True)
 class ThermalConfig:
-    """The ``[thermal]`` section."""
+    """The ``[thermal]`` section (a :mod:`native.schema` section; see ``parse_config``)."""
 
-    sensors: str = "temps"
-    radiator: str = "radiator"
-    compute_zone: str = "compute"
-    radiator_low_c: float = 25.0  #: at or below: minimum emissivity
-    radiator_high_c: float = 55.0  #: at or above: maximum emissivity
-    throttle_margin_c: float = 10.0  #: throttling starts this far below the compute limit
-    horizon_s: float = 600.0
-    stuck_samples: int = 60
-    fallback_duty: float = 0.3
-    unknown_throttle_frac: float = 0.5  #: throttle asked for while the compute temp is unknown
-    rate_hz: float = 1.0
-    zones: list[ZoneConfig] = field(default_factory=list)
+    sensors: str = setting("temps", min_len=1, doc="temperature sensors device")
+    radiator: str = setting("radiator", doc="variable-emissivity radiator device ('' = none)")
+    compute_zone: str = setting(
+        "compute", doc="zone whose temperature throttles compute ('' = none)"
+    )
+    radiator_low_c: float = setting(
+        25.0, lo=_T_LO, hi=_T_HI, units="C", doc="at or below: minimum emissivity"
+    )
+    radiator_high_c: float = setting(
+        55.0, lo=_T_LO, hi=_T_HI, units="C", doc="at or above: maximum emissivity"
+    )
+    throttle_margin_c: float = setting(
+        10.0,
+        lo=0,
+        lo_open=True,
+        hi=500,
+        units="C",
+        doc="throttling starts this far below the limit",
+    )
+    horizon_s: float = setting(
+        600.0, lo=0, hi=86400, units="s", doc="prediction horizon of the compute zone"
+    )
+    stuck_samples: int = setting(
+        60, lo=2, hi=1_000_000, doc="identical readings in a row that mark a channel stuck"
+    )
+    fallback_duty: float = setting(
+        0.3, lo=0, hi=1, doc="heater duty of a zone whose sensor is stuck or missing"
+    )
+    unknown_throttle_frac: float = setting(
+        0.5, lo=0, hi=1, doc="throttle asked for while the compute temperature is unknown"
+    )
+    rate_hz: float = setting(1.0, lo=0, lo_open=True, hi=1000, units="Hz", doc="step rate")
+    zones: tuple[ZoneConfig, ...] = setting((), max_len=64, doc="[[thermal.zones]] entries")
+
+    def validate(self) -> None:
+        """Radiator band in order; the compute zone is one of the zones."""
+        if self.radiator_low_c >= self.radiator_high_c:
+            raise ConfigError(
+                f"radiator_high_c: {self.radiator_high_c!r} C must be above radiator_low_c "
+                f"({self.radiator_low_c!r} C)"
+            )
+        names = [z.name for z in self.zones]
+        if self.compute_zone and self.compute_zone not in names:
+            raise ConfigError(
+                f"compute_zone: no zone named {self.compute_zone!r} "
+                f"(zones: {', '.join(names) or 'none'})"
+            )
 
 
 class ThermalController(Component):
@@ -152,7 +210,7 @@ class ThermalController(Component):
         sensors: Any,
         heaters: dict[str, Any],
         radiator: Any | None,
-        component_id: int = 21,
+        component_id: int,
     ) -> None:
         super().__init__("thermal", component_id)
         self.cfg = cfg

@@ -10,6 +10,9 @@ Codec modules:
 - :mod:`flight.tmtc._pus`: PUS-C TM/TC secondary headers and PEC (ECSS-E-ST-70-41C), octet-for-
   octet compatible with ``spacepackets`` 0.32.
 - :mod:`flight.tmtc._timecode`: CUC and CDS time codes (CCSDS 301.0-B-4) from/to int ns.
+- :mod:`flight.tmtc._downlink_buffer`: :class:`DownlinkBuffer`, the ring of outgoing TM in
+  error-corrected memory (:class:`DownlinkMemory`) that :class:`TmtcService` routes TM
+  through once one is attached.
 """
 
 from flight.tmtc._crc import (
@@ -113,7 +116,17 @@ __all__ = [
     "unpack_tm",
 ]
 
+from flight.tmtc._downlink_buffer import RECORD_HEADER_LEN, DownlinkBuffer, DownlinkMemory
 from flight.tmtc._groundlink import UdpGroundLink, parse_host_port
 from flight.tmtc._services import HkSchedule, ServiceHandler, TmtcService
 
-__all__ += ["HkSchedule", "ServiceHandler", "TmtcService", "UdpGroundLink", "parse_host_port"]
+__all__ += [
+    "RECORD_HEADER_LEN",
+    "DownlinkBuffer",
+    "DownlinkMemory",
+    "HkSchedule",
+    "ServiceHandler",
+    "TmtcService",
+    "UdpGroundLink",
+    "parse_host_port",
+]

@@ -38,7 +38,7 @@ import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 from flight.core import (
     NS_PER_MS,
@@ -53,6 +53,7 @@ from flight.core import (
     Severity,
     TlmField,
 )
+from flight.tmtc._downlink_buffer import DownlinkBuffer
 from flight.tmtc._pus import TcPacket, pack_tm, peek_tc_header, unpack_tc
 from flight.tmtc._spacepacket import DEFAULT_MAX_PACKET_LEN, WireReason
 from flight.tmtc._timecode import CdsFormat, CucFormat
@@ -144,11 +145,84 @@ def _counted(data: bytes, item: struct.Struct) -> list[tuple[int, ...]]:
     return [item.unpack_from(data, 1 + i * item.size) for i in range(n)]
 
 
+# -- wire layouts of the built-in services (the ground dictionary reads them) -------------
+# Items: {"name", "type": u8..f64, "unit"?, "enum"?} a scalar; {"type": "array", "count":
+# earlier field, "items": [...]} a repeat; {"type": "utf8", "length": "rest"} text up to the
+# end of the data; {"type": "housekeeping_structure" | "command_arguments" |
+# "parameter_value", "key": earlier field} the declared layout that field selects.
+_REQUEST_ID: Final = {"name": "request_id", "type": "u32",
+                      "doc": "first 32 bits of the TC (packet id and sequence control)"}
+_FAILURE: Final = {"name": "failure_code", "type": "u16",
+                   "enum": {c.name: int(c) for c in FailureCode}}
+
+
+def _listed(*items: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"name": "n", "type": "u8", "min": 1, "max": 255},
+            {"name": "items", "type": "array", "count": "n", "items": list(items)}]
+
+
+_SID: Final = {"name": "sid", "type": "u16", "doc": "housekeeping structure id"}
+_EVENT_ID: Final = {"name": "event_id", "type": "u16", "doc": "component id << 8 | event id"}
+_PARAM_ID: Final = {"name": "parameter_id", "type": "u16",
+                    "doc": "component id << 8 | parameter id"}
+_PARAM_VALUE: Final = {"name": "value", "type": "parameter_value", "key": "parameter_id"}
+
+#: TC and TM subtypes of services 1, 3, 5, 8, 17 and 20 with their application/source data
+#: layouts (big-endian, in order; see the module docstring). Plain data for the dictionary.
+BUILTIN_SERVICES: Final[tuple[dict[str, Any], ...]] = (
+    {"service": 1, "name": "request verification", "tc": [], "tm": [
+        {"subtype": 1, "name": "acceptance_success", "layout": [_REQUEST_ID]},
+        {"subtype": 2, "name": "acceptance_failure", "layout": [_REQUEST_ID, _FAILURE]},
+        {"subtype": 3, "name": "start_success", "layout": [_REQUEST_ID]},
+        {"subtype": 7, "name": "completion_success", "layout": [_REQUEST_ID]},
+        {"subtype": 8, "name": "completion_failure", "layout": [_REQUEST_ID, _FAILURE]},
+    ]},
+    {"service": 3, "name": "housekeeping", "tc": [
+        {"subtype": 5, "name": "enable_periodic_hk", "layout": _listed(_SID)},
+        {"subtype": 6, "name": "disable_periodic_hk", "layout": _listed(_SID)},
+        {"subtype": 27, "name": "one_shot_hk", "layout": _listed(_SID), "reply": [3, 25]},
+        {"subtype": 31, "name": "change_hk_interval", "layout": _listed(
+            _SID, {"name": "interval_ms", "type": "u32", "unit": "ms", "max": 86_400_000,
+                   "doc": "at least one executive base period"})},
+    ], "tm": [
+        {"subtype": 25, "name": "hk_report", "layout": [
+            _SID, {"name": "structure", "type": "housekeeping_structure", "key": "sid"}]},
+    ]},
+    {"service": 5, "name": "event reporting", "tc": [
+        {"subtype": 5, "name": "enable_event_reports", "layout": _listed(_EVENT_ID)},
+        {"subtype": 6, "name": "disable_event_reports", "layout": _listed(_EVENT_ID)},
+    ], "tm": [
+        {"subtype": int(sev), "name": f"event_{sev.name.lower()}", "layout": [
+            _EVENT_ID, {"name": "message", "type": "utf8", "length": "rest",
+                        "max_octets": MAX_EVENT_MESSAGE}]}
+        for sev in Severity
+    ]},
+    {"service": 8, "name": "function management", "tc": [
+        {"subtype": 1, "name": "perform_function", "layout": [
+            {"name": "function_id", "type": "u16", "doc": "component id << 8 | opcode"},
+            {"name": "arguments", "type": "command_arguments", "key": "function_id"}]},
+    ], "tm": []},
+    {"service": 17, "name": "test", "tc": [
+        {"subtype": 1, "name": "are_you_alive", "layout": [], "reply": [17, 2]},
+    ], "tm": [{"subtype": 2, "name": "alive_report", "layout": []}]},
+    {"service": 20, "name": "parameter management", "tc": [
+        {"subtype": 1, "name": "report_parameters", "layout": _listed(_PARAM_ID),
+         "reply": [20, 2]},
+        {"subtype": 3, "name": "set_parameters", "layout": _listed(_PARAM_ID, _PARAM_VALUE)},
+    ], "tm": [
+        {"subtype": 2, "name": "parameter_report", "layout": _listed(_PARAM_ID, _PARAM_VALUE)},
+    ]},
+)  # fmt: skip
+
+
 class TmtcService(Component):
     """The node's PUS endpoint: decodes TCs, runs services, emits every TM packet.
 
     ``sinks`` receive every TM packet (bytes): the archive, the ground link.
     """
+
+    #: wire layouts of the built-in services (:data:`BUILTIN_SERVICES`)
+    SERVICES: ClassVar[tuple[dict[str, Any], ...]] = BUILTIN_SERVICES
 
     DECLARATION = Declaration(
         telemetry=(
@@ -214,6 +288,9 @@ class TmtcService(Component):
         self.disabled_events: set[int] = set()
         self.verification_log: deque[tuple[int, int, int]] = deque(maxlen=256)
         self.extra_services: dict[int, ServiceHandler] = {}
+        #: outgoing TM waits here (protected memory) until the step drains it; None: TM goes
+        #: to the sinks as soon as it is made
+        self.downlink_buffer: DownlinkBuffer | None = None
         executive.add(self, executive.base_hz)
         executive.events.add_sink(self._on_event)
 
@@ -226,8 +303,35 @@ class TmtcService(Component):
         self.extra_services[service] = handler
 
     # -- TM out -------------------------------------------------------------------------
+    def attach_downlink_buffer(self, buffer: DownlinkBuffer) -> None:
+        """Route every TM packet through ``buffer``: stored when made, handed to the sinks
+        when :meth:`step` (or :meth:`flush_downlink`) drains it. The ring must hold a packet
+        of ``max_packet_len`` octets (``ValueError`` otherwise; nothing changes)."""
+        if not isinstance(buffer, DownlinkBuffer):
+            raise TypeError(f"{type(buffer).__name__} is not a DownlinkBuffer")
+        if buffer.max_packet_len < self.max_packet_len:
+            raise ValueError(
+                f"downlink buffer holds packets of at most {buffer.max_packet_len} octets, "
+                f"TM packets may have {self.max_packet_len}"
+            )
+        if self.downlink_buffer is not None:
+            raise ValueError("a downlink buffer is already attached")
+        self.downlink_buffer = buffer
+
+    def flush_downlink(self) -> int:
+        """Hand every packet waiting in the downlink buffer to the sinks now (see
+        :meth:`DownlinkBuffer.drain`); returns how many were sent (0 without a buffer)."""
+        if self.downlink_buffer is None:
+            return 0
+        return self.downlink_buffer.drain(self._deliver)
+
+    def on_stop(self) -> None:
+        """Nothing made before the stop stays behind in the downlink buffer."""
+        self.flush_downlink()
+
     def send_tm(self, service: int, subtype: int, data: bytes = b"") -> bytes:
-        """Pack and emit one TM packet now; returns its octets."""
+        """Pack and emit one TM packet now; returns its octets. With a downlink buffer the
+        packet is stored there and reaches the sinks when the buffer is drained."""
         key = (service, subtype)
         counter = self._msg_counters.get(key, 0)
         self._msg_counters[key] = (counter + 1) & 0xFFFF
@@ -245,12 +349,16 @@ class TmtcService(Component):
         self._seq = (self._seq + 1) & 0x3FFF
         self.hk.tm_sent += 1
         self.hk.tm_bytes += len(packet)
+        if self.downlink_buffer is None or not self.downlink_buffer.push(packet):
+            self._deliver(packet)
+        return packet
+
+    def _deliver(self, packet: bytes) -> None:
         for sink in self.sinks:
             try:
                 sink(packet)
             except Exception:  # one failing sink (a full disk) must not stop the others
                 self.hk.sink_errors += 1
-        return packet
 
     def _on_event(self, record: EventRecord) -> None:
         if record.wire_id in self.disabled_events or self._clock is None:
@@ -290,7 +398,8 @@ class TmtcService(Component):
         self._queue.append(bytes(raw))
 
     def step(self, t_ns: int) -> None:
-        """Poll the link, process queued TCs (bounded), then emit due housekeeping."""
+        """Poll the link, process queued TCs (bounded), emit due housekeeping, then drain the
+        downlink buffer (when one is attached) to the sinks."""
         budget = int(self.param["tc_per_step"])
         if self._poll is not None:
             for raw in self._poll(budget):
@@ -305,6 +414,8 @@ class TmtcService(Component):
                 except Exception as exc:  # e.g. a field value outside its wire type
                     self.hk.hk_errors += 1
                     self.emit("hk_failed", sid=sched.sid, error=repr(exc))
+        if self.downlink_buffer is not None:
+            self.downlink_buffer.drain(self._deliver)
 
     def process(self, raw: bytes) -> bool:
         """Decode, accept and execute one TC now. True when it completed successfully.

@@ -33,10 +33,9 @@ import numpy as np
 
 from ground.bench.record import BenchRecord, median_seconds, throughput_record
 from native import crc16_ccitt, crc32c, secded_encode, secded_scrub, tmr_repair, tmr_vote
-from native._secded import SECDED_C_VARIANTS, scrub_c
-from native._secded_ref import encode_ref, scrub_ref
-from native._tmr_ref import repair_ref
 from native.backend import c_library, use_backend
+from native.reference import encode_ref, repair_ref, scrub_ref
+from native.variants import SECDED_C_VARIANTS, scrub_c
 
 __all__ = ["run"]
 
@@ -275,7 +274,7 @@ def _crc(quick: bool) -> list[BenchRecord]:
 
 
 def _variant_name(which: str) -> str:
-    from native._crc import crc16_c_variant, crc32c_c_variant
+    from native.variants import crc16_c_variant, crc32c_c_variant
 
     return crc16_c_variant() if which == "crc16" else crc32c_c_variant()
 

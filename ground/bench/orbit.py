@@ -21,13 +21,11 @@ import numpy as np
 from sgp4.api import WGS72, Satrec, SatrecArray, accelerated
 
 from ground.bench.record import BenchRecord, median_seconds, throughput_record
-from native._env_numba import EXPONENTIAL_TABLE
-from native._orbit import elements_to_state, propagate_j2_batch
-from native._orbit_numba import rk4_batch_kernel
-from native._orbit_ref import rk4_batch_ref
-from native._thermal_numba import thermal_step as thermal_numba
-from native._thermal_ref import thermal_step_ref
+from native import elements_to_state, propagate_j2_batch
 from native.constants import EARTH_RADIUS_M, J2, MU_EARTH_M3_S2
+from native.kernels import EXPONENTIAL_TABLE, rk4_batch_kernel
+from native.kernels import thermal_step as thermal_numba
+from native.reference import rk4_batch_ref, thermal_step_ref
 
 __all__ = ["run"]
 

@@ -17,10 +17,18 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
-from flight.tmtc._crc import crc16
-from flight.tmtc._pus import TmPacket, pack_tc, pack_tm, unpack_tc, unpack_tm
-from flight.tmtc._spacepacket import split_packets
-from flight.tmtc._timecode import CDS_SHORT, NS_PER_DAY, NS_PER_MS
+from flight.tmtc import (
+    CDS_SHORT,
+    NS_PER_DAY,
+    NS_PER_MS,
+    TmPacket,
+    crc16,
+    pack_tc,
+    pack_tm,
+    split_packets,
+    unpack_tc,
+    unpack_tm,
+)
 from ground.bench.record import BenchRecord, median_seconds, throughput_record
 
 __all__ = ["run"]

@@ -51,29 +51,30 @@ import enum
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from flight.core import Component, Executive, SimClock
-from flight.edac._app import EdacApp, parse_section
-from flight.edac._period import (
+from flight.edac import (
     DAYS_PER_YEAR,
-    mbu_rate_per_day,
-    triple_upset_rate_per_day,
-    uncorrectable_rate_per_day,
-    wilson_interval,
-)
-from flight.edac._region import (
+    MemoryBlobStore,
     ProtectedRegion,
     RegionBadError,
     RegionEvent,
     RegionEventKind,
     RegionState,
+    ScrubConfig,
+    build_edac,
+    mbu_rate_per_day,
+    parse_config,
+    plan_scrub,
+    triple_upset_rate_per_day,
+    uncorrectable_rate_per_day,
+    wilson_interval,
 )
-from flight.edac._scrubber import ScrubConfig, plan_scrub
-from flight.edac._store import MemoryBlobStore
 from native import secded_encode
 
 __all__ = [
@@ -93,6 +94,44 @@ CAMPAIGN_REGIONS: tuple[dict[str, Any], ...] = (
     {"name": "code", "kind": "code", "size_bytes": 256 << 10},
     {"name": "staging", "kind": "buffer", "size_bytes": 128 << 10},
 )
+#: Region kinds of the campaign memory: writable or not.
+_WRITABLE = {"weights": False, "params": True, "code": False, "buffer": True}
+_PARAM_RECORD = np.dtype(
+    [("id", "<u4"), ("flags", "<u4"), ("value", "<f8"), ("min", "<f4"), ("max", "<f4")]
+)
+
+
+def _flight_image_bytes() -> bytes:
+    """The flight image's code bytes: the ``flight`` package's sources, sorted by path."""
+    import flight
+
+    root = Path(flight.__file__).resolve().parent
+    return b"".join(p.read_bytes() for p in sorted(root.rglob("*.py")))
+
+
+def _content(kind: str, size_bytes: int, seed: int, region_id: int) -> bytes:
+    """Deterministic realistic content of a campaign region of ``kind``."""
+    rng = np.random.default_rng([seed & 0xFFFFFFFF, region_id, 0xEDAC])
+    if kind == "code":
+        image = np.frombuffer(_flight_image_bytes(), dtype=np.uint8)
+        return np.resize(image, size_bytes).tobytes()
+    if kind == "weights":
+        weights = rng.normal(0.0, 0.02, math.ceil(size_bytes / 4)).astype("<f4")
+        return weights.tobytes()[:size_bytes]
+    if kind == "params":
+        n = math.ceil(size_bytes / _PARAM_RECORD.itemsize)
+        table = np.zeros(n, dtype=_PARAM_RECORD)
+        table["id"] = np.arange(1, n + 1)
+        table["flags"] = rng.integers(0, 4, n)
+        table["min"] = -rng.integers(1, 100, n)
+        table["max"] = rng.integers(1, 100, n)
+        table["value"] = rng.uniform(table["min"], table["max"])
+        return table.tobytes()[:size_bytes]
+    if kind == "buffer":
+        return bytes(size_bytes)
+    raise ValueError(f"unknown region kind {kind!r}")
+
+
 _CAMPAIGN_PAGE_BYTES = 1024
 _BASE_HZ = 10.0
 _MBU_FRACTION = 0.014  # REFERENCE.md: 98.6 % of LEO SRAM upsets are single-bit
@@ -323,15 +362,21 @@ def run_seu_campaign(
             raise ValueError(f"bits per word must be in 1..72, got {b}")
     clock = SimClock()
     ex = Executive(clock, _BASE_HZ)
-    section: dict[str, Any] = {
-        "regions": [dict(r) for r in regions],
-        "page_bytes": page_bytes,
-        "rate_hz": _BASE_HZ,
-        "max_period_s": 0.4,  # accelerated: sweep in about four ticks
-        "tmr": False,
-    }
-    app = EdacApp(ex, parse_section(section), seed=seed, store=MemoryBlobStore(), store_label="ram")
-    regs = list(app.regions.values())
+    cfg = parse_config(
+        {
+            "page_bytes": page_bytes,
+            "rate_hz": _BASE_HZ,
+            "max_period_s": 0.4,  # accelerated: sweep in about four ticks
+        }
+    )
+    app = build_edac(ex, cfg, MemoryBlobStore(), store_label="ram")
+    regs = []
+    for spec in regions:  # the campaign owns its regions and their (test) content
+        region = app.regions.create(
+            spec["name"], spec["size_bytes"], writable=_WRITABLE[spec["kind"]]
+        )
+        region.load(_content(spec["kind"], spec["size_bytes"], seed, region.region_id))
+        regs.append(region)
     oracle = [np.frombuffer(r.read_all(), dtype=np.uint8).copy() for r in regs]
     gold_words = [r.data.copy() for r in regs]
     gold_checks = [secded_encode(w) for w in gold_words]
@@ -354,7 +399,7 @@ def run_seu_campaign(
         [np.minimum(r.page_words, r.n_words - np.arange(r.n_pages) * r.page_words) for r in regs]
     )
     n_pages = page_region.size
-    staging = [i for i, r in enumerate(regs) if r.writable and r.kind == "buffer"]
+    staging = [i for i, spec in enumerate(regions) if spec["kind"] == "buffer"]
     rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5E0])
     ex.start()
     results: dict[int, BitResult] = {}
@@ -447,7 +492,7 @@ def run_seu_campaign(
     miscorrection = (
         three.fraction("silent", True)[0] if three is not None and three.effective else None
     )
-    default_cfg = parse_section({}).scrub
+    default_cfg = parse_config({}).scrub
     words = sum(r.n_words for r in regs)
     orbit = {
         "campaign_memory": orbit_estimates(words, 1.0, default_cfg, miscorrection),

@@ -3,12 +3,13 @@
 Open it through the registry (``hal.registry.open_backend("sim", seed=1)``) so that flight code
 never names this package. Device families live one per module (:mod:`hal.sim.sensors`,
 :mod:`hal.sim.thermal`, :mod:`hal.sim.power`, :mod:`hal.sim.propulsion`, :mod:`hal.sim.laser`,
-:mod:`hal.sim.accelerator`, :mod:`hal.sim.platform`); faults come from scenario files
+:mod:`hal.sim.accelerator`, :mod:`hal.sim.platform`, :mod:`hal.sim.attitude`); faults come from scenario files
 (:mod:`hal.sim._scenario`); the physics is :mod:`hal.sim.world`.
 """
 
 from hal.sim._backend import DEVICE_CLASSES, SimBackend, open_sim_backend
 from hal.sim._base import Options, SensorChannel, SimDevice, SimSensor
+from hal.sim._context import DeviceContext, OpticalMedium
 from hal.sim._scenario import (
     Fault,
     FaultEvent,
@@ -20,6 +21,7 @@ from hal.sim._scenario import (
     parse_scenario,
 )
 from hal.sim.accelerator import DEFAULT_MODES, SimAccelerator
+from hal.sim.attitude import SimAttitude
 from hal.sim.laser import DEFAULT_OPTICAL_CHANNEL, OpticalChannel, SimLaserTerminal
 from hal.sim.platform import SimStorage, SimWatchdog
 from hal.sim.power import SimBattery, SimPdu, SimSolarArray
@@ -32,15 +34,18 @@ __all__ = [
     "DEFAULT_MODES",
     "DEFAULT_OPTICAL_CHANNEL",
     "DEVICE_CLASSES",
+    "DeviceContext",
     "Fault",
     "FaultEvent",
     "FaultKind",
     "OpticalChannel",
+    "OpticalMedium",
     "Options",
     "Scenario",
     "ScenarioRunner",
     "SensorChannel",
     "SimAccelerator",
+    "SimAttitude",
     "SimBackend",
     "SimBattery",
     "SimDevice",

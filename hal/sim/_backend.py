@@ -14,11 +14,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from numpy.typing import NDArray
+
 from hal._common import Device, Family
 from hal.platform import ResetReason
 from hal.sim._base import Options, SimDevice
+from hal.sim._context import DeviceContext
 from hal.sim._scenario import Scenario, ScenarioRunner, load_scenario
 from hal.sim.accelerator import SimAccelerator
+from hal.sim.attitude import SimAttitude
 from hal.sim.imager import SimImager
 from hal.sim.laser import DEFAULT_OPTICAL_CHANNEL, OpticalChannel, SimLaserTerminal
 from hal.sim.platform import SimStorage, SimWatchdog
@@ -49,6 +53,7 @@ DEVICE_CLASSES: Mapping[Family, type[SimDevice]] = types.MappingProxyType(
         Family.IMAGER: SimImager,
         Family.WATCHDOG: SimWatchdog,
         Family.STORAGE: SimStorage,
+        Family.ATTITUDE: SimAttitude,
     }
 )
 
@@ -73,6 +78,10 @@ def _make_world(world: Any, seed: int) -> Any:
 
 class SimBackend:
     """The simulated HAL backend (registry name ``sim``).
+
+    Capabilities (:mod:`hal.registry`): SteppedPlant (:meth:`advance`), ProcessorReset
+    (:attr:`reboot_pending`, :meth:`reboot`), UpsetModel and MemoryRegistration (the world's
+    radiation model), RunReport (:meth:`summary`).
 
     Parameters (all keyword): ``world`` (a :class:`~hal.sim.world.World`, a ``WorldConfig``,
     a ``[world]`` table, or None for the default world), ``seed`` (int, world seed; every
@@ -144,22 +153,6 @@ class SimBackend:
         """The in-process optical channel of the laser terminals."""
         return self._channel
 
-    @property
-    def heater_rail(self) -> str | None:
-        """The world's heater rail (heater power is drawn from it)."""
-        return str(self._world.config.power.heater_rail)
-
-    @property
-    def radiator_emissivity_range(self) -> tuple[float, float]:
-        """Settable emissivity range of the world's radiator."""
-        lo, hi = self._world.thermal.radiator_emissivity_range
-        return (float(lo), float(hi))
-
-    @property
-    def radiator_node(self) -> str:
-        """Thermal node of the radiator."""
-        return str(self._world.thermal.radiator_node)
-
     # ----------------------------------------------------------------- Backend API
     @property
     def families(self) -> tuple[Family, ...]:
@@ -194,7 +187,14 @@ class SimBackend:
             ) from None
         table = dict(config or {})
         table.pop("family", None)
-        dev = DEVICE_CLASSES[fam](name, self, Options(table, path))
+        ctx = DeviceContext(
+            self._world,
+            name,
+            node_name=self._node_name,
+            optical_channel=self._channel,
+            on_loads_changed=self._push,
+        )
+        dev = DEVICE_CLASSES[fam](name, ctx, Options(table, path))
         self._devices[name] = dev
         self._push()
         return dev
@@ -353,11 +353,37 @@ class SimBackend:
             "scenario": scenario,
         }
 
-    def register_memory(self, name: str, array: Any) -> None:
+    # ------------------------------------------------- capabilities (hal.registry)
+    def register_memory(self, name: str, array: NDArray[Any]) -> None:
         """Expose ``array``'s bytes to the simulated radiation environment (SEUs flip its
-        bits as the world advances). The flight side's memory protection calls this through
-        the backend; hardware backends have no such hook (their memory is really exposed)."""
+        bits as the world advances): :class:`hal.registry.MemoryRegistration`. The flight
+        side's memory protection calls this through the backend; hardware backends have no
+        such hook (their memory is really exposed)."""
         self._world.radiation.register_memory(name, array)
+
+    @property
+    def seu_rate_per_bit_day(self) -> float:
+        """Configured upset rate outside the SAA (upsets per bit per day; UpsetModel)."""
+        return float(self._world.config.radiation.seu_rate_per_bit_day)
+
+    @property
+    def upset_rate_per_bit_day(self) -> float:
+        """Upset rate now, SAA enhancement included (upsets per bit per day; UpsetModel)."""
+        return float(self._world.radiation.rate_per_bit_day)
+
+    @property
+    def upsets_injected(self) -> int:
+        """Upset events injected into registered memory so far (UpsetModel)."""
+        return int(self._world.radiation.upsets_total)
+
+    @property
+    def bits_flipped(self) -> int:
+        """Bits flipped in registered memory so far (UpsetModel)."""
+        return int(self._world.radiation.bits_flipped_total)
+
+    def upsets_by_region(self) -> dict[str, int]:
+        """Upset events per registered region name (UpsetModel)."""
+        return dict(self._world.radiation.upsets_by_region)
 
     # -------------------------------------------------------------- harness hooks
     def set_device_power(self, name: str, on: bool) -> None:

@@ -2,26 +2,26 @@
 sensor signal chains (noise, bias, quantisation, saturation, faults) and quaternion helpers.
 
 A simulated device reads and drives the :class:`hal.sim.world.World` of its backend only
-through the world's public API (WORLD_CONTRACT). Its electrical draw and heat are *declared*
+through the world's public API (WORLD_CONTRACT), and reaches its backend only through its
+:class:`~hal.sim._context.DeviceContext`. Its electrical draw and heat are *declared*
 (:meth:`SimDevice._rail_loads`, :meth:`SimDevice._heat`) and the backend sums the declarations
 of every device per rail and per thermal node before each physics step, so that two devices on
-one rail or two heaters on one node add up instead of overwriting each other.
+one rail or two heaters on one node add up instead of overwriting each other; a device whose
+declarations change between steps says so with :meth:`DeviceContext.loads_changed`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from hal._common import Family
+from hal.sim._context import DeviceContext
 from native.errors import ConfigError, DeviceUnavailableError
-
-if TYPE_CHECKING:
-    from hal.sim._backend import SimBackend
 
 __all__ = [
     "SENSOR_FAULTS",
@@ -280,15 +280,14 @@ class SimDevice:
     family: ClassVar[Family]
     FAULTS: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
         self._name = name
-        self._backend = backend
-        world = backend.world
-        rails = tuple(world.power.rail_names)
+        self._ctx = ctx
+        rails = tuple(ctx.world.power.rail_names)
         self._rail = opts.opt_str("rail", rails)
         self._quiescent_w = opts.real("power_w", 0.0, lo=0.0)
         self._switch_on = True
-        self._rng = world.rng(name)
+        self._rng = ctx.rng()
 
     # -- identity
     @property
@@ -304,10 +303,14 @@ class SimDevice:
     @property
     def world(self) -> Any:
         """The simulated world of the backend."""
-        return self._backend.world
+        return self._ctx.world
 
     def _now(self) -> int:
-        return int(self._backend.world.t_ns)
+        return self._ctx.now_ns()
+
+    def _loads_changed(self) -> None:
+        """This device's declared loads or heat changed: let the world see them now."""
+        self._ctx.loads_changed()
 
     # -- power
     @property
@@ -317,7 +320,7 @@ class SimDevice:
             return False
         if self._rail is None:
             return True
-        pw = self._backend.world.power
+        pw = self._ctx.world.power
         return bool(pw.rail_on(self._rail)) and not bool(pw.rail_tripped(self._rail))
 
     def _require_power(self) -> None:
@@ -329,7 +332,7 @@ class SimDevice:
     def _set_switch(self, on: bool) -> None:
         """Connect or disconnect the device's own supply (harness / PDU emulation)."""
         self._switch_on = bool(on)
-        self._backend._push()
+        self._loads_changed()
 
     # -- declarations for the backend's per-step summation
     def _electrical_w(self) -> float:
@@ -378,8 +381,8 @@ class SimSensor(SimDevice):
 
     FAULTS: ClassVar[frozenset[str]] = SENSOR_FAULTS
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options, channels: Iterable[str]):
-        super().__init__(name, backend, opts)
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options, channels: Iterable[str]):
+        super().__init__(name, ctx, opts)
         self._channels = {c: SensorChannel(c) for c in channels}
 
     @property

@@ -22,7 +22,7 @@ import collections
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -38,10 +38,8 @@ from hal.accelerator import (
     PowerMode,
 )
 from hal.sim._base import Options, SimDevice
+from hal.sim._context import DeviceContext
 from native.errors import ConfigError, DeviceCommandError, DeviceFaultError, DeviceUnavailableError
-
-if TYPE_CHECKING:
-    from hal.sim._backend import SimBackend
 
 __all__ = ["DEFAULT_MODES", "SimAccelerator"]
 
@@ -97,10 +95,10 @@ class SimAccelerator(SimDevice, Accelerator):
         {"accelerator_hang", "accelerator_bit_errors", "seu_burst"}
     )
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        if "compute" in tuple(backend.world.power.rail_names):
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        if "compute" in tuple(ctx.world.power.rail_names):
             opts.setdefault("rail", "compute")
-        super().__init__(name, backend, opts)
+        super().__init__(name, ctx, opts)
         self._node = opts.string("node", "compute", tuple(self.world.thermal.node_names))
         self._initial_mode = PowerMode(
             opts.string("initial_mode", "OFF", tuple(m.value for m in PowerMode))
@@ -152,7 +150,7 @@ class SimAccelerator(SimDevice, Accelerator):
         if m is PowerMode.OFF:
             self._lose_pending(self._now())
         self._mode = m
-        self._backend._push()
+        self._loads_changed()
 
     def submit(self, work: str | Callable[..., Any], *inputs: Any, ops: float | None = None) -> int:
         self._require_power()
@@ -222,7 +220,7 @@ class SimAccelerator(SimDevice, Accelerator):
         self._jobs[job.job_id] = job
         self._pending.append(job)
         self._next_id += 1
-        self._backend._push()
+        self._loads_changed()
         return job.job_id
 
     def _job(self, job_id: int) -> _Job:
@@ -261,7 +259,7 @@ class SimAccelerator(SimDevice, Accelerator):
         self._require_power()
         self._lose_pending(self._now())
         self._resets += 1
-        self._backend._push()
+        self._loads_changed()
 
     def read(self) -> AcceleratorReading:
         self._require_power()

@@ -7,16 +7,14 @@ as reading payload memory does.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from hal._common import Family
 from hal.imager import Imager, ImageTiles
 from hal.sim._base import Options, SimDevice
+from hal.sim._context import DeviceContext
 from hal.sim._scenes import make_tiles
 from native.errors import DeviceCommandError
-
-if TYPE_CHECKING:
-    from hal.sim._backend import SimBackend
 
 __all__ = ["SimImager"]
 
@@ -26,12 +24,12 @@ class SimImager(SimDevice, Imager):
 
     family: ClassVar[Family] = Family.IMAGER
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        super().__init__(name, backend, opts)
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        super().__init__(name, ctx, opts)
         self._tile_px = opts.integer("tile_px", 64, lo=16, hi=4096)
         self._max_tiles = opts.integer("max_tiles", 4096, lo=1)
         opts.finish()
-        self._seed = int(backend.seed)
+        self._seed = ctx.seed
 
     @property
     def tile_px(self) -> int:

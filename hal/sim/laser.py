@@ -14,7 +14,7 @@ import collections
 import math
 import weakref
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from hal._common import Family, require_range
 from hal.laser import (
@@ -27,10 +27,8 @@ from hal.laser import (
     w_to_dbm,
 )
 from hal.sim._base import Options, SimDevice
+from hal.sim._context import DeviceContext
 from native.errors import ConfigError, DeviceCommandError, DeviceFaultError
-
-if TYPE_CHECKING:
-    from hal.sim._backend import SimBackend
 
 __all__ = ["DEFAULT_OPTICAL_CHANNEL", "OpticalChannel", "SimLaserTerminal"]
 
@@ -96,10 +94,10 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
     family: ClassVar[Family] = Family.LASER_TERMINAL
     FAULTS: ClassVar[frozenset[str]] = frozenset({"laser_loss_of_lock"})
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        if "isl" in tuple(backend.world.power.rail_names):
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        if "isl" in tuple(ctx.world.power.rail_names):
             opts.setdefault("rail", "isl")
-        super().__init__(name, backend, opts)
+        super().__init__(name, ctx, opts)
         r = opts.real
         self._wavelength = r("wavelength_m", 1550e-9, lo=1e-7, hi=2e-5)
         self._aperture = r("aperture_m", 0.08, lo=0.0, hi=2.0, lo_open=True)
@@ -138,8 +136,8 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
         self._lock_fault = False
         self._rxq: collections.deque[bytes] = collections.deque()
         self._sent = self._received = self._dropped = self._acq_failures = 0
-        self._node = backend.node_name
-        self._channel = backend.optical_channel
+        self._node = ctx.node_name
+        self._channel = ctx.optical_channel
         self._channel.attach(self._node, self)
 
     # ------------------------------------------------------------------------ link budget

@@ -1,9 +1,9 @@
 """Simulated platform devices: the hardware watchdog and non-volatile storage.
 
-The watchdog runs on the world clock. When it expires it latches ``expired`` and raises the
-backend's :attr:`~hal.sim._backend.SimBackend.reboot_pending`; whoever runs the node (the
-executive's harness) then calls :meth:`~hal.sim._backend.SimBackend.reboot`, after which
-``reset_reason`` reads WATCHDOG. Storage keeps its blobs across reboots: in memory for the
+The watchdog runs on the world clock. When it expires it latches ``expired``, which the
+backend reports as ``reboot_pending`` (its :class:`hal.registry.ProcessorReset` capability);
+whoever runs the node then calls the backend's ``reboot``, after which ``reset_reason`` reads
+WATCHDOG. Storage keeps its blobs across reboots: in memory for the
 life of the backend, or in a directory (``directory`` key) across processes.
 """
 
@@ -13,7 +13,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from hal._common import Family, require_finite
 from hal.platform import (
@@ -25,10 +25,8 @@ from hal.platform import (
     WatchdogReading,
 )
 from hal.sim._base import Options, SimDevice
+from hal.sim._context import DeviceContext
 from native.errors import ConfigError, DeviceCommandError, DeviceFaultError
-
-if TYPE_CHECKING:
-    from hal.sim._backend import SimBackend
 
 __all__ = ["SimStorage", "SimWatchdog"]
 
@@ -41,8 +39,8 @@ class SimWatchdog(SimDevice, Watchdog):
 
     family: ClassVar[Family] = Family.WATCHDOG
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        super().__init__(name, backend, opts)
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        super().__init__(name, ctx, opts)
         self._tmin = opts.real("timeout_min_s", 0.01, lo=0.0, lo_open=True)
         self._tmax = opts.real("timeout_max_s", 600.0, lo=self._tmin)
         self._allow_disarm = opts.flag("allow_disarm", True)
@@ -133,8 +131,8 @@ class SimStorage(SimDevice, Storage):
 
     family: ClassVar[Family] = Family.STORAGE
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        super().__init__(name, backend, opts)
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        super().__init__(name, ctx, opts)
         self._capacity = opts.integer("capacity_bytes", 64 << 20, lo=1)
         directory = opts.opt_str("directory")
         opts.finish()

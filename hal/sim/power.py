@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from hal._common import Family
 from hal.power import (
@@ -18,10 +18,8 @@ from hal.power import (
     SolarArrayReading,
 )
 from hal.sim._base import SENSOR_FAULTS, Options, SimDevice, SimSensor
+from hal.sim._context import DeviceContext
 from native.errors import ConfigError, DeviceCommandError
-
-if TYPE_CHECKING:
-    from hal.sim._backend import SimBackend
 
 __all__ = ["SimBattery", "SimPdu", "SimSolarArray"]
 
@@ -39,8 +37,8 @@ class SimSolarArray(SimSensor, SolarArray):
     family: ClassVar[Family] = Family.SOLAR_ARRAY
     FAULTS: ClassVar[frozenset[str]] = SENSOR_FAULTS | {"solar_string_loss"}
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        super().__init__(name, backend, opts, ("current", "voltage", "temp"))
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        super().__init__(name, ctx, opts, ("current", "voltage", "temp"))
         self._noise_a = opts.real("noise_a", 0.05, lo=0.0)
         self._noise_v = opts.real("noise_v", 0.05, lo=0.0)
         self._noise_c = opts.real("noise_c", 0.5, lo=0.0)
@@ -84,8 +82,8 @@ class SimBattery(SimSensor, Battery):
     family: ClassVar[Family] = Family.BATTERY
     FAULTS: ClassVar[frozenset[str]] = SENSOR_FAULTS | {"battery_cell_loss"}
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        super().__init__(name, backend, opts, ("voltage", "current", "temp"))
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        super().__init__(name, ctx, opts, ("voltage", "current", "temp"))
         self._noise_v = opts.real("noise_v", 0.01, lo=0.0)
         self._noise_a = opts.real("noise_a", 0.05, lo=0.0)
         self._noise_c = opts.real("noise_c", 0.2, lo=0.0)
@@ -125,8 +123,8 @@ class SimPdu(SimDevice, Pdu):
 
     family: ClassVar[Family] = Family.PDU
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        super().__init__(name, backend, opts)
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        super().__init__(name, ctx, opts)
         world_rails = tuple(self.world.power.rail_names)
         rails = opts.raw("rails", list(world_rails))
         if not isinstance(rails, (list, tuple)) or not rails:
@@ -157,7 +155,7 @@ class SimPdu(SimDevice, Pdu):
         if on and p.rail_tripped(rail):
             raise DeviceCommandError(f"{self._name}: rail {rail!r} is tripped; reset it first")
         p.set_rail_on(rail, bool(on))
-        self._backend._push()
+        self._loads_changed()
 
     def reset_rail(self, rail: str) -> None:
         self._require_power()
@@ -166,7 +164,7 @@ class SimPdu(SimDevice, Pdu):
         # Clear the latch with the switch open: the rail comes back only when commanded on.
         p.set_rail_on(rail, False)
         p.reset_rail(rail)
-        self._backend._push()
+        self._loads_changed()
 
     def read(self) -> PduReading:
         self._require_power()

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from hal._common import Family, require_finite
 from hal.propulsion import Thruster, ThrusterReading, ThrusterStatus
 from hal.sim._base import Options, SimDevice
+from hal.sim._context import DeviceContext
 from native.errors import DeviceCommandError, DeviceFaultError
-
-if TYPE_CHECKING:
-    from hal.sim._backend import SimBackend
 
 __all__ = ["SimThruster"]
 
@@ -33,10 +31,10 @@ class SimThruster(SimDevice, Thruster):
     family: ClassVar[Family] = Family.THRUSTER
     FAULTS: ClassVar[frozenset[str]] = frozenset({"thruster_failure"})
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        if "propulsion" in tuple(backend.world.power.rail_names):
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        if "propulsion" in tuple(ctx.world.power.rail_names):
             opts.setdefault("rail", "propulsion")
-        super().__init__(name, backend, opts)
+        super().__init__(name, ctx, opts)
         self._max_burn_s = opts.real("max_burn_s", 3600.0, lo=0.0, lo_open=True)
         self._eff = opts.real("efficiency", 0.5, lo=0.0, hi=1.0, lo_open=True)
         opts.finish()
@@ -82,7 +80,7 @@ class SimThruster(SimDevice, Thruster):
         if status is ThrusterStatus.FIRING:
             raise DeviceCommandError(f"{self._name}: already firing")
         self.world.propulsion.fire(d / np.linalg.norm(d), dur)
-        self._backend._push()
+        self._loads_changed()
 
     def read(self) -> ThrusterReading:
         self._require_power()

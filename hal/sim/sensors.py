@@ -10,7 +10,7 @@ sensor faults (stuck, noisy, dropout) act per channel (see :class:`hal.sim._base
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -31,10 +31,8 @@ from hal.sensors import (
     TemperatureSensors,
 )
 from hal.sim._base import Options, SimSensor, as_vec3, quat_mul, quat_rotate
+from hal.sim._context import DeviceContext
 from native.errors import ConfigError
-
-if TYPE_CHECKING:
-    from hal.sim._backend import SimBackend
 
 __all__ = ["SimGnss", "SimImu", "SimStarTracker", "SimSunSensor", "SimTemperature"]
 
@@ -53,8 +51,8 @@ class SimGnss(SimSensor, GnssReceiver):
 
     family: ClassVar[Family] = Family.GNSS
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        super().__init__(name, backend, opts, ("position", "velocity"))
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        super().__init__(name, ctx, opts, ("position", "velocity"))
         self._noise_m = opts.real("noise_m", 3.0, lo=0.0)
         self._noise_m_s = opts.real("noise_m_s", 0.03, lo=0.0)
         self._bias_m = opts.vec3("bias_m", (0.0, 0.0, 0.0))
@@ -96,8 +94,8 @@ class SimImu(SimSensor, Imu):
 
     family: ClassVar[Family] = Family.IMU
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        super().__init__(name, backend, opts, ("rate",))
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        super().__init__(name, ctx, opts, ("rate",))
         self._noise = opts.real("noise_rad_s", 1e-5, lo=0.0)
         bias = opts.vec3("bias_rad_s", (0.0, 0.0, 0.0))
         sigma = opts.real("bias_sigma_rad_s", 2e-6, lo=0.0)
@@ -139,8 +137,8 @@ class SimStarTracker(SimSensor, StarTracker):
 
     family: ClassVar[Family] = Family.STAR_TRACKER
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        super().__init__(name, backend, opts, ("attitude",))
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        super().__init__(name, ctx, opts, ("attitude",))
         self._noise = opts.real("noise_arcsec", 10.0, lo=0.0) * _ARCSEC
         self._bias = opts.vec3("bias_arcsec", (0.0, 0.0, 0.0)) * _ARCSEC
         b = opts.vec3("boresight_body", (0.0, 0.0, -1.0))
@@ -191,8 +189,8 @@ class SimSunSensor(SimSensor, SunSensor):
 
     family: ClassVar[Family] = Family.SUN_SENSOR
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        super().__init__(name, backend, opts, ("sun",))
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        super().__init__(name, ctx, opts, ("sun",))
         self._noise = opts.real("noise_rad", 0.005, lo=0.0)
         self._bias = opts.vec3("bias_rad", (0.0, 0.0, 0.0))
         b = opts.vec3("boresight_body", (0.0, 0.0, -1.0))
@@ -230,11 +228,11 @@ class SimTemperature(SimSensor, TemperatureSensors):
 
     family: ClassVar[Family] = Family.TEMPERATURE
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
         table = opts.table("channels")
         if not table:
             raise ConfigError(f"{opts.path}.channels: missing required table of channels")
-        nodes = tuple(backend.world.thermal.node_names)
+        nodes = tuple(ctx.world.thermal.node_names)
         self._nodes: dict[str, str] = {}
         for ch, node in table.items():
             if not isinstance(node, str) or node not in nodes:
@@ -243,7 +241,7 @@ class SimTemperature(SimSensor, TemperatureSensors):
                     f"(known: {', '.join(nodes)})"
                 )
             self._nodes[str(ch)] = node
-        super().__init__(name, backend, opts, tuple(self._nodes))
+        super().__init__(name, ctx, opts, tuple(self._nodes))
         self._noise = opts.real("noise_c", 0.05, lo=0.0)
         self._bias = opts.real("bias_c", 0.0)
         self._quantum = opts.real("quantum_c", 0.0625, lo=0.0)

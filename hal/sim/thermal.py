@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from hal._common import Family, require_range
 from hal.sim._base import Options, SimDevice, SimSensor
+from hal.sim._context import DeviceContext
 from hal.thermal import Heater, HeaterReading, Radiator, RadiatorReading
-
-if TYPE_CHECKING:
-    from hal.sim._backend import SimBackend
 
 __all__ = ["SimHeater", "SimRadiator"]
 
@@ -27,10 +25,10 @@ class SimHeater(SimDevice, Heater):
     family: ClassVar[Family] = Family.HEATER
     FAULTS: ClassVar[frozenset[str]] = frozenset({"heater_stuck_on", "heater_stuck_off"})
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        if not opts.has("rail") and backend.heater_rail is not None:
-            opts.setdefault("rail", backend.heater_rail)
-        super().__init__(name, backend, opts)
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        if not opts.has("rail"):
+            opts.setdefault("rail", ctx.world.power.heater_rail)
+        super().__init__(name, ctx, opts)
         nodes = tuple(self.world.thermal.node_names)
         self._node = opts.string("node", None, nodes)
         self._rated_w = opts.real("rated_w", 10.0, lo=0.0, lo_open=True)
@@ -59,12 +57,12 @@ class SimHeater(SimDevice, Heater):
     def set_on(self, on: bool) -> None:
         self._require_power()
         self._on = bool(on)
-        self._backend._push()
+        self._loads_changed()
 
     def set_duty(self, duty_frac: float) -> None:
         self._require_power()
         self._duty = require_range(duty_frac, 0.0, 1.0, f"{self._name}: duty_frac")
-        self._backend._push()
+        self._loads_changed()
 
     def read(self) -> HeaterReading:
         self._require_power()
@@ -82,12 +80,12 @@ class SimHeater(SimDevice, Heater):
         if kind not in self.FAULTS:
             super().apply_fault(kind, channel, params)
         self._stuck = kind
-        self._backend._push()
+        self._loads_changed()
 
     def clear_fault(self, kind: str, channel: str | None) -> None:
         if self._stuck == kind:
             self._stuck = None
-            self._backend._push()
+            self._loads_changed()
 
     def _on_reboot(self, reason: Any) -> None:
         # Heater switches are driven by flight GPIOs that default to off at reset.
@@ -104,12 +102,13 @@ class SimRadiator(SimSensor, Radiator):
 
     family: ClassVar[Family] = Family.RADIATOR
 
-    def __init__(self, name: str, backend: SimBackend, opts: Options) -> None:
-        super().__init__(name, backend, opts, ("temp",))
+    def __init__(self, name: str, ctx: DeviceContext, opts: Options) -> None:
+        super().__init__(name, ctx, opts, ("temp",))
         self._noise = opts.real("noise_c", 0.1, lo=0.0)
         opts.finish()
-        self._range = backend.radiator_emissivity_range
-        self._node = backend.radiator_node
+        lo, hi = ctx.world.thermal.radiator_emissivity_range
+        self._range = (float(lo), float(hi))
+        self._node = str(ctx.world.thermal.radiator_node)
 
     @property
     def emissivity_range(self) -> tuple[float, float]:

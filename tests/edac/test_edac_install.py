@@ -1,55 +1,50 @@
-"""install(): configuration validation, composition into a node, golden copies in HAL
-storage, radiation exposure hook and the ``edac`` summary section."""
+"""install(ctx, cfg): configuration validation, the "edac.regions" service, golden copies in
+HAL storage (never RAM), the radiation model's memory registration and the summary.
+
+Oracles: the documented golden layout (``unpack_golden``) and bytes drawn here; the HAL sim
+backend's own storage device and MemoryRegistration capability.
+"""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from types import SimpleNamespace
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 
-from flight.core import ConfigError, Executive, SimClock
+from flight.apps import app_spec
+from flight.core import ConfigError, EventLog, Executive, InstallContext, ParamStore, SimClock
 from flight.edac import (
-    DEFAULT_REGIONS,
+    REGION_IDS,
+    SERVICE_NAME,
+    Config,
+    EdacApp,
+    EdacRegions,
     MemoryBlobStore,
+    RegionNotFoundError,
     RegionState,
-    flight_image_bytes,
+    build_edac,
     install,
-    make_content,
-    parse_section,
+    parse_config,
     unpack_golden,
 )
-from flight.node import Node, NodeOptions
-
-SMALL = {
-    "regions": [
-        {"name": "weights", "kind": "weights", "size_bytes": 65_536},
-        {"name": "params", "kind": "params", "size_bytes": 4_800},
-        {"name": "code", "kind": "code", "size_bytes": 30_000},
-        {"name": "tm_buffer", "kind": "buffer", "size_bytes": 8_192},
-    ],
-}
-
-
-def bare_node(**backend: Any) -> SimpleNamespace:
-    ex = Executive(SimClock(), 10.0)
-    return SimpleNamespace(
-        executive=ex,
-        tmtc=None,
-        seed=7,
-        backend=SimpleNamespace(**backend) if backend else None,
-    )
+from flight.messages import RadiationEnvironment
+from hal.platform import Storage
+from hal.registry import Backend, UpsetModel, get_device, open_backend
 
 
 @pytest.mark.parametrize(
-    ("section", "key"),
+    ("table", "key"),
     [
         ({"upset_rate": 1e-7}, "upset_rate"),
+        ({"regions": []}, "regions"),  # regions are created by their owners, not configured
+        ({"tmr": True}, "tmr"),
+        ({"component_id": 60}, "component_id"),  # ids come from the application registry
         ({"upset_rate_per_bit_day": -1.0}, "upset_rate_per_bit_day"),
         ({"upset_rate_per_bit_day": "4e-7"}, "upset_rate_per_bit_day"),
+        ({"upset_rate_per_bit_day": float("nan")}, "upset_rate_per_bit_day"),
         ({"saa_factor": 0.5}, "saa_factor"),
         ({"target_uncorrectable_per_year": 0}, "target_uncorrectable_per_year"),
         (
@@ -57,142 +52,228 @@ def bare_node(**backend: Any) -> SimpleNamespace:
             "target_uncorrectable_per",
         ),
         ({"period_margin": 1.5}, "period_margin"),
+        ({"max_period_s": float("inf")}, "max_period_s"),
+        ({"rate_hz": 0}, "rate_hz"),
         ({"max_words_per_step": 0}, "max_words_per_step"),
         ({"max_words_per_step": 1.5}, "max_words_per_step"),
         ({"page_bytes": 100}, "page_bytes"),
         ({"auto_reload": 1}, "auto_reload"),
-        ({"component_id": 300}, "component_id"),
-        ({"regions": []}, "regions"),
-        ({"regions": [{"name": "w", "kind": "ram", "size_bytes": 8}]}, "kind"),
-        ({"regions": [{"name": "w", "kind": "weights"}]}, "size_bytes"),
-        ({"regions": [{"name": "w", "kind": "weights", "size_bytes": 0}]}, "size_bytes"),
-        ({"regions": [{"name": "1w", "kind": "weights", "size_bytes": 8}]}, "name"),
-        ({"regions": [{"name": "w", "kind": "buffer", "size_bytes": 8, "colour": 1}]}, "colour"),
-        (
-            {"regions": [{"name": "a", "kind": "buffer", "size_bytes": 8}] * 2},
-            "duplicate name",
-        ),
-        (
-            {"regions": [{"name": f"r{i}", "kind": "buffer", "size_bytes": 8} for i in range(9)]},
-            "at most 8",
-        ),
-        ({"regions": [{"name": "w", "kind": "buffer", "size_bytes": 8, "id": 9}]}, "id"),
         ({"storage_device": ""}, "storage_device"),
+        ({"storage_device": 3}, "storage_device"),
+        ({"params_bytes": 8}, "params_bytes"),
+        ({"tm_buffer_bytes": True}, "tm_buffer_bytes"),
     ],
 )
-def test_bad_sections_name_the_key(section: dict[str, Any], key: str) -> None:
-    node = bare_node()
-    with pytest.raises(ConfigError, match=key):
-        install(node, section)
-    assert len(node.executive.components) == 1  # nothing was added
+def test_bad_tables_name_the_key(table: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"\[edac\].*{key}"):
+        parse_config(table)
+
+
+def test_defaults() -> None:
+    cfg = parse_config({})
+    assert cfg == Config()
+    assert cfg.scrub.upset_rate_per_bit_day == 4e-7
+    assert cfg.scrub.target_uncorrectable_per_day == pytest.approx(1e-3 / 365.25)
+    assert parse_config({"target_uncorrectable_per_day": 2e-6}).target_per_day == 2e-6
+    assert (cfg.rate_hz, cfg.params_bytes, cfg.tm_buffer_bytes) == (1.0, 16384, 65536)
 
 
 def test_rate_must_divide_base() -> None:
+    ex = Executive(SimClock(), 10.0)
     with pytest.raises(ConfigError, match=r"\[edac\].*divide"):
-        install(bare_node(), {**SMALL, "rate_hz": 3.0})
+        build_edac(ex, parse_config({"rate_hz": 3.0}), MemoryBlobStore())
+    assert len(ex.components) == 1  # nothing was added
 
 
-def test_defaults_parse() -> None:
-    cfg = parse_section({})
-    assert [r.name for r in cfg.regions] == [r["name"] for r in DEFAULT_REGIONS]
-    assert cfg.scrub.upset_rate_per_bit_day == 4e-7
-    assert cfg.scrub.target_uncorrectable_per_day == pytest.approx(1e-3 / 365.25)
-    assert cfg.rate_hz == 1.0
+# -- the region service --------------------------------------------------------------------
 
 
-def test_contents_are_deterministic_and_realistic() -> None:
-    w = np.frombuffer(make_content("weights", 40_000, 1, 1), dtype="<f4")
-    assert w.size == 10_000 and abs(w.mean()) < 1e-3 and 0.018 < w.std() < 0.022
-    assert make_content("weights", 40_000, 1, 1) == make_content("weights", 40_000, 1, 1)
-    assert make_content("weights", 40_000, 2, 1) != make_content("weights", 40_000, 1, 1)
-    table = np.frombuffer(
-        make_content("params", 2400, 1, 2),
-        dtype=[("id", "<u4"), ("flags", "<u4"), ("value", "<f8"), ("min", "<f4"), ("max", "<f4")],
-    )
-    assert table["id"].tolist() == list(range(1, 101))
-    assert ((table["value"] >= table["min"]) & (table["value"] <= table["max"])).all()
-    image = flight_image_bytes()
-    assert make_content("code", None, 1, 3) == image
-    assert b"def install(" in image
-
-
-def test_install_with_storage_device_and_radiation_hook() -> None:
+def small_app(**kw: Any) -> tuple[EdacApp, MemoryBlobStore, dict[str, np.ndarray]]:
     seen: dict[str, np.ndarray] = {}
     store = MemoryBlobStore()
-    node = bare_node(devices={"nv": store}, register_memory=lambda n, a: seen.__setitem__(n, a))
-    app = install(node, {**SMALL, "storage_device": "nv"})
-    assert app.store is store and "nv" in app.store_label
-    for name, region in app.regions.items():
-        assert seen[f"edac.{name}.data"] is region.data
-        assert seen[f"edac.{name}.checks"] is region.checks
-        golden = unpack_golden(
-            store.blobs[f"edac.{name}.golden"], region.region_id, region.size_bytes
-        )
-        assert bytes(golden) == region.read_all()
-    assert {k for k in seen if k.startswith("edac.tmr.")} >= {"edac.tmr.mode.0", "edac.tmr.keys.2"}
-    assert node.executive.by_name("edac") is app.scrubber
-    assert not app.region("weights").writable and app.region("tm_buffer").writable
-    with pytest.raises(ConfigError, match="storage_device 'nope'"):
-        install(bare_node(devices={}), {**SMALL, "storage_device": "nope"})
+    ex = Executive(SimClock(), 10.0)
+    app = build_edac(
+        ex,
+        parse_config({"page_bytes": 256}),
+        store,
+        register_memory=seen.__setitem__,
+        **kw,
+    )
+    return app, store, seen
 
 
-def test_golden_copies_in_hal_sim_storage() -> None:
-    from hal.registry import open_backend
+def test_edac_holds_no_data_of_its_own() -> None:
+    app, store, seen = small_app()
+    assert len(app.regions) == 0 and app.scrubber.total_words == 0
+    assert len(app.tmr) == 0 and seen == {} and store.blobs == {}  # no TMR containers either
+    s = app.summary()
+    assert s["protected_bytes"] == 0 and s["regions"] == {}
 
-    backend = open_backend("sim", seed=1)
+
+def test_create_registers_everywhere_and_keeps_a_golden_copy() -> None:
+    app, store, seen = small_app()
+    regions = app.regions
+    det = regions.create("detector", 2_048, writable=False)
+    buf = regions.create("staging", 1_000)
+    assert det.region_id == REGION_IDS["detector"] == 3
+    assert buf.region_id == 4  # lowest id neither used nor reserved
+    assert regions.region("detector") is det and regions.region_by_id(4) is buf
+    assert "staging" in regions and regions.names() == ("detector", "staging")
+    assert app.scrubber.regions == (det, buf)
+    assert app.scrubber.total_words == 256 + 125
+    assert app.scrubber.plan.words == 381
+    for r in (det, buf):
+        assert seen[f"edac.{r.name}.data"] is r.data and seen[f"edac.{r.name}.checks"] is r.checks
+        golden = unpack_golden(store.blobs[f"edac.{r.name}.golden"], r.region_id, r.size_bytes)
+        assert bytes(golden) == bytes(r.size_bytes)
+    content = np.random.default_rng(9).integers(0, 256, 2_048, dtype=np.uint8).tobytes()
+    det.load(content)  # the owner's data; becomes the golden copy
+    assert bytes(unpack_golden(store.blobs["edac.detector.golden"], 3, 2_048)) == content
+    assert app.memory_service.regions[3] is det
+
+
+@pytest.mark.parametrize(
+    ("args", "kw", "match"),
+    [
+        (("1x", 8), {}, "identifier"),
+        (("detector", 8), {}, "already exists"),
+        (("big", 0), {}, "size"),
+        (("big", (1 << 30) + 1), {}, "size"),
+        (("big", True), {}, "size"),
+        (("other", 8), {"region_id": 3}, "already used"),
+        (("other", 8), {"region_id": 9}, "outside"),
+    ],
+)
+def test_create_refuses_bad_requests_without_change(
+    args: tuple[Any, ...], kw: dict[str, Any], match: str
+) -> None:
+    app, store, seen = small_app()
+    app.regions.create("detector", 64)
+    before = (app.regions.names(), dict(store.blobs), dict(seen), app.scrubber.total_words)
+    with pytest.raises(ConfigError, match=match):
+        app.regions.create(*args, **kw)
+    assert before == (app.regions.names(), store.blobs, seen, app.scrubber.total_words)
+
+
+def test_ids_run_out_after_eight_regions_and_lookups_are_typed() -> None:
+    app, _, _ = small_app()
+    for i in range(5):  # ids 4..8 (1..3 are reserved for the known regions)
+        app.regions.create(f"r{i}", 8)
+    with pytest.raises(ConfigError, match="no free region id"):
+        app.regions.create("r5", 8)
+    with pytest.raises(RegionNotFoundError, match="no EDAC region 'nope'") as info:
+        app.regions.region("nope")
+    assert isinstance(info.value, KeyError)
+    with pytest.raises(KeyError):
+        app.regions.region_by_id(1)
+
+
+def test_scrubber_reloads_a_created_region_from_its_golden_copy() -> None:
+    app, _, _ = small_app()
+    region = app.regions.create("detector", 4_096, writable=False)
+    content = np.random.default_rng(2).integers(0, 256, 4_096, dtype=np.uint8).tobytes()
+    region.load(content)
+    region.data[300] ^= np.uint64(0b11)
+    steps = round(app.scrubber.plan.planned_period_s * app.scrubber.rate_hz)
+    for k in range(steps):  # one sweep finds the word and reloads its page at once
+        app.scrubber.step(k * 1_000_000_000)
+    assert region.uncorrectable == 1 and region.reloads == 1
+    assert region.state is RegionState.OK and region.read_all() == content
+
+
+# -- install through the application contract ----------------------------------------------
+
+
+@pytest.fixture
+def backend() -> Iterator[Backend]:
+    b = open_backend("sim", seed=1)
+    b.create("storage", "nv", {})
     try:
-        backend.create("storage", "nv", {})
-        node = bare_node()
-        node.backend = backend
-        app = install(node, SMALL)
-        assert "nv" in app.store_label
-        region = app.region("params")
-        region.data[3] ^= np.uint64(0b1001)
-        region.scrub()
-        assert region.state is RegionState.BAD
-        assert region.reload()
-        assert region.read_all() == make_content("params", 4_800, 7, 2)
+        yield b
     finally:
-        backend.close()
+        b.close()
 
 
-def test_node_runs_with_edac_and_reports_summary(tmp_path: Path) -> None:
-    config = {
-        "node": {"name": "t", "apid": 100, "seed": 4},
-        "tmtc": {"ground_link": False},
-        "edac": {**SMALL, "rate_hz": 1.0, "max_period_s": 5.0},
-    }
-    node = Node(config, NodeOptions(out_dir=tmp_path))
+def context(
+    section: str, backend: Backend | None, ex: Executive, services: dict[str, Any]
+) -> InstallContext:
+    def lookup(name: str, interface: type) -> Any:
+        assert backend is not None
+        return get_device(backend, name, interface)
+
+    return InstallContext(
+        app_spec(section),
+        clock=ex.clock,
+        bus=ex.bus,
+        events=ex.events,
+        params=ex.params,
+        seed=1,
+        base_hz=ex.base_hz,
+        add_component=ex.add,
+        lookup_device=lookup if backend is not None else None,
+        capabilities=backend,
+        register_service=None,
+        send_tm=None,
+        services=services,
+        message_types={"RadiationEnvironment": RadiationEnvironment},
+    )
+
+
+def test_install_uses_hal_storage_and_the_memory_registration_capability(
+    backend: Backend,
+) -> None:
+    clock = SimClock()
+    ex = Executive(clock, 10.0, events=EventLog(clock), params=ParamStore(None))
+    services: dict[str, Any] = {}
+    app = install(
+        context("edac", backend, ex, services),
+        parse_config({"storage_device": "nv", "max_period_s": 1.0}),
+    )
+    assert ex.by_name("edac") is app.scrubber and app.scrubber.component_id == 60
+    assert services[SERVICE_NAME] is app.regions
+    nv = get_device(backend, "nv", Storage)
+    assert app.store is nv and "nv" in app.store_label
+    # Another app (compute's registry line requires the service) creates its region.
+    regions = context("compute", backend, ex, services).require(SERVICE_NAME, EdacRegions)
+    region = regions.create("detector", 2_048, writable=False)
+    assert nv.read("edac.detector.golden")  # golden copy in non-volatile storage
+    assert region.region_id == 3
+    assert isinstance(backend, UpsetModel)  # the radiation model now upsets the region
+    assert {"edac.detector.data", "edac.detector.checks"} <= set(backend.upsets_by_region())
+    ex.start()
+    ex.run_for(1_000_000_000)
+    assert not app.scrubber.plan.in_saa
+    # The SAA indicator is the environment app's RadiationEnvironment on the bus.
+    ex.bus.publish(RadiationEnvironment(clock.now_ns(), True, -25.0, -50.0))
+    ex.run_for(1_000_000_000)
+    assert app.scrubber.plan.in_saa and app.scrubber.plan is app.scrubber.plan_inside
+    s = app.summary()
+    json.dumps(s)
+    assert s["golden_store"] == "storage device 'nv'" and s["regions"]["detector"]["id"] == 3
+    assert s["sweeps"] >= 1
+
+
+def test_no_storage_device_is_a_config_error_not_ram(backend: Backend) -> None:
+    ex = Executive(SimClock(), 10.0)
+    with pytest.raises(ConfigError, match=r"\[edac\] storage_device"):
+        install(context("edac", backend, ex, {}), parse_config({}))
+    with pytest.raises(ConfigError, match=r"\[edac\] storage_device.*'nope'"):
+        install(context("edac", backend, ex, {}), parse_config({"storage_device": "nope"}))
+    with pytest.raises(ConfigError, match=r"\[edac\] storage_device"):
+        install(context("edac", None, ex, {}), parse_config({"storage_device": "nv"}))
+    assert len(ex.components) == 1  # nothing was added
+
+
+def test_a_golden_copy_the_storage_cannot_take_is_a_config_error() -> None:
+    b = open_backend("sim", seed=1)
     try:
-        app = node.apps["edac"]
-        assert 6 in node.tmtc.extra_services
-        app.region("weights").data[100] ^= np.uint64(1 << 5)
-        app.region("code").checks[7] ^= np.uint8(1)
-        app.region("tm_buffer").data[9] ^= np.uint64(0b11)
-        summary = node.run(12.0)
+        b.create("storage", "tiny", {"capacity_bytes": 4_096})
+        ex = Executive(SimClock(), 10.0)
+        services: dict[str, Any] = {}
+        app = install(context("edac", b, ex, services), parse_config({"storage_device": "tiny"}))
+        app.regions.create("small", 1_000)
+        with pytest.raises(ConfigError, match=r"region 'big'.*golden copy.*storage_device"):
+            app.regions.create("big", 8_192)
+        assert app.regions.names() == ("small",) and app.scrubber.total_words == 125
     finally:
-        node.close()
-    s = summary["edac"]
-    json.dumps(s)  # JSON-serialisable
-    for key in (
-        "corrected",
-        "uncorrectable",
-        "regions_reloaded",
-        "scrub_period_s",
-        "scrub_period_required_s",
-        "cpu_frac",
-        "cpu_frac_executive",
-        "regions",
-        "corrections_series",
-        "tmr",
-        "redundant",
-        "pus6",
-    ):
-        assert key in s, key
-    assert (s["corrected"], s["uncorrectable"], s["regions_reloaded"]) == (2, 1, 1)
-    assert s["regions"]["weights"]["corrected"] == 1
-    assert s["regions"]["tm_buffer"]["reloads"] == 1
-    assert s["sweeps"] >= 2 and s["scrub_period_s"] == pytest.approx(5.0)
-    assert s["scrub_period_s"] <= s["scrub_period_required_s"]
-    assert 0 < s["cpu_frac"] < 1 and 0 < s["cpu_frac_executive"] < 1
-    assert s["corrections_series"][-1] == [pytest.approx(12.0), 2]
+        b.close()

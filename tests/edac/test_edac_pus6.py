@@ -1,32 +1,25 @@
 """PUS-6 memory management end to end: spacepackets-built TCs in, spacepackets-decoded TM out.
 
 Oracles: ``spacepackets`` (packet codec), ``binascii.crc_hqx(data, 0xFFFF)`` (CRC-16-CCITT-
-FALSE, the peer named in REFERENCE.md) and the region contents generated independently of
-the protection layer (``make_content``).
+FALSE, the peer named in REFERENCE.md) and region contents drawn here from a seeded generator
+(independent of the protection layer), loaded by the regions' owner (this test).
 """
 
 from __future__ import annotations
 
 import binascii
 import struct
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from spacepackets.ecss import PusTc, PusTm
 
 from flight.core import Executive, FailureCode, SimClock
-from flight.edac import EdacApp, install, make_content
+from flight.edac import EdacApp, MemoryBlobStore, MemoryService, build_edac, parse_config
 from flight.tmtc import TmtcService
+from native.errors import CommandError
 
 APID = 0x64
-SECTION = {
-    "regions": [
-        {"name": "weights", "kind": "weights", "size_bytes": 20_000},
-        {"name": "params", "kind": "params", "size_bytes": 1_000, "id": 5},
-    ],
-    "tmr": False,
-}
 
 
 class Rig:
@@ -35,11 +28,13 @@ class Rig:
         self.ex = Executive(self.clock, 10.0)
         self.tm: list[bytes] = []
         self.svc = TmtcService(self.ex, APID, sinks=[self.tm.append], hk_interval_s=1e6)
-        node = SimpleNamespace(executive=self.ex, tmtc=self.svc, seed=3, backend=None)
-        self.app: EdacApp = install(node, SECTION)
+        self.app: EdacApp = build_edac(self.ex, parse_config({}), MemoryBlobStore(), tmtc=self.svc)
+        rng = np.random.default_rng(3)
+        self.weights = rng.integers(0, 256, 20_000, dtype=np.uint8).tobytes()
+        self.params = rng.integers(0, 256, 1_000, dtype=np.uint8).tobytes()
+        self.app.regions.create("weights", 20_000, writable=False, region_id=1).load(self.weights)
+        self.app.regions.create("params_copy", 1_000, region_id=5).load(self.params)
         self.ex.start()
-        self.weights = make_content("weights", 20_000, 3, 1)
-        self.params = make_content("params", 1_000, 3, 5)
 
     def send(self, subtype: int, data: bytes) -> tuple[PusTc, list[PusTm]]:
         tc = PusTc(service=6, message_subtype=subtype, apid=APID, app_data=data, seq_count=11)
@@ -81,7 +76,7 @@ def test_check_memory_reports_crc16_of_each_area() -> None:
 
 def test_dump_returns_corrected_bytes() -> None:
     rig = Rig()
-    region = rig.app.region("params")
+    region = rig.app.region("params_copy")
     region.data[10] ^= np.uint64(1 << 33)  # an upset inside the dumped area
     _, out = rig.send(5, areas(5, (80, 16), (990, 10)))
     (dump,) = [p for p in out if p.service == 6]
@@ -93,7 +88,7 @@ def test_dump_returns_corrected_bytes() -> None:
     assert struct.unpack_from(">II", body, 27) == (990, 10)
     assert body[35:] == rig.params[990:1000]
     assert region.corrected == 1
-    assert rig.app.memory_service is not None and rig.app.memory_service.dumps == 1
+    assert rig.app.memory_service.dumps == 1
 
 
 @pytest.mark.parametrize(
@@ -138,3 +133,16 @@ def test_bad_region_is_not_allowed_then_execution_failure() -> None:
     _, out = rig.send(5, areas(1, (400, 8)))
     (dump,) = [p for p in out if p.service == 6]
     assert dump.source_data[11:] == rig.weights[400:408]
+
+
+def test_dump_bound_unknown_at_install_fails_at_execution() -> None:
+    rig = Rig()
+    service = MemoryService(rig.app.regions.by_id, None)
+    data = areas(1, (0, 20_000))
+    service.check(5, data)  # no bound at acceptance: the report's packing decides
+    with pytest.raises(CommandError, match="dump report of") as info:
+        service.execute(5, data, rig.svc.send_tm)
+    assert info.value.code == FailureCode.EXECUTION_FAILED
+    assert service.dumps == 0 and not any(
+        PusTm.unpack(p, rig.svc.time_code.length).service == 6 for p in rig.tm
+    )

@@ -18,6 +18,7 @@ from flight.edac import (
     MemoryBlobStore,
     ProtectedRegion,
     RegionBadError,
+    RegionEvent,
     RegionEventKind,
     RegionState,
     pack_golden,
@@ -95,7 +96,7 @@ def test_read_array_and_range_errors() -> None:
 
 def test_double_upset_makes_region_bad_and_reload_restores() -> None:
     region, raw, _ = make()
-    events = []
+    events: list[RegionEvent] = []
     region.add_listener(events.append)
     flip(region, 700, 3, 40)  # word 700 is in page 10 (64 words per page)
     flip(region, 5, 9)  # a correctable one elsewhere (page 0)
@@ -111,7 +112,7 @@ def test_double_upset_makes_region_bad_and_reload_restores() -> None:
     with pytest.raises(RegionBadError):
         region.write(0, b"x")
     assert region.reload(source="test")
-    assert region.state is RegionState.OK and not region.bad_pages
+    assert not region.is_bad and not region.bad_pages
     assert region.read_all() == raw
     assert region.reloads == 1 and region.pages_reloaded == 1
     kinds = [e.kind for e in events]
@@ -135,7 +136,7 @@ def test_corrupted_golden_copy_keeps_region_bad() -> None:
     blob = bytearray(store.blobs[region.golden_name])
     blob[100] ^= 0x10  # one flipped bit in non-volatile storage
     store.blobs[region.golden_name] = bytes(blob)
-    events = []
+    events: list[RegionEvent] = []
     region.add_listener(events.append)
     flip(region, 12, 60, 61)
     region.scrub()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flight._config import merge
+from flight.config import merge
 from flight.apps import APPLICATIONS
 from flight.core import Component
 from flight.node import Node

@@ -55,7 +55,7 @@ def test_predictor_matches_first_order_response() -> None:
 def test_config_errors_name_the_key() -> None:
     with pytest.raises(ConfigError, match="bogus"):
         parse_config({"bogus": 1})
-    with pytest.raises(ConfigError, match="min_c must be below"):
+    with pytest.raises(ConfigError, match=r"\[thermal.zones\[z\]\] min_c: 5.0 C must be below"):
         parse_config({"zones": [{"name": "z", "channel": "z", "min_c": 5, "max_c": 1}]})
     with pytest.raises(ConfigError, match="control"):
         parse_config(

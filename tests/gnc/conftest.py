@@ -1,9 +1,14 @@
 """Test rig for flight/gnc: Executive + SimClock + the GNC component on sim HAL devices.
 
 The rig does not use the full node: it opens the ``sim`` backend through the registry,
-advances its world in lock-step with the executive's clock (a tick hook), and publishes the
-power budget and an eclipse forecast itself (the forecast from the truth orbit and Sun
-direction with a cylindrical shadow, an independent closed form).
+keeps its world in lock-step with the executive (:func:`flight.testing.attach_plant`), and
+plays the power application's two parts that GNC depends on:
+
+* :class:`Environment` publishes the power budget and an eclipse forecast (the forecast from
+  the truth orbit and Sun direction with a cylindrical shadow, an independent closed form);
+* :class:`RailSwitch` switches the PDU's propulsion rail to follow GNC's latest
+  PropulsionPowerRequest (``grant=False`` refuses every request, a power app that never
+  lets the rail come up).
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from flight.core import Component, Executive, SimClock
+from flight.apps import app_spec
+from flight.core import Component, Executive, InstallContext, SimClock
 from flight.gnc import GncComponent, build_component
-from flight.messages import EclipseForecast, PowerBudget
-from hal.registry import open_from_config
+from flight.messages import EclipseForecast, PowerBudget, PropulsionPowerRequest
+from flight.testing import attach_plant
+from hal import Pdu
+from hal.registry import Backend, get_device, open_from_config
 
 R_E = 6378137.0
 MU = 3.986004418e14
@@ -61,6 +69,44 @@ class Environment(Component):
         )
 
 
+class RailSwitch(Component):
+    """Follows the latest PropulsionPowerRequest on the PDU's propulsion rail (the power
+    application's job in a node); with ``grant=False`` it keeps the rail off."""
+
+    def __init__(self, pdu: Pdu, grant: bool = True) -> None:
+        super().__init__("rail", 201)
+        self.pdu = pdu
+        self.grant = grant
+        self.switched = 0  #: rail switchings made
+
+    def step(self, t_ns: int) -> None:
+        req = self.bus.latest(PropulsionPowerRequest)
+        on = self.grant and req is not None and req.on
+        if self.pdu.read().rail("propulsion").on != on:
+            self.pdu.set_rail("propulsion", on)
+            self.switched += 1
+
+
+def install_context(backend: Backend, exe: Executive) -> InstallContext:
+    """The install context the node would give the gnc app (registry line, devices, ids)."""
+    return InstallContext(
+        app_spec("gnc"),
+        clock=exe.clock,
+        bus=exe.bus,
+        events=exe.events,
+        params=exe.params,
+        seed=1,
+        base_hz=exe.base_hz,
+        add_component=exe.add,
+        lookup_device=lambda name, iface: get_device(backend, name, iface),
+        capabilities=backend,
+        register_service=None,
+        send_tm=None,
+        services={},
+        message_types={},
+    )
+
+
 class Rig:
     """Executive (0.1 Hz base) + SimClock + sim backend + GNC (+ environment publisher)."""
 
@@ -72,6 +118,7 @@ class Rig:
         scenario: Any = None,
         base_hz: float = 0.1,
         env: bool = True,
+        grant_rail: bool = True,
     ) -> None:
         hal: dict[str, Any] = {
             "backend": "sim",
@@ -86,24 +133,22 @@ class Rig:
         }
         if scenario is not None:
             hal["scenario"] = scenario
-        self.backend = open_from_config(hal)
+        self.backend: Any = open_from_config(hal)  # the sim backend: world, advance
         self.clock = SimClock()
         self.exe = Executive(self.clock, base_hz, ping_period_s=10.0 / base_hz)
-        self.exe.add_tick_hook(self._plant)
-        section = {"pdu": "pdu", "storage": "nvm", **(gnc or {})}
+        attach_plant(self.exe, self.backend)
+        section = {"storage": "nvm", **(gnc or {})}
         self.gnc: GncComponent = build_component(self.backend, section)
         if env:
             self.env = Environment(self.backend)
             self.exe.add(self.env, base_hz / 30.0)
         self.exe.add(self.gnc, self.gnc.cfg.rate_hz)
+        # after GNC in the tick: a request is served before GNC's next step, as power would
+        self.rail = RailSwitch(get_device(self.backend, "pdu", Pdu), grant_rail)
+        self.exe.add(self.rail, base_hz)
         self.truth: list[tuple[float, np.ndarray]] = []
         self.records: list[Any] = []
         self.exe.events.add_sink(self.records.append)
-
-    def _plant(self, t_ns: int) -> None:
-        dt = t_ns - self.backend.t_ns
-        if dt > 0:
-            self.backend.advance(dt)
 
     def run_days(self, days: float, truth_every_s: float = 0.0) -> None:
         """Run for ``days``; optionally log the truth state every ``truth_every_s``."""
@@ -124,3 +169,8 @@ class Rig:
 @pytest.fixture
 def rig_factory() -> Any:
     return Rig
+
+
+@pytest.fixture
+def context_factory() -> Any:
+    return install_context

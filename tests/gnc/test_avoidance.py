@@ -22,7 +22,7 @@ PC_THRESHOLD = 1e-4
 
 def _rotate(v: np.ndarray, axis: np.ndarray, angle: float) -> np.ndarray:
     k = axis / np.linalg.norm(axis)
-    return (
+    return np.asarray(
         v * math.cos(angle) + np.cross(k, v) * math.sin(angle) + k * (k @ v) * (1 - math.cos(angle))
     )
 
@@ -36,7 +36,7 @@ def test_conjunction_triggers_avoidance_and_return(rig_factory: Any) -> None:
     # Own truth predicted to TCA (J2 + the estimated drag), the object crossing it there.
     own_now = np.concatenate([w.orbit.r_eci_m, w.orbit.v_eci_m_s])
     t_now = w.t_ns / 1e9
-    own_tca = prop.advance(own_now, TCA_AFTER_S, c._drag_accel())
+    own_tca = prop.advance(own_now, TCA_AFTER_S, c.drag_accel_m_s2())
     r_hat = own_tca[:3] / np.linalg.norm(own_tca[:3])
     obj_tca = np.concatenate(
         [own_tca[:3] + 10.0 * r_hat, _rotate(own_tca[3:], r_hat, math.radians(70))]

@@ -37,7 +37,7 @@ REL_TOL = 0.02
 
 def state(a: float, inc: float = INC, u: float = 0.0, raan: float = 0.3) -> np.ndarray:
     el = np.array([[a, 0.0, inc, raan, 0.0, u]])
-    return elements_to_state(el)[0]
+    return np.asarray(elements_to_state(el)[0], dtype=np.float64)
 
 
 def test_mean_a_is_flat_while_osculating_a_swings() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from flight.gnc import OrbitFilter, mean_semi_major_axis_m
@@ -13,7 +15,7 @@ MEAN_A_TOL_M = 5.0
 
 
 def _run(hours: float, drag: bool) -> tuple[list[float], list[float], OrbitFilter]:
-    b = open_from_config(
+    b: Any = open_from_config(
         {
             "backend": "sim",
             "seed": 3,

@@ -11,8 +11,8 @@ import pytest
 from hal import AcceleratorStatus, JobState, PowerMode
 from hal.registry import open_backend
 from hal.sim import SimAccelerator, SimBackend, World
-from native._jit import kernel
 from native.errors import DeviceCommandError, DeviceFaultError, DeviceUnavailableError
+from native.jit import kernel
 
 # A slow mode with round numbers: 1 TOPS, 100 W busy, 10 W idle.
 MODES = {"LOW": {"tops": 1.0, "power_w": 100.0, "idle_w": 10.0}, "HIGH": {"tops": 4.0}}

@@ -44,6 +44,7 @@ DEVICES: dict[str, dict[str, Any]] = {
     "imager": {"family": "imager", "tile_px": 32},
     "watchdog": {"family": "watchdog"},
     "storage": {"family": "storage", "capacity_bytes": 1 << 20},
+    "attitude": {"family": "attitude"},
 }
 OPTIONS: dict[str, dict[str, Any]] = {
     "laser_terminal": {"peer": "ahead"},

@@ -6,13 +6,20 @@ import subprocess
 import sys
 from importlib import metadata
 
+import numpy as np
 import pytest
 
 import hal
 from hal import registry
+from hal.platform import ResetReason
 from hal.registry import (
     ENTRY_POINT_GROUP,
     Backend,
+    MemoryRegistration,
+    ProcessorReset,
+    RunReport,
+    SteppedPlant,
+    UpsetModel,
     get_device,
     known_backends,
     open_backend,
@@ -253,3 +260,56 @@ def test_hal_top_level_never_imports_a_backend() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------ backend capabilities
+CAPABILITIES = (SteppedPlant, ProcessorReset, UpsetModel, MemoryRegistration, RunReport)
+
+
+def test_capabilities_are_exported_from_hal_and_registry() -> None:
+    for cap in CAPABILITIES:
+        assert getattr(hal, cap.__name__) is cap
+        assert cap.__name__ in registry.__all__ and cap.__name__ in hal.__all__
+
+
+def test_sim_backend_has_every_capability() -> None:
+    b = open_backend("sim", seed=2)
+    for cap in CAPABILITIES:
+        assert isinstance(b, cap), cap.__name__
+
+
+def test_an_object_without_the_members_has_no_capability() -> None:
+    class Bare:
+        t_ns = 0
+
+    class HalfPlant:  # time but no advance(): not a stepped plant
+        t_ns = 0
+
+        def summary(self) -> dict[str, int]:
+            return {}
+
+    for cap in CAPABILITIES:
+        assert not isinstance(Bare(), cap), cap.__name__
+        assert not isinstance(object(), cap), cap.__name__
+    assert not isinstance(HalfPlant(), SteppedPlant)
+    assert isinstance(HalfPlant(), RunReport)  # the one member it has
+
+
+def test_sim_capabilities_behave() -> None:
+    b = open_backend("sim", seed=2, world={"radiation": {"seu_rate_per_bit_day": 1.0}})
+    assert isinstance(b, SteppedPlant) and isinstance(b, UpsetModel)
+    assert isinstance(b, MemoryRegistration) and isinstance(b, ProcessorReset)
+    t0 = b.t_ns
+    b.advance(2_000_000_000)
+    assert b.t_ns == t0 + 2_000_000_000
+    assert b.seu_rate_per_bit_day == 1.0
+    assert b.upset_rate_per_bit_day in (1.0, 10.0)  # 10x inside the SAA (default factor)
+    mem = np.zeros(1 << 14, dtype=np.uint8)
+    b.register_memory("m", mem)
+    b.advance(3_600_000_000_000)  # one hour: ~ 2^17 bits * 1/day / 24 = ~5,000 upsets
+    assert b.upsets_injected == b.upsets_by_region()["m"] > 1000
+    assert b.bits_flipped >= b.upsets_injected
+    assert int(np.unpackbits(mem).sum()) <= b.bits_flipped  # flips can cancel, never add
+    assert b.reboot_pending is False
+    assert b.reboot(ResetReason.COMMANDED) is ResetReason.COMMANDED
+    assert isinstance(b, RunReport) and b.summary()["backend"] == "sim"

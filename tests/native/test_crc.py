@@ -2,13 +2,15 @@
 
 Oracles: crcmod's predefined 'crc-ccitt-false' and 'crc-32c' (its C extension is required,
 so that it is a genuinely independent implementation and not its pure-Python fallback),
-the catalogue check values, and the bit-serial reference.
+the catalogue check values and golden vectors (tests/data/crc_vectors.json), and the
+bit-serial reference.
 """
 
 from __future__ import annotations
 
 import itertools
 import sys
+from typing import Any
 
 import crcmod
 import crcmod.predefined
@@ -23,9 +25,13 @@ from native._crc_ref import crc16_ccitt_ref, crc32c_ref
 from native._crc_tables import CRC16_FOLD, HEADER_PATH, render_c_header
 from native.backend import c_library
 from native.errors import BackendUnavailableError
+from tests.data import load
 
 BACKENDS = ["c", "numba", "python"]
 CHECK = b"123456789"
+GOLDEN = load("crc_vectors.json")
+CATALOGUE: dict[str, dict[str, Any]] = GOLDEN["catalogue"]
+VECTORS: list[dict[str, Any]] = GOLDEN["vectors"]
 PEER16 = crcmod.predefined.mkCrcFun("crc-ccitt-false")
 PEER32 = crcmod.predefined.mkCrcFun("crc-32c")
 # Sizes around the C kernels' thresholds: PCLMUL folding starts at 256 bytes, strides of
@@ -47,11 +53,27 @@ def test_crcmod_is_the_c_extension() -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_check_values(backend: str) -> None:
+    # CRC RevEng catalogue check values (tests/data/crc_vectors.json, SOURCES.md).
+    check16 = int(CATALOGUE["CRC-16/IBM-3740"]["check"], 16)
+    check32 = int(CATALOGUE["CRC-32/ISCSI"]["check"], 16)
     with use_backend(backend):
-        assert crc16_ccitt(CHECK) == 0x29B1
-        assert crc32c(CHECK) == 0xE3069283
+        assert crc16_ccitt(CHECK) == check16
+        assert crc32c(CHECK) == check32
         assert crc16_ccitt(b"") == 0xFFFF and crc32c(b"") == 0
-    assert crc16_ccitt_ref(CHECK) == 0x29B1 and crc32c_ref(CHECK) == 0xE3069283
+        # the same polynomial from init 0 is CRC-16/XMODEM
+        assert crc16_ccitt(CHECK, 0) == int(CATALOGUE["CRC-16/XMODEM"]["check"], 16)
+    assert crc16_ccitt_ref(CHECK) == check16 and crc32c_ref(CHECK) == check32
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v["input"])
+def test_golden_vectors(backend: str, vector: dict[str, Any]) -> None:
+    """Vectors computed by crcmod's C extension (tests/data/crc_vectors.json); the 32-byte
+    zero and 0xFF blocks are also RFC 3720 appendix B.4's CRC-32C examples."""
+    data = bytes.fromhex(vector["hex"])
+    with use_backend(backend):
+        assert crc16_ccitt(data) == vector["crc16_ccitt_false"]
+        assert crc32c(data) == vector["crc32c"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -33,7 +33,6 @@ from native._orbit import (
     propagate_rk4_batch,
     state_to_elements,
 )
-from native._orbit_constants import EARTH_RADIUS_M, J2, MU_EARTH_M3_S2
 from native._orbit_numba import (
     elements_to_state_kernel,
     propagate_j2_kernel,
@@ -47,6 +46,7 @@ from native._orbit_ref import (
     state_to_elements_ref,
 )
 from native.backend import use_backend
+from native.constants import EARTH_RADIUS_M, J2, MU_EARTH_M3_S2
 from native.errors import KernelArgumentError
 
 A550 = EARTH_RADIUS_M + 550e3

@@ -12,11 +12,11 @@ import math
 import numpy as np
 import pytest
 
-from native._orbit_constants import EARTH_RADIUS_M, SIGMA_W_M2_K4
 from native._thermal import thermal_step, view_factor_plate_earth
 from native._thermal_numba import thermal_step as step_numba
 from native._thermal_ref import thermal_step_ref, view_factor_ref
 from native.backend import use_backend
+from native.constants import EARTH_RADIUS_M, SIGMA_W_M2_K4
 from native.errors import KernelArgumentError
 
 H550 = (EARTH_RADIUS_M + 550e3) / EARTH_RADIUS_M

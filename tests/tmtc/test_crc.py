@@ -7,21 +7,35 @@ import binascii
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import crcmod.predefined
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flight.tmtc import CRC16_CHECK, CRC16_INIT, crc16, crc_extension_status
+from tests.data import load
 
 _CRCMOD = crcmod.predefined.mkCrcFun("crc-ccitt-false")
 
 
+GOLDEN = load("crc_vectors.json")
+
+
 def test_check_value() -> None:
     # Catalogue check value of CRC-16/IBM-3740 (alias CCITT-FALSE) over "123456789".
-    assert CRC16_CHECK == 0x29B1
-    assert crc16(b"123456789") == 0x29B1
+    entry = GOLDEN["catalogue"]["CRC-16/IBM-3740"]
+    assert int(entry["check"], 16) == CRC16_CHECK
+    assert int(entry["init"], 16) == CRC16_INIT
+    assert crc16(b"123456789") == CRC16_CHECK
     assert crc16(b"") == CRC16_INIT
+
+
+@pytest.mark.parametrize("vector", GOLDEN["vectors"], ids=lambda v: v["input"])
+def test_golden_vectors(vector: dict[str, Any]) -> None:
+    # Computed by crcmod's C extension (tests/data/SOURCES.md).
+    assert crc16(bytes.fromhex(vector["hex"])) == vector["crc16_ccitt_false"]
 
 
 @settings(deadline=None, max_examples=150)

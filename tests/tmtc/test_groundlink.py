@@ -8,9 +8,9 @@ from pathlib import Path
 
 from spacepackets.ecss import PusTc, PusTm
 
-from flight._config import load_config
 from flight.core import NS_PER_S
-from flight.node import APPLICATIONS, Node, NodeOptions
+from flight.node import Node, NodeOptions
+from flight.testing import node_config
 from flight.tmtc import parse_host_port
 
 
@@ -30,8 +30,8 @@ def test_tc_over_udp_executes_and_tm_comes_back(tmp_path: Path) -> None:
     ground.bind(("127.0.0.1", 0))
     ground.settimeout(2.0)
     port = ground.getsockname()[1]
-    cfg = load_config(None)
-    for section in ("hal", "devices", "world", *APPLICATIONS):
+    cfg = node_config(apps=[])
+    for section in ("hal", "devices", "world"):
         cfg.pop(section, None)  # the link alone: no world needed
     try:
         node = Node(cfg, NodeOptions(out_dir=tmp_path, uplink_port=0, downlink=f"127.0.0.1:{port}"))

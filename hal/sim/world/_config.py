@@ -1,12 +1,17 @@
 """Configuration of the simulated world: frozen dataclasses built from a TOML ``[world]`` table.
 
-:meth:`WorldConfig.from_dict` validates every key: an unknown key, a value of the wrong type or
-outside its range raises :class:`~native.errors.ConfigError` whose message starts with the
-dotted path of the key (``world.power.battery.capacity_ah: ...``). Missing keys take the
+The sections are :mod:`native.schema` sections (``_f`` below is :func:`native.schema.setting`
+with the bounds spelled ``ge``/``gt``/``le``/``lt``). :meth:`WorldConfig.from_dict` validates
+every key: an unknown key, a value of the wrong type, a non-finite number or one outside its
+range raises one-line :class:`~native.errors.ConfigError` naming the section and the key
+(``[world.power.battery] capacity_ah: expected a number > 0, got -1``). Missing keys take the
 defaults below, which describe the default node: a ~700 kg, 2 kW-compute-class spacecraft at
-550 km, 53 deg (sizing notes on each section). Tables of named entries (thermal nodes, rails,
-neighbours) and arrays of tables (thermal surfaces and conductances) *replace* the default set
-when given; fields missing inside a given entry take the entry defaults.
+550 km, 53 deg (sizing notes on each section). Given to :meth:`WorldConfig.from_dict`
+directly, tables of named entries (thermal nodes, rails, neighbours) and arrays of tables
+(thermal surfaces and conductances) *replace* the default set; fields missing inside a given
+entry take the entry defaults. In a node configuration the user's file is first merged over
+``default_world.toml`` (:func:`native.schema.merge`: named tables by name, array entries
+appended, ``<array>_replace = true`` to replace).
 
 The TOML form of the defaults is ``hal/sim/world/default_world.toml``
 (:func:`default_world_toml` regenerates it; a test keeps the two identical).
@@ -20,14 +25,14 @@ from __future__ import annotations
 
 import itertools
 import math
-import operator
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from native import schema
 from native.errors import ConfigError
+from native.schema import setting
 
 __all__ = [
     "ArrayConfig",
@@ -62,16 +67,25 @@ def _f(
     choices: tuple[str, ...] | None = None,
     length: int | None = None,
 ) -> Any:
-    """A scalar (or tuple) dataclass field with validation metadata and a doc."""
-    meta = {"doc": doc, "ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "len": length}
+    """A scalar (or tuple) field of a world section: :func:`native.schema.setting` with the
+    bounds spelled ``ge``/``gt`` (lower, closed/open) and ``le``/``lt`` (upper)."""
     if isinstance(default, list):
         default = tuple(default)
-    return field(default=default, metadata=meta)
+    return setting(
+        default,
+        lo=ge if ge is not None else gt,
+        lo_open=gt is not None,
+        hi=le if le is not None else lt,
+        hi_open=lt is not None,
+        choices=choices,
+        length=length,
+        doc=doc,
+    )
 
 
 def _doc(text: str) -> dict[str, Any]:
     """Metadata of a table field (nested section, named entries, array of tables)."""
-    return {"doc": text}
+    return schema.metadata(doc=text)
 
 
 # ------------------------------------------------------------------------------ sections
@@ -97,13 +111,13 @@ class SpacecraftConfig:
     (the array turns with the sun), in ``fixed`` mode ``drag_area_m2``.
     """
 
-    dry_mass_kg: float = _f(650.0, "dry mass", gt=0)
+    dry_mass_kg: float = _f(650.0, "dry mass", gt=0, le=1e5)
     drag_coefficient: float = _f(2.2, "drag coefficient C_D", gt=0, le=10)
-    body_drag_area_m2: float = _f(3.0, "bus cross-section seen by the flow", ge=0)
+    body_drag_area_m2: float = _f(3.0, "bus cross-section seen by the flow", ge=0, le=1e4)
     drag_area_mode: str = _f(
         "attitude", "how the drag area is found", choices=("attitude", "fixed")
     )
-    drag_area_m2: float = _f(12.0, "drag area in fixed mode (and of the neighbours)", ge=0)
+    drag_area_m2: float = _f(12.0, "drag area in fixed mode (and of the neighbours)", ge=0, le=1e4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +144,9 @@ class EnvironmentConfig:
     f107_sfu: float = _f(150.0, "F10.7 index when solar_activity = f107", ge=50, le=400)
     atmosphere_corotation: bool = _f(True, "atmosphere turns with the Earth (drag uses v_rel)")
     shadow_model: str = _f("conical", "Earth shadow model", choices=("cylindrical", "conical"))
-    solar_constant_w_m2: float = _f(1361.0, "solar flux at 1 AU (scaled by 1/r^2)", gt=0)
+    solar_constant_w_m2: float = _f(1361.0, "solar flux at 1 AU (scaled by 1/r^2)", gt=0, le=2000)
     albedo: float = _f(0.3, "Earth albedo", ge=0, le=1)
-    earth_ir_w_m2: float = _f(237.0, "Earth outgoing long-wave flux", ge=0)
+    earth_ir_w_m2: float = _f(237.0, "Earth outgoing long-wave flux", ge=0, le=1000)
     saa_center_lat_deg: float = _f(-25.0, "SAA ellipse centre, geocentric latitude", ge=-90, le=90)
     saa_center_lon_deg: float = _f(-50.0, "SAA ellipse centre, longitude", ge=-180, le=180)
     saa_semi_lat_deg: float = _f(20.0, "SAA ellipse semi-axis in latitude", gt=0, le=90)
@@ -145,15 +159,31 @@ class AttitudeConfig:
 
     initial_mode: str = _f("nadir", "initial pointing mode", choices=("nadir", "sun", "min_drag"))
     max_slew_rate_deg_s: float = _f(1.0, "slew-rate limit toward the target", gt=0, le=180)
+    # Reaction wheels (see hal.sim.world._attitude): momentum from the disturbance torques,
+    # dumped when it exceeds wheel_momentum_max_nms until below wheel_momentum_reset_nms.
+    inertia_kg_m2: tuple[float, ...] = _f(
+        [1500.0, 800.0, 1800.0],
+        "principal moments of inertia about body X, Y, Z",
+        length=3,
+        gt=0,
+        le=1e7,
+    )
+    disturbance_torque_nm: tuple[float, ...] = _f(
+        [2.0e-5, -1.0e-5, 1.5e-5], "constant disturbance torque, body frame", length=3, ge=-1, le=1
+    )
+    gravity_gradient: bool = _f(True, "add the gravity-gradient torque 3 mu/r^3 (n x I n)")
+    wheel_momentum_max_nms: float = _f(8.0, "wheel momentum that starts a dump", gt=0, le=1e4)
+    wheel_momentum_reset_nms: float = _f(1.0, "wheel momentum that ends a dump", ge=0, le=1e4)
+    desat_torque_nm: float = _f(0.01, "momentum-dumping torque (magnetorquers)", gt=0, le=10)
 
 
 @dataclass(frozen=True, slots=True)
 class ThermalNodeConfig:
     """One lumped thermal node."""
 
-    capacitance_j_k: float = _f(2.0e4, "heat capacity", gt=0)
+    capacitance_j_k: float = _f(2.0e4, "heat capacity", gt=0, le=1e10)
     initial_temp_c: float = _f(20.0, "initial temperature", gt=-273.15, le=1000)
-    dissipation_w: float = _f(0.0, "initial internal dissipation (devices change it)", ge=0)
+    dissipation_w: float = _f(0.0, "initial internal dissipation (devices change it)", ge=0, le=1e5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +191,14 @@ class SurfaceConfig:
     """An external flat surface of a node, facing ``normal_body`` (one side)."""
 
     node: str = _f("structure", "thermal node the surface belongs to")
-    area_m2: float = _f(1.0, "area", gt=0)
+    area_m2: float = _f(1.0, "area", gt=0, le=1e4)
     absorptivity: float = _f(0.2, "solar absorptivity alpha", ge=0, le=1)
     emissivity: float = _f(0.8, "IR emissivity eps (ignored when variable)", ge=0, le=1)
-    normal_body: tuple[float, ...] = _f([1.0, 0.0, 0.0], "outward normal, body frame", length=3)
+    normal_body: tuple[float, ...] = _f(
+        [1.0, 0.0, 0.0], "outward normal, body frame", length=3, ge=-1, le=1
+    )
     variable_emissivity: bool = _f(False, "emissivity is the commanded radiator emissivity")
+    name: str = _f("", "entry name: a node configuration merges surfaces by it ('' = unnamed)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +207,8 @@ class ConductanceConfig:
 
     a: str = _f("compute", "first node")
     b: str = _f("radiator", "second node")
-    g_w_k: float = _f(1.0, "conductance", ge=0)
+    g_w_k: float = _f(1.0, "conductance", ge=0, le=1e5)
+    name: str = _f("", "entry name: a node configuration merges links by it ('' = unnamed)")
 
 
 def _default_nodes() -> dict[str, ThermalNodeConfig]:
@@ -194,35 +228,35 @@ def _default_nodes() -> dict[str, ThermalNodeConfig]:
 
 
 def _surface(
-    node: str, area: float, alpha: float, eps: float, n: list[float], var: bool = False
+    name: str, node: str, area: float, alpha: float, eps: float, n: list[float], var: bool = False
 ) -> SurfaceConfig:
-    return SurfaceConfig(node, area, alpha, eps, tuple(n), var)
+    return SurfaceConfig(node, area, alpha, eps, tuple(n), var, name)
 
 
 def _default_surfaces() -> tuple[SurfaceConfig, ...]:
     # MLI-covered faces use effective properties (alpha* = 0.02, eps* = 0.03) of the blanket.
     return (
-        _surface("radiator", 3.2, 0.12, 0.88, [0.0, 1.0, 0.0], True),
-        _surface("radiator", 3.2, 0.12, 0.88, [0.0, -1.0, 0.0], True),
-        _surface("structure", 0.45, 0.12, 0.85, [0.0, 1.0, 0.0]),  # bus radiators (OSR)
-        _surface("structure", 0.45, 0.12, 0.85, [0.0, -1.0, 0.0]),
-        _surface("structure", 3.0, 0.02, 0.03, [0.0, 0.0, 1.0]),
-        _surface("structure", 3.0, 0.02, 0.03, [0.0, 0.0, -1.0]),
-        _surface("structure", 2.5, 0.02, 0.03, [1.0, 0.0, 0.0]),
-        _surface("structure", 2.5, 0.02, 0.03, [-1.0, 0.0, 0.0]),
-        _surface("battery", 0.06, 0.12, 0.85, [-1.0, 0.0, 0.0]),
-        _surface("optical_bench", 0.25, 0.30, 0.80, [1.0, 0.0, 0.0]),
+        _surface("radiator_py", "radiator", 3.2, 0.12, 0.88, [0.0, 1.0, 0.0], True),
+        _surface("radiator_my", "radiator", 3.2, 0.12, 0.88, [0.0, -1.0, 0.0], True),
+        _surface("bus_osr_py", "structure", 0.45, 0.12, 0.85, [0.0, 1.0, 0.0]),  # OSR
+        _surface("bus_osr_my", "structure", 0.45, 0.12, 0.85, [0.0, -1.0, 0.0]),
+        _surface("mli_pz", "structure", 3.0, 0.02, 0.03, [0.0, 0.0, 1.0]),
+        _surface("mli_mz", "structure", 3.0, 0.02, 0.03, [0.0, 0.0, -1.0]),
+        _surface("mli_px", "structure", 2.5, 0.02, 0.03, [1.0, 0.0, 0.0]),
+        _surface("mli_mx", "structure", 2.5, 0.02, 0.03, [-1.0, 0.0, 0.0]),
+        _surface("battery_mx", "battery", 0.06, 0.12, 0.85, [-1.0, 0.0, 0.0]),
+        _surface("optical_px", "optical_bench", 0.25, 0.30, 0.80, [1.0, 0.0, 0.0]),
     )
 
 
 def _default_conductances() -> tuple[ConductanceConfig, ...]:
     c = ConductanceConfig
     return (
-        c("compute", "radiator", 100.0),  # loop heat pipes
-        c("structure", "radiator", 1.5),
-        c("compute", "structure", 0.5),  # isolating mounts
-        c("battery", "structure", 1.5),
-        c("optical_bench", "structure", 0.8),
+        c("compute", "radiator", 100.0, "heat_pipes"),  # loop heat pipes
+        c("structure", "radiator", 1.5, "structure_radiator"),
+        c("compute", "structure", 0.5, "compute_mounts"),  # isolating mounts
+        c("battery", "structure", 1.5, "battery_mounts"),
+        c("optical_bench", "structure", 0.8, "optical_mounts"),
     )
 
 
@@ -254,7 +288,7 @@ class ArrayConfig:
     allows (incidence cosine ``sqrt(1 - s_y^2)``); ``body_fixed``: normal ``normal_body``.
     """
 
-    area_m2: float = _f(20.0, "total array area", gt=0)
+    area_m2: float = _f(20.0, "total array area", gt=0, le=1e4)
     efficiency: float = _f(0.298, "cell efficiency at ref_temp_c", gt=0, le=1)
     packing_factor: float = _f(0.88, "cell area / array area", gt=0, le=1)
     temp_coeff_per_k: float = _f(-0.0025, "relative power change per kelvin", ge=-0.05, le=0.05)
@@ -262,16 +296,18 @@ class ArrayConfig:
     degradation_frac: float = _f(1.0, "remaining power fraction (radiation, ageing)", gt=0, le=1)
     strings: int = _f(120, "parallel strings", ge=1, le=100000)
     cells_per_string: int = _f(48, "series cells per string", ge=1, le=10000)
-    cell_vmp_v: float = _f(2.41, "cell maximum-power voltage at ref_temp_c", gt=0)
+    cell_vmp_v: float = _f(2.41, "cell maximum-power voltage at ref_temp_c", gt=0, le=10)
     cell_vmp_temp_coeff_v_k: float = _f(-0.0062, "cell Vmp change per kelvin", ge=-0.1, le=0.1)
     regulator_efficiency: float = _f(0.97, "array regulator (MPPT) efficiency", gt=0, le=1)
     absorptivity: float = _f(0.91, "front solar absorptivity", ge=0, le=1)
     emissivity_front: float = _f(0.85, "front IR emissivity", ge=0, le=1)
     emissivity_back: float = _f(0.85, "back IR emissivity", ge=0, le=1)
-    areal_heat_capacity_j_m2_k: float = _f(2200.0, "heat capacity per m^2", gt=0)
+    areal_heat_capacity_j_m2_k: float = _f(2200.0, "heat capacity per m^2", gt=0, le=1e6)
     initial_temp_c: float = _f(20.0, "initial array temperature", gt=-273.15, le=500)
     tracking: str = _f("one_axis_y", "sun tracking", choices=("one_axis_y", "body_fixed"))
-    normal_body: tuple[float, ...] = _f([0.0, 0.0, -1.0], "normal when body_fixed", length=3)
+    normal_body: tuple[float, ...] = _f(
+        [0.0, 0.0, -1.0], "normal when body_fixed", length=3, ge=-1, le=1
+    )
 
 
 _OCV_SOC = [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0]
@@ -290,15 +326,15 @@ class BatteryConfig:
     """
 
     cells_series: int = _f(28, "series blocks", ge=1, le=1000)
-    capacity_ah: float = _f(60.0, "capacity", gt=0)
+    capacity_ah: float = _f(60.0, "capacity", gt=0, le=1e4)
     initial_soc_frac: float = _f(0.9, "initial state of charge", ge=0, le=1)
-    cell_resistance_ohm: float = _f(0.002, "block internal resistance at 25 C", ge=0)
+    cell_resistance_ohm: float = _f(0.002, "block internal resistance at 25 C", ge=0, le=10)
     resistance_temp_coeff_per_k: float = _f(0.015, "R(T) = R25 exp(-k (T - 25 C))", ge=0, le=0.2)
     ocv_soc_frac: tuple[float, ...] = _f(_OCV_SOC, "OCV table: state of charge (increasing)")
     ocv_cell_v: tuple[float, ...] = _f(_OCV_V, "OCV table: block voltage")
     charge_efficiency: float = _f(0.99, "coulombic efficiency when charging", gt=0, le=1)
     max_charge_c_rate: float = _f(0.5, "charge-current limit in C", gt=0, le=10)
-    max_cell_voltage_v: float = _f(4.1, "charge voltage limit per block (CV taper)", gt=0)
+    max_cell_voltage_v: float = _f(4.1, "charge voltage limit per block (CV taper)", gt=0, le=10)
     charge_temp_min_c: float = _f(0.0, "no charging below", ge=-100, le=100)
     charge_temp_max_c: float = _f(45.0, "no charging above", ge=-100, le=100)
     thermal_node: str = _f("battery", "thermal node holding the battery")
@@ -308,9 +344,9 @@ class BatteryConfig:
 class RailConfig:
     """A switched, overcurrent-protected PDU rail."""
 
-    voltage_v: float = _f(28.0, "regulated rail voltage", gt=0)
-    trip_a: float = _f(10.0, "overcurrent trip threshold", gt=0)
-    load_w: float = _f(0.0, "initial load (devices declare theirs)", ge=0)
+    voltage_v: float = _f(28.0, "regulated rail voltage", gt=0, le=1000)
+    trip_a: float = _f(10.0, "overcurrent trip threshold", gt=0, le=1e4)
+    load_w: float = _f(0.0, "initial load (devices declare theirs)", ge=0, le=1e5)
     on: bool = _f(True, "initially switched on")
     efficiency: float = _f(0.95, "converter efficiency from the battery bus", gt=0, le=1)
 
@@ -351,17 +387,17 @@ class PowerConfig:
 class PropulsionConfig:
     """Electric thruster (Hall effect, ~SPT-70 class)."""
 
-    thrust_n: float = _f(0.04, "thrust", ge=0)
-    isp_s: float = _f(1500.0, "specific impulse", gt=0)
-    propellant_kg: float = _f(50.0, "initial propellant (xenon)", ge=0)
+    thrust_n: float = _f(0.04, "thrust", ge=0, le=100)
+    isp_s: float = _f(1500.0, "specific impulse", gt=0, le=1e5)
+    propellant_kg: float = _f(50.0, "initial propellant (xenon)", ge=0, le=1e5)
 
 
 @dataclass(frozen=True, slots=True)
 class RadiationConfig:
     """Single-event upsets in registered memory (REFERENCE.md: ~4e-7 /bit/day in LEO)."""
 
-    seu_rate_per_bit_day: float = _f(4e-7, "upset rate outside the SAA", ge=0)
-    saa_enhancement: float = _f(10.0, "rate multiplier inside the SAA", ge=0)
+    seu_rate_per_bit_day: float = _f(4e-7, "upset rate outside the SAA", ge=0, le=1)
+    saa_enhancement: float = _f(10.0, "rate multiplier inside the SAA", ge=0, le=1e4)
     mbu_fraction: float = _f(0.014, "fraction of upsets that flip two adjacent bits", ge=0, le=1)
 
 
@@ -391,7 +427,7 @@ def _default_neighbours() -> dict[str, NeighbourConfig]:
 class NeighboursConfig:
     """Other satellites of the constellation, propagated with the same force model."""
 
-    grazing_height_km: float = _f(100.0, "line of sight must clear the Earth by this", ge=0)
+    grazing_height_km: float = _f(100.0, "line of sight must clear the Earth by this", ge=0, le=1e4)
     propagation_step_s: float = _f(10.0, "RK4 step of the neighbours' propagation", ge=0.1, le=60)
     satellites: dict[str, NeighbourConfig] = field(
         default_factory=_default_neighbours, metadata=_doc("neighbours by name")
@@ -432,9 +468,9 @@ class WorldConfig:
 
         Raises :class:`~native.errors.ConfigError` naming the offending key.
         """
-        cfg = _build(cls, {} if data is None else data, "world")
+        cfg = schema.parse(cls, {} if data is None else data, "world")
         _cross_check(cfg)
-        return cfg  # type: ignore[no-any-return]
+        return cfg
 
     @classmethod
     def default(cls) -> WorldConfig:
@@ -448,7 +484,7 @@ class WorldConfig:
     @property
     def epoch_datetime(self) -> datetime:
         """``epoch_utc`` as a timezone-aware UTC datetime."""
-        return _parse_epoch(self.epoch_utc, "world.epoch_utc")
+        return _parse_epoch(self.epoch_utc, "[world] epoch_utc")
 
 
 # ------------------------------------------------------------------------------ machinery
@@ -462,139 +498,61 @@ def _parse_epoch(text: str, path: str) -> datetime:
     return dt.astimezone(UTC)
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
-
-
-def _build(cls: type, data: Any, path: str) -> Any:
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{path}: expected a table, got {type(data).__name__}")
-    known = {f.name: f for f in fields(cls)}
-    for key in data:
-        if key not in known:
-            raise ConfigError(f"{path}.{key}: unknown key (known: {', '.join(known)})")
-    hints = _hints(cls)
-    kwargs: dict[str, Any] = {}
-    for name, f in known.items():
-        tp = hints[name]
-        key = f"{path}.{name}"
-        if name in data:
-            kwargs[name] = _convert(tp, f.metadata, data[name], key)
-    return cls(**kwargs)
-
-
-def _convert(tp: Any, meta: Mapping[str, Any], value: Any, path: str) -> Any:
-    origin = typing.get_origin(tp)
-    if is_dataclass(tp):
-        return _build(tp, value, path)  # type: ignore[arg-type]
-    if origin is dict:
-        _, vt = typing.get_args(tp)
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{path}: expected a table of named entries")
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str) or not k:
-                raise ConfigError(f"{path}: entry names must be non-empty strings")
-            out[k] = _build(vt, v, f"{path}.{k}")
-        return out
-    if origin is tuple:
-        (et, _) = typing.get_args(tp)
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{path}: expected an array")
-        if is_dataclass(et):
-            return tuple(_build(et, v, f"{path}[{i}]") for i, v in enumerate(value))  # type: ignore[arg-type]
-        items = tuple(_scalar(et, {}, v, f"{path}[{i}]") for i, v in enumerate(value))
-        if meta.get("len") is not None and len(items) != meta["len"]:
-            raise ConfigError(f"{path}: expected {meta['len']} values, got {len(items)}")
-        return items
-    return _scalar(tp, meta, value, path)
-
-
-def _scalar(tp: Any, meta: Mapping[str, Any], value: Any, path: str) -> Any:
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}: expected true or false, got {value!r}")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{path}: expected a string, got {value!r}")
-        choices = meta.get("choices")
-        if choices and value not in choices:
-            raise ConfigError(f"{path}: {value!r} is not one of {', '.join(choices)}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path}: expected an integer, got {value!r}")
-        x: Any = value
-    elif tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{path}: expected a number, got {value!r}")
-        x = float(value)
-        if not math.isfinite(x):
-            raise ConfigError(f"{path}: must be finite, got {value!r}")
-    else:  # pragma: no cover - schema error
-        raise TypeError(f"unsupported config type {tp!r}")
-    for op, bound, ok in (
-        (">=", meta.get("ge"), operator.ge),
-        (">", meta.get("gt"), operator.gt),
-        ("<=", meta.get("le"), operator.le),
-        ("<", meta.get("lt"), operator.lt),
-    ):
-        if bound is not None and not ok(x, bound):
-            raise ConfigError(f"{path}: {x!r} must be {op} {bound!r}")
-    return x
-
-
 def _cross_check(cfg: WorldConfig) -> None:
-    """Checks that involve more than one key."""
-    _parse_epoch(cfg.epoch_utc, "world.epoch_utc")
+    """Checks that involve more than one key (errors name the section and key)."""
+    _parse_epoch(cfg.epoch_utc, "[world] epoch_utc")
     th = cfg.thermal
     if not th.nodes:
-        raise ConfigError("world.thermal.nodes: at least one node is required")
+        raise ConfigError("[world.thermal] nodes: at least one node is required")
     for i, s in enumerate(th.surfaces):
         if s.node not in th.nodes:
-            raise ConfigError(f"world.thermal.surfaces[{i}].node: unknown node {s.node!r}")
+            raise ConfigError(f"[world.thermal.surfaces[{i}]] node: unknown node {s.node!r}")
         if math.hypot(*s.normal_body) < 1e-9:
-            raise ConfigError(f"world.thermal.surfaces[{i}].normal_body: zero vector")
+            raise ConfigError(f"[world.thermal.surfaces[{i}]] normal_body: zero vector")
     for i, c in enumerate(th.conductances):
         for end in ("a", "b"):
             if getattr(c, end) not in th.nodes:
                 raise ConfigError(
-                    f"world.thermal.conductances[{i}].{end}: unknown node {getattr(c, end)!r}"
+                    f"[world.thermal.conductances[{i}]] {end}: unknown node {getattr(c, end)!r}"
                 )
         if c.a == c.b:
-            raise ConfigError(f"world.thermal.conductances[{i}].b: links a node to itself")
+            raise ConfigError(f"[world.thermal.conductances[{i}]] b: links a node to itself")
     if th.radiator_node not in th.nodes:
-        raise ConfigError(f"world.thermal.radiator_node: unknown node {th.radiator_node!r}")
+        raise ConfigError(f"[world.thermal] radiator_node: unknown node {th.radiator_node!r}")
     if th.radiator_emissivity_min > th.radiator_emissivity_max:
-        raise ConfigError("world.thermal.radiator_emissivity_min: greater than the maximum")
-    if (
-        not th.radiator_emissivity_min
-        <= th.radiator_emissivity_initial
-        <= (th.radiator_emissivity_max)
+        raise ConfigError(
+            "[world.thermal] radiator_emissivity_min: greater than radiator_emissivity_max"
+        )
+    if not (
+        th.radiator_emissivity_min <= th.radiator_emissivity_initial <= th.radiator_emissivity_max
     ):
-        raise ConfigError("world.thermal.radiator_emissivity_initial: outside [min, max]")
+        raise ConfigError(
+            "[world.thermal] radiator_emissivity_initial: outside "
+            "[radiator_emissivity_min, radiator_emissivity_max]"
+        )
     bat = cfg.power.battery
     if bat.thermal_node not in th.nodes:
-        raise ConfigError(f"world.power.battery.thermal_node: unknown node {bat.thermal_node!r}")
+        raise ConfigError(f"[world.power.battery] thermal_node: unknown node {bat.thermal_node!r}")
     soc, ocv = bat.ocv_soc_frac, bat.ocv_cell_v
     if len(soc) < 2 or len(soc) != len(ocv):
-        raise ConfigError("world.power.battery.ocv_cell_v: needs >= 2 values, one per SoC point")
+        raise ConfigError(
+            "[world.power.battery] ocv_cell_v: needs >= 2 values, one per ocv_soc_frac point"
+        )
     if soc[0] != 0.0 or soc[-1] != 1.0 or any(b <= a for a, b in itertools.pairwise(soc)):
-        raise ConfigError("world.power.battery.ocv_soc_frac: must rise strictly from 0 to 1")
+        raise ConfigError("[world.power.battery] ocv_soc_frac: must rise strictly from 0 to 1")
     if any(v <= 0 for v in ocv) or any(b < a for a, b in itertools.pairwise(ocv)):
-        raise ConfigError("world.power.battery.ocv_cell_v: must be positive and non-decreasing")
+        raise ConfigError("[world.power.battery] ocv_cell_v: must be positive and non-decreasing")
     if bat.charge_temp_min_c >= bat.charge_temp_max_c:
-        raise ConfigError("world.power.battery.charge_temp_min_c: not below charge_temp_max_c")
+        raise ConfigError("[world.power.battery] charge_temp_min_c: not below charge_temp_max_c")
     if cfg.power.heater_rail not in cfg.power.rails:
-        raise ConfigError(f"world.power.heater_rail: unknown rail {cfg.power.heater_rail!r}")
+        raise ConfigError(f"[world.power] heater_rail: unknown rail {cfg.power.heater_rail!r}")
     if math.hypot(*cfg.power.array.normal_body) < 1e-9:
-        raise ConfigError("world.power.array.normal_body: zero vector")
+        raise ConfigError("[world.power.array] normal_body: zero vector")
+    att = cfg.attitude
+    if att.wheel_momentum_reset_nms >= att.wheel_momentum_max_nms:
+        raise ConfigError(
+            "[world.attitude] wheel_momentum_reset_nms: must be below wheel_momentum_max_nms"
+        )
 
 
 def _to_plain(obj: Any) -> Any:
@@ -639,19 +597,21 @@ def _emit(obj: Any, path: str, out: list[str], header: str) -> None:
             subs.append((f.name, v, f))
             continue
         line = f"{f.name} = {_toml_value(_to_plain(v))}"
-        out.append(f"{line:<52} # {f.metadata.get('doc', '')}")
+        out.append(f"{line:<52} # {schema.rule_of(f).doc}")
     for name, v, f in subs:
         sub = f"{path}.{name}"
         if is_dataclass(v):
             _emit(v, sub, out, f"[{sub}]")
         elif isinstance(v, dict):
             out.append("")
-            out.append(f"# [{sub}.<name>]: {f.metadata.get('doc', '')} (replaces the defaults)")
+            out.append(f"# [{sub}.<name>]: {schema.rule_of(f).doc} (merged by name)")
             for k, entry in v.items():
                 _emit(entry, f"{sub}.{k}", out, f"[{sub}.{k}]")
         else:
             out.append("")
-            out.append(f"# [[{sub}]]: {f.metadata.get('doc', '')} (replaces the defaults)")
+            out.append(
+                f"# [[{sub}]]: {schema.rule_of(f).doc} (appended; {name}_replace = true replaces)"
+            )
             for entry in v:
                 _emit(entry, sub, out, f"[[{sub}]]")
 

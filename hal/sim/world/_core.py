@@ -18,7 +18,15 @@ from hal._frames import gmst_rad
 from hal.sim.world import _layout as L
 from hal.sim.world._config import WorldConfig
 from hal.sim.world._kernel import neighbours_advance_kernel, world_advance_kernel
-from native._env_numba import (
+from native.constants import (
+    EARTH_RADIUS_M,
+    EARTH_ROTATION_RAD_S,
+    G0_M_S2,
+    J2,
+    J2000_JD,
+)
+from native.errors import ConfigError, DeviceCommandError
+from native.kernels import (
     DENSITY_EXPONENTIAL,
     DENSITY_HARRIS_PRIESTER,
     DENSITY_SCALED_EXPONENTIAL,
@@ -26,18 +34,10 @@ from native._env_numba import (
     HARRIS_PRIESTER_TABLE,
     SHADOW_CONICAL,
     SHADOW_CYLINDRICAL,
+    SURF_COLUMNS,
     activity_log_factor,
+    elements_to_state_kernel,
 )
-from native._orbit_constants import (
-    EARTH_RADIUS_M,
-    EARTH_ROTATION_RAD_S,
-    G0_M_S2,
-    J2,
-    J2000_JD,
-)
-from native._orbit_numba import elements_to_state_kernel
-from native._thermal_numba import SURF_COLUMNS
-from native.errors import DeviceCommandError
 
 __all__ = ["WorldCore", "initial_elements"]
 
@@ -116,10 +116,7 @@ class WorldCore:
         self._init_thermal()
         self._init_power()
         self._init_propulsion()
-        self.p[L.P_MODE] = L.MODES[self.mode_name]
-        self.p[L.P_SLEW] = math.radians(cfg.attitude.max_slew_rate_deg_s)
-        self.p[L.P_SNAP_ATT] = 1.0
-        self.x[L.X_Q] = 1.0
+        self._init_attitude()
         self.refresh_loads()
         self._call(0, 0.0, True)  # snap the attitude and evaluate the outputs at t = 0
         self._tail = (self.blob, self.cond, self.surf, self.work, self.ocv, self.dtab)
@@ -257,6 +254,29 @@ class WorldCore:
         self.rail_tripped = np.zeros(len(rails), dtype=bool)
         self.rail_trip_count = np.zeros(len(rails), dtype=np.int64)
         self.heater_rail = self.rail_index[pw.heater_rail]
+
+    def _init_attitude(self) -> None:
+        att = self.cfg.attitude
+        inertia = np.asarray(att.inertia_kg_m2, dtype=np.float64)
+        if not np.all(inertia > 0.0):
+            raise ConfigError("world.attitude.inertia_kg_m2: every moment must be > 0")
+        if att.wheel_momentum_reset_nms >= att.wheel_momentum_max_nms:
+            raise ConfigError(
+                "world.attitude.wheel_momentum_reset_nms: must be below wheel_momentum_max_nms"
+            )
+        p = self.p
+        p[L.P_MODE] = L.MODES[self.mode_name]
+        p[L.P_SLEW] = math.radians(att.max_slew_rate_deg_s)
+        p[L.P_SNAP_ATT] = 1.0
+        p[L.P_Q_TGT : L.P_Q_TGT + 4] = (1.0, 0.0, 0.0, 0.0)
+        p[L.P_V_TGT : L.P_V_TGT + 3] = (0.0, 0.0, 1.0)
+        p[L.P_INERTIA : L.P_INERTIA + 3] = inertia
+        p[L.P_TDIST : L.P_TDIST + 3] = att.disturbance_torque_nm
+        p[L.P_GG] = 1.0 if att.gravity_gradient else 0.0
+        p[L.P_HW_MAX] = att.wheel_momentum_max_nms
+        p[L.P_HW_RESET] = att.wheel_momentum_reset_nms
+        p[L.P_DUMP_NM] = att.desat_torque_nm
+        self.x[L.X_Q] = 1.0
 
     def _init_propulsion(self) -> None:
         pr = self.cfg.propulsion

@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from hal.sim.world import _layout as L
 from hal.sim.world._core import WorldCore
-from native._orbit_constants import AU_M
+from native.constants import AU_M
 
 __all__ = ["EnvironmentView"]
 

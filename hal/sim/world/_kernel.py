@@ -27,11 +27,13 @@ Power model (all W, A, V, at the start of a step)::
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from numpy.typing import NDArray
 
+from hal.sim.world import _layout as _world_layout
 from hal.sim.world._layout import (
     A_ARRAY_J,
     A_BATT_LOSS_J,
@@ -39,6 +41,8 @@ from hal.sim.world._layout import (
     A_BURN_S,
     A_CHARGE_IN_AH,
     A_CHARGE_OUT_AH,
+    A_DESATS,
+    A_DUMPED_NMS,
     A_DV_M_S,
     A_ECLIPSE_S,
     A_LOAD_J,
@@ -54,8 +58,10 @@ from hal.sim.world._layout import (
     B_P,
     B_VEC,
     B_X,
+    MODE_INERTIAL,
     MODE_MIN_DRAG,
     MODE_SUN,
+    MODE_TARGET,
     N_A,
     N_O,
     N_P,
@@ -66,6 +72,7 @@ from hal.sim.world._layout import (
     O_A_POWER,
     O_A_VOLT,
     O_ALT,
+    O_ANGLE_TGT,
     O_B_CURRENT,
     O_B_HEAT,
     O_B_OCV,
@@ -123,14 +130,20 @@ from hal.sim.world._layout import (
     P_DRAG_AREA,
     P_DRAG_MODE,
     P_DRAG_ON,
+    P_DUMP_NM,
     P_EPS_RAD,
+    P_GG,
     P_GMST0,
+    P_HW_MAX,
+    P_HW_RESET,
+    P_INERTIA,
     P_IR,
     P_J2,
     P_LOAD_W,
     P_MDOT,
     P_MODE,
     P_OMEGA_ATM,
+    P_Q_TGT,
     P_SAA_A,
     P_SAA_B,
     P_SAA_LAT,
@@ -139,28 +152,40 @@ from hal.sim.world._layout import (
     P_SLEW,
     P_SNAP_ATT,
     P_SOLAR,
+    P_TDIST,
     P_THRUST,
+    P_V_TGT,
     X_BURN_DIR,
     X_BURN_LEFT,
     X_CHARGE,
+    X_DESAT,
+    X_HW,
     X_MASS,
     X_PROP,
     X_Q,
     X_RATE,
     X_T_ARRAY,
 )
-from native._env_numba import density_kg_m3, diurnal_bulge_unit, shadow_fraction, sun_position
-from native._jit import kernel
-from native._orbit_constants import (
+from native.backend import register_kernel
+from native.constants import (
     AU_M,
     EARTH_FLATTENING,
     EARTH_RADIUS_M,
     EARTH_ROTATION_RAD_S,
+    MU_EARTH_M3_S2,
     SIGMA_W_M2_K4,
 )
-from native._orbit_numba import rk4_step
-from native._thermal_numba import thermal_step, view_factor_plate_earth
-from native.backend import register_kernel
+from native.jit import kernel
+from native.kernels import (
+    density_kg_m3,
+    diurnal_bulge_unit,
+    rk4_step,
+    shadow_fraction,
+    sun_position,
+    thermal_step,
+    view_factor_plate_earth,
+)
+from native.reference import world_advance_ref
 
 __all__ = [
     "attitude_axes",
@@ -169,6 +194,7 @@ __all__ = [
     "ocv_interp",
     "power_flows",
     "quat_from_axes",
+    "target_quaternion",
     "world_advance",
     "world_advance_kernel",
 ]
@@ -260,24 +286,33 @@ def attitude_axes(
     sy: float,
     sz: float,
     omega_atm: float,
+    tx: float = 0.0,
+    ty: float = 0.0,
+    tz: float = 1.0,
 ) -> tuple[float, float, float, float, float, float, float, float, float]:
-    """Target body axes (X, Y, Z in ECI) of a pointing mode.
+    """Target body axes (X, Y, Z in ECI) of a pointing mode (all but ``inertial``).
 
     nadir: Z = -r^, Y = -h^ (h = r x v), X = Y x Z (along the velocity when circular).
     sun: Z = -s^ (the zenith face and the +Y-hinged arrays see the Sun square-on),
     Y = -h^ made perpendicular to s^, X = Y x Z.
     min_drag: Y = along v_rel (the one-axis arrays are then edge-on to the flow),
     Z = -r^ made perpendicular to Y, X = Y x Z.
+    target_vector: Z = t^ (the ECI unit vector ``t``), Y = -h^ made perpendicular to t^,
+    X = Y x Z.
     """
     ux, uy, uz, _ = _unit(rx, ry, rz)
     hx, hy, hz, _ = _unit(ry * vz - rz * vy, rz * vx - rx * vz, rx * vy - ry * vx)
-    if mode == MODE_SUN:
-        zx, zy, zz = -sx, -sy, -sz
-        d = -(hx * sx + hy * sy + hz * sz)
-        yx, yy, yz, n = _unit(-hx - d * sx, -hy - d * sy, -hz - d * sz)
-        if n < 1e-6:  # orbit normal along the Sun: use the radial direction instead
-            d = ux * sx + uy * sy + uz * sz
-            yx, yy, yz, n = _unit(ux - d * sx, uy - d * sy, uz - d * sz)
+    if mode in (MODE_SUN, MODE_TARGET):
+        # Z along -s (sun) or +t (target); Y as close to -h as that allows.
+        if mode == MODE_SUN:
+            zx, zy, zz = -sx, -sy, -sz
+        else:
+            zx, zy, zz = tx, ty, tz
+        d = -(hx * zx + hy * zy + hz * zz)
+        yx, yy, yz, n = _unit(-hx - d * zx, -hy - d * zy, -hz - d * zz)
+        if n < 1e-6:  # orbit normal along Z: use the radial direction instead
+            d = ux * zx + uy * zy + uz * zz
+            yx, yy, yz, n = _unit(ux - d * zx, uy - d * zy, uz - d * zz)
     elif mode == MODE_MIN_DRAG:
         yx, yy, yz, _ = _unit(vx + omega_atm * ry, vy - omega_atm * rx, vz)
         d = -(ux * yx + uy * yy + uz * yz)
@@ -289,6 +324,85 @@ def attitude_axes(
     xy = yz * zx - yx * zz
     xz = yx * zy - yy * zx
     return xx, xy, xz, yx, yy, yz, zx, zy, zz
+
+
+@kernel
+def target_quaternion(
+    p: NDArray[np.float64], s0: NDArray[np.float64], sx: float, sy: float, sz: float
+) -> tuple[float, float, float, float]:
+    """Target attitude quaternion (body -> ECI, w >= 0) of the mode in ``p`` for the orbit
+    state ``s0`` (ECI r, v) and the Sun direction ``s``."""
+    mode = int(p[P_MODE])
+    if mode == MODE_INERTIAL:
+        return p[P_Q_TGT], p[P_Q_TGT + 1], p[P_Q_TGT + 2], p[P_Q_TGT + 3]
+    ax = attitude_axes(
+        mode, s0[0], s0[1], s0[2], s0[3], s0[4], s0[5], sx, sy, sz, p[P_OMEGA_ATM],
+        p[P_V_TGT], p[P_V_TGT + 1], p[P_V_TGT + 2],
+    )  # fmt: skip
+    return quat_from_axes(ax[0], ax[1], ax[2], ax[3], ax[4], ax[5], ax[6], ax[7], ax[8])
+
+
+@kernel
+def _angle_between(
+    w0: float, x0: float, y0: float, z0: float, w1: float, x1: float, y1: float, z1: float
+) -> float:
+    """Rotation angle (rad, 0..pi) between two unit quaternions."""
+    d = abs(w0 * w1 + x0 * x1 + y0 * y1 + z0 * z1)
+    return 2.0 * math.acos(min(1.0, d))
+
+
+@kernel
+def _wheels(
+    x: NDArray[np.float64],
+    p: NDArray[np.float64],
+    acc: NDArray[np.float64],
+    w0x: float,
+    w0y: float,
+    w0z: float,
+    nbx: float,
+    nby: float,
+    nbz: float,
+    rn: float,
+    h: float,
+) -> None:
+    """Reaction-wheel momentum over a step of ``h`` s (see :mod:`hal.sim.world._attitude`).
+
+    The wheels absorb the external torque (constant disturbance + gravity gradient about the
+    nadir direction ``nb``, body frame, at orbit radius ``rn``) and the change of body
+    momentum of the slew (body rate ``w0`` before, ``x[X_RATE..]`` after); a running dump
+    removes up to ``desat torque * h`` of momentum along its own direction.
+    """
+    ix = p[P_INERTIA]
+    iy = p[P_INERTIA + 1]
+    iz = p[P_INERTIA + 2]
+    tx = p[P_TDIST]
+    ty = p[P_TDIST + 1]
+    tz = p[P_TDIST + 2]
+    if p[P_GG] != 0.0:
+        k = 3.0 * MU_EARTH_M3_S2 / (rn * rn * rn)
+        tx += k * (iz - iy) * nby * nbz
+        ty += k * (ix - iz) * nbz * nbx
+        tz += k * (iy - ix) * nbx * nby
+    hx = x[X_HW] + tx * h - ix * (x[X_RATE] - w0x)
+    hy = x[X_HW + 1] + ty * h - iy * (x[X_RATE + 1] - w0y)
+    hz = x[X_HW + 2] + tz * h - iz * (x[X_RATE + 2] - w0z)
+    hn = math.sqrt(hx * hx + hy * hy + hz * hz)
+    if x[X_DESAT] != 0.0 and hn > 0.0:
+        dumped = min(p[P_DUMP_NM] * h, hn)
+        f = (hn - dumped) / hn
+        hx *= f
+        hy *= f
+        hz *= f
+        hn -= dumped
+        acc[A_DUMPED_NMS] += dumped
+        if hn <= p[P_HW_RESET]:
+            x[X_DESAT] = 0.0
+    elif x[X_DESAT] == 0.0 and hn > p[P_HW_MAX]:
+        x[X_DESAT] = 1.0
+        acc[A_DESATS] += 1.0
+    x[X_HW] = hx
+    x[X_HW + 1] = hy
+    x[X_HW + 2] = hz
 
 
 @kernel
@@ -516,7 +630,6 @@ def world_advance(
     dmodel = int(p[P_DENS_MODEL])
     act = p[P_ACT_LN]
     shadow_model = int(p[P_SHADOW])
-    mode = int(p[P_MODE])
     sun_b = vec[0:3]
     nadir_b = vec[3:6]
     q_int = work[:, n_nodes + 1]
@@ -529,10 +642,7 @@ def world_advance(
 
     if p[P_SNAP_ATT] != 0.0:
         sx, sy, sz, _ = sun_position(p[P_DAYS0] + t / 86400.0)
-        ax = attitude_axes(mode, s0[0], s0[1], s0[2], s0[3], s0[4], s0[5], sx, sy, sz, omega_atm)
-        qw, qx, qy, qz = quat_from_axes(
-            ax[0], ax[1], ax[2], ax[3], ax[4], ax[5], ax[6], ax[7], ax[8]
-        )
+        qw, qx, qy, qz = target_quaternion(p, s0, sx, sy, sz)
         x[X_Q] = qw
         x[X_Q + 1] = qx
         x[X_Q + 2] = qy
@@ -614,6 +724,10 @@ def world_advance(
             o[O_UNSERVED] = unserved
             o[O_B_POWER] = p_b
             o[O_DRAG_AREA] = area
+            qw, qx, qy, qz = target_quaternion(p, s0, sx, sy, sz)
+            o[O_ANGLE_TGT] = _angle_between(
+                x[X_Q], x[X_Q + 1], x[X_Q + 2], x[X_Q + 3], qw, qx, qy, qz
+            )
             break
         # --- thermal network
         for i in range(n_nodes):
@@ -702,12 +816,13 @@ def world_advance(
         if unserved > 0.0:
             uv_s += h
         t += h
-        # --- attitude toward the target of the new state
-        ax = attitude_axes(mode, s0[0], s0[1], s0[2], s0[3], s0[4], s0[5], sx, sy, sz, omega_atm)
-        qw, qx, qy, qz = quat_from_axes(
-            ax[0], ax[1], ax[2], ax[3], ax[4], ax[5], ax[6], ax[7], ax[8]
-        )
+        # --- attitude toward the target of the new state, then the wheels
+        qw, qx, qy, qz = target_quaternion(p, s0, sx, sy, sz)
+        w0x = x[X_RATE]
+        w0y = x[X_RATE + 1]
+        w0z = x[X_RATE + 2]
         _slew(x, qw, qx, qy, qz, p[P_SLEW] * h, h)
+        _wheels(x, p, acc, w0x, w0y, w0z, -nadir_b[0], -nadir_b[1], -nadir_b[2], rn, h)
     if n_steps > 0:
         o[O_SAA_S_CALL] = saa_s
         o[O_ECL_S_CALL] = ecl_s
@@ -744,13 +859,15 @@ def neighbours_advance(
 
 
 #: The fused kernel as registered with :mod:`native.backend` (``world_advance``). The
-#: ``python`` implementation runs the kernel body as Python (its inner physics functions
-#: stay compiled); it exists for SATNODE_NATIVE=python runs and is ~100x slower.
+#: ``python`` implementation of the world step is the NumPy reference
+#: (:func:`native.reference.world_advance_ref`, given this world's layout), the same oracle
+#: the tests hold the Numba kernel to; the neighbours' ``python`` path runs the kernel body as
+#: Python (its inner physics functions stay compiled).
 neighbours_advance_kernel = register_kernel(
     "world_neighbours",
     {"numba": neighbours_advance, "python": neighbours_advance.py_func},  # type: ignore[attr-defined]
 )
 world_advance_kernel = register_kernel(
     "world_advance",
-    {"numba": world_advance, "python": world_advance.py_func},  # type: ignore[attr-defined]
+    {"numba": world_advance, "python": functools.partial(world_advance_ref, _world_layout)},
 )

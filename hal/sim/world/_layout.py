@@ -19,7 +19,9 @@ X_Q = 6  # 6..9 attitude quaternion body->ECI, scalar first
 X_RATE = 10  # 10..12 body rate, rad/s (body frame)
 X_CHARGE = 13  # battery charge, Ah
 X_T_ARRAY = 14  # array temperature, K
-N_X = 15
+X_HW = 15  # 15..17 reaction-wheel momentum, body frame, N m s
+X_DESAT = 18  # 1 while a momentum dump runs
+N_X = 19
 
 # ---------------------------------------------------------------- p: parameters
 P_J2 = 0  # J2 value (0 disables)
@@ -76,7 +78,15 @@ P_LOAD_W = 52  # bus load drawn from the battery bus, W
 P_THRUST = 53  # effective thrust, N
 P_MDOT = 54  # effective mass flow, kg/s
 P_SNAP_ATT = 55  # 1: set the attitude to the target before stepping (then cleared)
-N_P = 56
+P_Q_TGT = 56  # 56..59 inertial-mode target quaternion body->ECI
+P_V_TGT = 60  # 60..62 target-vector-mode direction, ECI unit vector
+P_INERTIA = 63  # 63..65 principal moments of inertia, kg m^2
+P_TDIST = 66  # 66..68 constant disturbance torque, body frame, N m
+P_GG = 69  # 1: gravity-gradient torque on
+P_HW_MAX = 70  # wheel momentum starting a dump, N m s
+P_HW_RESET = 71  # wheel momentum ending a dump, N m s
+P_DUMP_NM = 72  # dumping torque, N m
+N_P = 73
 
 # ---------------------------------------------------------------- o: outputs
 O_SUN = 0  # 0..2 unit vector to the Sun, ECI
@@ -105,7 +115,8 @@ O_UNSERVED = 24  # W
 O_SAA_S_CALL = 25  # seconds in the SAA during the last advance
 O_ECL_S_CALL = 26  # shadowed seconds (integral of 1 - sunlit) during the last advance
 O_UV_S_CALL = 27  # seconds with unserved load during the last advance
-N_O = 28
+O_ANGLE_TGT = 28  # rotation angle from the attitude to the mode's target now, rad
+N_O = 29
 
 # ---------------------------------------------------------------- acc: running totals
 A_TIME_S = 0
@@ -122,6 +133,8 @@ A_UNSERVED_J = 10
 A_DV_M_S = 11  # delta-v from thrust
 A_PROP_USED_KG = 12
 A_BURN_S = 13
+A_DESATS = 14  # momentum dumps started
+A_DUMPED_NMS = 15  # wheel momentum removed by dumping, N m s
 N_A = 16
 
 # ---------------------------------------------------------------- blob: all 1-D arrays
@@ -137,4 +150,12 @@ B_NODES = B_VEC + 6  # then temp_k (n), cap_j_k (n), q_base_w (n)
 MODE_NADIR = 0
 MODE_SUN = 1
 MODE_MIN_DRAG = 2
-MODES = {"nadir": MODE_NADIR, "sun": MODE_SUN, "min_drag": MODE_MIN_DRAG}
+MODE_INERTIAL = 3
+MODE_TARGET = 4
+MODES = {
+    "nadir": MODE_NADIR,
+    "sun": MODE_SUN,
+    "min_drag": MODE_MIN_DRAG,
+    "inertial": MODE_INERTIAL,
+    "target_vector": MODE_TARGET,
+}

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from hal.sim.world import _layout as L
 from hal.sim.world._core import WorldCore
-from native._orbit_constants import EARTH_RADIUS_M
+from native.constants import EARTH_RADIUS_M
 from native.errors import DeviceCommandError
 
 __all__ = ["NeighboursView", "segment_clears_sphere"]

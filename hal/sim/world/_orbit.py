@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from hal.sim.world import _layout as L
 from hal.sim.world._core import WorldCore
-from native._orbit_numba import state_to_elements_kernel
+from native.kernels import state_to_elements_kernel
 
 __all__ = ["OrbitView"]
 

@@ -158,6 +158,11 @@ class PowerView:
 
     # ------------------------------------------------------------------ rails
     @property
+    def heater_rail(self) -> str:
+        """The rail the thermal heaters draw their power from."""
+        return self._c.rail_names[self._c.heater_rail]
+
+    @property
     def rail_names(self) -> tuple[str, ...]:
         """PDU rail names, in configuration order."""
         return self._c.rail_names

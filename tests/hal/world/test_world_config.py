@@ -92,11 +92,12 @@ def test_default_sizing_is_plausible() -> None:
     ],
 )
 def test_bad_config_names_the_key(data: dict[str, object], key: str) -> None:
+    # one line: "[section] key: ..." (native.schema), the section as a TOML table path
+    section, name = key.rsplit(".", 1)
     with pytest.raises(ConfigError) as exc:
         WorldConfig.from_dict(data)
-    assert str(exc.value).startswith(key + ":") or str(exc.value).startswith(key + " "), str(
-        exc.value
-    )
+    assert str(exc.value).startswith(f"[{section}] {name}: "), str(exc.value)
+    assert "\n" not in str(exc.value)
 
 
 def test_partial_tables_take_entry_defaults() -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from hal.sim.world import World, WorldConfig
-from native._orbit_constants import G0_M_S2, MU_EARTH_M3_S2
+from native.constants import G0_M_S2, MU_EARTH_M3_S2
 from native.errors import DeviceCommandError
 
 S = 1_000_000_000

@@ -1,6 +1,9 @@
-"""Physical constants shared by the orbit, environment and thermal kernels (SI units).
+"""Physical constants of satnode (SI units): Earth, Sun and radiation.
 
-Earth values from Vallado (Fundamentals of Astrodynamics and Applications, 4th ed.) and WGS-84.
+The one owner of these numbers: the orbit, environment and thermal kernels, the simulated
+world, GNC and the ground tools all import them from here, never keep their own copies.
+Earth values from Vallado (Fundamentals of Astrodynamics and Applications, 4th ed.) and
+WGS-84; the Stefan-Boltzmann constant is CODATA 2018 (exact since the 2019 SI).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The one place that owns Numba's JIT options for every Numba kernel in satnode.
 
-Kernels import :func:`kernel` instead of calling ``numba.njit`` themselves, so that caching,
-fastmath policy and error model are uniform and changeable in one place.
+Kernels (in :mod:`native` and in other packages, e.g. the simulated world's fused step or the
+EO detector) import :func:`kernel` instead of calling ``numba.njit`` themselves, so that
+caching, fastmath policy and error model are uniform and changeable in one place.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numba
+
+__all__ = ["JIT_OPTIONS", "kernel"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
