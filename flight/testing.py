@@ -15,16 +15,16 @@ clock, so a test behaves the same at any speed.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from flight.apps import APPLICATIONS
-from flight.core import AppSpec
+from flight.core import AppSpec, Executive
 from flight.node import attach_plant
 from native.errors import ConfigError
 
-__all__ = ["attach_plant", "build_node", "node_config"]
+__all__ = ["attach_plant", "build_node", "install_app", "node_config"]
 
 
 def node_config(
@@ -72,3 +72,40 @@ def build_node(
         scenario_path.write_text(textwrap.dedent(scenario))
     options.setdefault("out_dir", tmp / "out")
     return Node(config, NodeOptions(scenario=scenario_path, **options), applications)
+
+
+def install_app(
+    section: str,
+    table: Mapping[str, Any],
+    *,
+    executive: Executive,
+    backend: Any = None,
+    tmtc: Any = None,
+    services: dict[str, Any] | None = None,
+    seed: int = 1,
+) -> Any:
+    """Install the registered application ``section`` from its configuration ``table`` on a
+    hand-built executive (no node), exactly as composition does: its schema parses the
+    table, it installs through an :class:`~flight.core.InstallContext`, then its post-install
+    steps run. ``services`` is shared with other apps installed the same way."""
+    import importlib
+
+    from flight.apps import app_spec
+    from flight.node import make_context
+
+    spec = app_spec(section)
+    module = importlib.import_module(spec.module)
+    after: list[Callable[[], None]] = []
+    ctx = make_context(
+        spec,
+        executive=executive,
+        backend=backend,
+        tmtc=tmtc,
+        services=services,
+        seed=seed,
+        after=after,
+    )
+    app = module.install(ctx, module.parse_config(dict(table)))
+    for callback in after:
+        callback()
+    return app

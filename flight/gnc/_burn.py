@@ -251,9 +251,15 @@ class BurnExecutor:
             self.state = BurnState.IDLE
         return None
 
-    def release(self) -> None:
-        """Withdraw a standing power request (the component is stopping)."""
+    def stop(self, t_s: float) -> BurnOutcome | None:
+        """The component is stopping: end a firing burn, abandon a powering one (the plan
+        stays queued for a restart) and withdraw the power request."""
+        out = None
+        if self.state is BurnState.FIRING:
+            out = self._finish(t_s, self.propellant_kg, "gnc stopped")
+        self.state = BurnState.IDLE
         self._release("gnc stopped")
+        return out
 
     # -- the state machine --------------------------------------------------------------------
     def step(self, t_s: float, env: BurnEnvironment) -> BurnOutcome | None:

@@ -49,6 +49,7 @@ from flight.gnc._burn import (
 )
 from flight.gnc._catalogue import Catalogue, CatalogueObject, _parse_state, parse_catalogue
 from flight.gnc._config import GncConfig
+from flight.gnc._conjunction import Conjunction
 from flight.gnc._estimation import Estimate, OrbitEstimator
 from flight.gnc._kernels import EARTH_RADIUS_M
 from flight.gnc._planning import ControlBox, StationKeepingPlanner, burn_window_s
@@ -277,9 +278,13 @@ class GncComponent(Component):
         """Nothing to allocate beyond the constructor; state survives restarts on purpose."""
 
     def on_stop(self) -> None:
-        """Withdraw a standing propulsion power request (a stopped GNC cannot fire)."""
+        """End or abandon a burn and withdraw the propulsion power request: a stopped GNC
+        cannot point or stop a burn, so it must not hold the rail."""
         if self._bus is not None:
-            self.executor.release()
+            t = self.clock.now_ns() / 1e9
+            outcome = self.executor.stop(t)
+            if outcome is not None:
+                self._burn_ended(t, outcome)
 
     # -- small helpers -------------------------------------------------------------------------
     def _parse(self, text: str, source: str) -> Catalogue:
@@ -535,7 +540,12 @@ class GncComponent(Component):
         self.screener.commit(t, decision)
 
     def predict_pc(
-        self, t: float, conj: Any, obj_at_tca: NDArray[np.float64], dv: float, t_burn: float
+        self,
+        t: float,
+        conj: Conjunction,
+        obj_at_tca: NDArray[np.float64],
+        dv: float,
+        t_burn: float,
     ) -> tuple[float, float]:
         """(Pc, miss m) at ``conj`` if a tangential ``dv`` (m/s) is applied at ``t_burn``."""
         return self.screener.predict_pc(t, self._own_orbit(), conj, obj_at_tca, dv, t_burn)

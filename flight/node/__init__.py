@@ -7,7 +7,14 @@
 - :mod:`flight.node._summary`: the run summary.
 """
 
-from flight.node._compose import Composition, NodeOptions, TmArchive, compose, message_types
+from flight.node._compose import (
+    Composition,
+    NodeOptions,
+    TmArchive,
+    compose,
+    make_context,
+    message_types,
+)
 from flight.node._node import Node
 from flight.node._plant import attach_plant
 from flight.node._summary import build_summary
@@ -23,5 +30,6 @@ __all__ = [
     "compose",
     "dataflow_order",
     "dependencies",
+    "make_context",
     "message_types",
 ]

@@ -54,6 +54,7 @@ __all__ = [
     "NodeOptions",
     "TmArchive",
     "compose",
+    "make_context",
     "message_types",
     "section",
 ]
@@ -262,13 +263,19 @@ def _open_hal(comp: Composition) -> None:
         comp.executive.watchdog = comp.watchdog
 
 
-def _context(
-    comp: Composition,
+def make_context(
     spec: AppSpec,
-    types: Mapping[str, type],
-    after: list[Callable[[], None]],
+    *,
+    executive: Executive,
+    backend: Any = None,
+    tmtc: TmtcService | None = None,
+    services: dict[str, Any] | None = None,
+    seed: int = 1,
+    after: list[Callable[[], None]] | None = None,
 ) -> InstallContext:
-    backend = comp.backend
+    """The :class:`InstallContext` of one application on this executive, backend (None: no
+    HAL) and TM/TC endpoint (None: none). ``services`` is shared between the apps of a node;
+    post-install callbacks are appended to ``after`` (None: refused)."""
     lookup = None
     if backend is not None:
         from hal.registry import get_device
@@ -276,27 +283,26 @@ def _context(
         def lookup(name: str, interface: type) -> Any:
             return get_device(backend, name, interface)
 
-    tmtc = comp.tmtc
     return InstallContext(
         spec,
-        clock=comp.clock,
-        bus=comp.executive.bus,
-        events=comp.events,
-        params=comp.params,
-        seed=comp.seed,
-        base_hz=comp.executive.base_hz,
-        add_component=comp.executive.add,
+        clock=executive.clock,
+        bus=executive.bus,
+        events=executive.events,
+        params=executive.params,
+        seed=seed,
+        base_hz=executive.base_hz,
+        add_component=executive.add,
         lookup_device=lookup,
         capabilities=backend,
         register_service=tmtc.register_service if tmtc is not None else None,
         send_tm=tmtc.send_tm if tmtc is not None else None,
-        services=comp.services,
-        message_types=types,
+        services=services if services is not None else {},
+        message_types=message_types(),
         tmtc=tmtc,
         max_tm_data_len=(
             tmtc.max_packet_len - TM_OVERHEAD_LEN - tmtc.time_code.length if tmtc else 0
         ),
-        after_install=after.append,
+        after_install=after.append if after is not None else None,
     )
 
 
@@ -308,11 +314,19 @@ def _install_apps(comp: Composition, applications: Sequence[AppSpec]) -> None:
     """
     present = [spec for spec in applications if comp.config.get(spec.section) is not None]
     comp.app_specs = dataflow_order(present)
-    types = message_types()
     after: list[Callable[[], None]] = []
     for spec in comp.app_specs:
         module = importlib.import_module(spec.module)
         cfg = comp.sections[spec.section]  # parsed by the app's own schema in validate()
-        comp.apps[spec.section] = module.install(_context(comp, spec, types, after), cfg)
+        ctx = make_context(
+            spec,
+            executive=comp.executive,
+            backend=comp.backend,
+            tmtc=comp.tmtc,
+            services=comp.services,
+            seed=comp.seed,
+            after=after,
+        )
+        comp.apps[spec.section] = module.install(ctx, cfg)
     for callback in after:
         callback()

@@ -9,7 +9,6 @@ spacepackets' decoder, closed-form energy and mode figures.
 from __future__ import annotations
 
 import struct
-from types import SimpleNamespace
 from typing import Any
 
 import crcmod.predefined
@@ -28,11 +27,11 @@ from flight.compute import (
     WorkloadConfig,
     detector_weights,
     find_detections,
-    install,
     process_tiles_ref,
 )
 from flight.core import Executive, FailureCode, SimClock, seconds_to_ns
 from flight.messages import Mode, ModeStatus, PowerBudget, ThermalThrottle
+from flight.testing import install_app
 from flight.tmtc import TmtcService
 from hal.accelerator import PowerMode
 from hal.registry import open_backend
@@ -376,9 +375,13 @@ def test_install_from_configuration() -> None:
     clock = SimClock()
     ex = Executive(clock, 10.0)
     tmtc = TmtcService(ex, APID, sinks=[])
-    node = SimpleNamespace(executive=ex, tmtc=tmtc, backend=backend, seed=9)
-    app = install(
-        node, {"policy": "fifo", "queue_depth": 8, "workload": {"mean_interarrival_s": 5.0}}
+    app = install_app(
+        "compute",
+        {"policy": "fifo", "queue_depth": 8, "workload": {"mean_interarrival_s": 5.0}},
+        executive=ex,
+        backend=backend,
+        tmtc=tmtc,
+        seed=9,
     )
     assert app.executor.config.policy is Policy.FIFO and app.executor.config.seed == 9
     assert ex.by_name("compute") is app.executor
@@ -405,5 +408,6 @@ def test_install_from_configuration() -> None:
     ):
         ex2 = Executive(SimClock(), 10.0)
         with pytest.raises(ConfigError):
-            install(SimpleNamespace(executive=ex2, tmtc=None, backend=backend, seed=1), bad)
+            install_app("compute", bad, executive=ex2, backend=backend)
+        assert [c.name for c in ex2.components] == ["exec"]  # nothing was added
     assert WorkloadConfig.from_section({}).enabled

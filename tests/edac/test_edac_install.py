@@ -31,6 +31,7 @@ from flight.edac import (
     unpack_golden,
 )
 from flight.messages import RadiationEnvironment
+from flight.node import make_context
 from hal.platform import Storage
 from hal.registry import Backend, UpsetModel, get_device, open_backend
 
@@ -197,25 +198,11 @@ def backend() -> Iterator[Backend]:
 def context(
     section: str, backend: Backend | None, ex: Executive, services: dict[str, Any]
 ) -> InstallContext:
-    def lookup(name: str, interface: type) -> Any:
-        assert backend is not None
-        return get_device(backend, name, interface)
-
-    return InstallContext(
-        app_spec(section),
-        clock=ex.clock,
-        bus=ex.bus,
-        events=ex.events,
-        params=ex.params,
-        seed=1,
-        base_hz=ex.base_hz,
-        add_component=ex.add,
-        lookup_device=lookup if backend is not None else None,
-        capabilities=backend,
-        register_service=None,
-        send_tm=None,
-        services=services,
-        message_types={"RadiationEnvironment": RadiationEnvironment},
+    """The app's install context on a hand-built executive; post-install steps (EDAC's
+    protection of the parameter table) are collected and not run: these tests are about the
+    install itself."""
+    return make_context(
+        app_spec(section), executive=ex, backend=backend, services=services, after=[]
     )
 
 

@@ -242,7 +242,7 @@ def test_plan_types_are_frozen_and_kinds_unique() -> None:
 # -- property: random power, mode and command sequences keep the invariants -------------------
 ACTIONS = st.lists(
     st.sampled_from(["step", "step", "step", "power", "unpower", "mode", "window", "cancel",
-                     "submit", "fail", "preempt"]),
+                     "submit", "fail", "preempt", "stop"]),
     min_size=1, max_size=80,
 )  # fmt: skip
 
@@ -273,6 +273,8 @@ def test_invariants_hold_for_any_sequence(actions: list[str]) -> None:
             h.thruster.failed = True
         elif a == "preempt":
             h.ex.preempt(h.t)
+        elif a == "stop":
+            h.ex.stop(h.t)
         ex = h.ex
         # power is requested exactly while powering or firing
         assert ex.power_requested == (ex.state is not BurnState.IDLE)

@@ -15,7 +15,7 @@ import pytest
 
 from flight.apps import APPLICATIONS, COMPONENT_IDS, app_spec, id_table
 from flight.core import AppSpec, ConfigError, Executive, InstallContext, SimClock
-from flight.node import dataflow_order, dependencies, message_types
+from flight.node import dataflow_order, dependencies, make_context, message_types
 from flight.testing import build_node, node_config
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -80,24 +80,8 @@ def test_dataflow_order_is_stable_and_detects_cycles() -> None:
     assert [s.section for s in dataflow_order([b, fed_back])] == ["a", "b"]
 
 
-def _context(spec: AppSpec, services: dict[str, object] | None = None) -> InstallContext:
-    ex = Executive(SimClock())
-    return InstallContext(
-        spec,
-        clock=ex.clock,
-        bus=ex.bus,
-        events=ex.events,
-        params=ex.params,
-        seed=1,
-        base_hz=ex.base_hz,
-        add_component=ex.add,
-        lookup_device=None,
-        capabilities=None,
-        register_service=None,
-        send_tm=None,
-        services=services if services is not None else {},
-        message_types=message_types(),
-    )
+def _context(spec: AppSpec) -> InstallContext:
+    return make_context(spec, executive=Executive(SimClock()))
 
 
 def test_install_context_refuses_what_is_not_declared() -> None:
@@ -107,6 +91,8 @@ def test_install_context_refuses_what_is_not_declared() -> None:
         ctx.component_id("other")
     with pytest.raises(ConfigError, match=r"\[demo\] gnss: needs a HAL backend"):
         ctx.device("gnss", "gnss", object)
+    with pytest.raises(ConfigError, match="no post-install step"):
+        ctx.after_install(lambda: None)
     with pytest.raises(ConfigError, match="not declared in its provides"):
         ctx.provide("other", object())
     with pytest.raises(ConfigError, match="no installed application provides"):
