@@ -40,9 +40,10 @@ from flight.compute import (
 )
 from flight.core import Executive, SimClock, seconds_to_ns
 from flight.messages import PowerBudget, ThermalThrottle
+from flight.node import attach_plant
 from flight.tmtc import TmtcService
-from hal.registry import open_backend
 from ground.bench import BenchRecord
+from hal.registry import open_backend
 
 ORBIT_S = 5739.0  # 550 km circular
 ECLIPSE_S = 2135.0  # f_e = 0.372 at beta = 0 (REFERENCE.md)
@@ -67,9 +68,7 @@ class Plant:
     budget_log: list[float] = field(default_factory=list)
 
     def __call__(self, t_ns: int) -> None:
-        b = self.backend
-        if t_ns > b.t_ns:
-            b.advance(t_ns - b.t_ns)
+        b = self.backend  # brought to t_ns by the plant lock-step hook, which runs first
         w = b.world
         p = w.power
         acc = b.device("accel")
@@ -120,6 +119,7 @@ def run(policy: str, args: argparse.Namespace) -> dict[str, Any]:
     tm: list[bytes] = []
     tmtc = TmtcService(ex, 100, sinks=[tm.append], hk_interval_s=60.0)
     plant = Plant(backend, ex, args.soc_floor, args.t_knee, args.t_max)
+    attach_plant(ex, backend, args.base_hz)  # the world follows every tick
     ex.add_tick_hook(plant)
     wl = WorkloadConfig(mean_interarrival_s=args.interarrival)
     cfg = ExecutorConfig(policy=Policy(policy), seed=args.seed, admission=not args.no_admission)

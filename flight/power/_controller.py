@@ -50,11 +50,7 @@ from hal import Battery, GnssReceiver, Pdu, PduReading, SolarArray, ecef_to_eci
 from native.errors import ConfigError, HalError
 from native.schema import setting
 
-__all__ = ["PROPULSION_RAIL", "PowerConfig", "PowerController"]
-
-#: The PDU rail of the thruster's power processing unit: switched only by this controller,
-#: following GNC's latest PropulsionPowerRequest (see :meth:`PowerController._propulsion`).
-PROPULSION_RAIL = "propulsion"
+__all__ = ["PowerConfig", "PowerController"]
 
 
 @dataclass(slots=True)
@@ -89,6 +85,12 @@ class PowerConfig:
     shed_rails: list[str] = setting(
         ["compute", "isl"], max_len=32, doc="rails in shedding order (level n sheds the first n)"
     )
+    propulsion_rail: str = setting(
+        "propulsion",
+        min_len=1,
+        max_len=32,
+        doc="PDU rail of the thrusters, switched on GNC's PropulsionPowerRequest",
+    )
     rate_hz: float = setting(1.0, lo=0, lo_open=True, hi=1000, units="Hz", doc="step rate")
     forecast_period_s: float = setting(
         300.0, lo=10, hi=86400, units="s", doc="eclipse forecast and budget period"
@@ -116,6 +118,11 @@ class PowerConfig:
             raise ConfigError(f"shed_rails: may not include never-shed rails {bad}")
         if len(set(self.shed_rails)) != len(self.shed_rails):
             raise ConfigError("shed_rails: a rail is listed twice")
+        if self.propulsion_rail in self.shed_rails:
+            raise ConfigError(
+                f"propulsion_rail: {self.propulsion_rail!r} is switched on request, it may not "
+                "also be in shed_rails"
+            )
 
 
 class PowerController(Component):
@@ -400,10 +407,10 @@ class PowerController(Component):
             elif self.applied > ShedLevel.COMPUTE:
                 refusal = f"load shedding at {self.applied.name}"
         try:
-            status = pdu.rail(PROPULSION_RAIL)
+            status = pdu.rail(self.cfg.propulsion_rail)
         except KeyError:
             if want:
-                refusal = f"the PDU has no {PROPULSION_RAIL!r} rail"
+                refusal = f"the PDU has no {self.cfg.propulsion_rail!r} rail"
             status = None
         if status is not None and want and not refusal and status.tripped:
             refusal = "propulsion rail tripped (reset it first)"
@@ -419,9 +426,9 @@ class PowerController(Component):
         if status.on == on or (on and status.tripped):
             return
         try:
-            self.pdu.set_rail(PROPULSION_RAIL, on)
+            self.pdu.set_rail(self.cfg.propulsion_rail, on)
         except HalError as exc:
-            self.emit("device_error", device=f"pdu.{PROPULSION_RAIL}", error=str(exc))
+            self.emit("device_error", device=f"pdu.{self.cfg.propulsion_rail}", error=str(exc))
             return
         self.hk.propulsion_rail_on = on
         reason = req.reason if req is not None else "no request"

@@ -31,6 +31,7 @@ from flight.compute import (
 )
 from flight.core import Executive, FailureCode, SimClock, seconds_to_ns
 from flight.messages import Mode, ModeStatus, PowerBudget, ThermalThrottle
+from flight.node import attach_plant
 from flight.testing import install_app
 from flight.tmtc import TmtcService
 from hal.accelerator import PowerMode
@@ -63,7 +64,7 @@ class Rig:
         self.ex = Executive(self.clock, base_hz)
         self.tm: list[bytes] = []
         self.tmtc = TmtcService(self.ex, APID, sinks=[self.tm.append], hk_interval_s=1e4)
-        self.ex.add_tick_hook(self._sync)
+        attach_plant(self.ex, backend, base_hz)
         cfg.setdefault("seed", 5)
         self.comp = ComputeExecutor(
             self.acc,
@@ -75,10 +76,6 @@ class Rig:
         )
         self.ex.add(self.comp, base_hz)
         self.ex.start()
-
-    def _sync(self, t_ns: int) -> None:
-        if t_ns > self.backend.t_ns:
-            self.backend.advance(t_ns - self.backend.t_ns)
 
     def limits(self, budget_w: float = 5000.0, frac: float = 1.0) -> None:
         t = self.clock.now_ns()
