@@ -5,15 +5,11 @@ node itself; each application's section is its package's ``Config`` (parsed by i
 ``parse_config``), ``[world]`` and ``[devices]`` belong to the HAL backend. Relations between
 sections (rates that must divide the base rate, the watchdog device) are checked by
 :func:`flight.config.validate`.
-
-:func:`parse_section` is the older, type-blind constructor, kept only for the sections not
-yet converted to :func:`native.schema.parse` (``[fdir]``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from dataclasses import dataclass
 
 from native.errors import ConfigError
 from native.schema import setting
@@ -26,10 +22,7 @@ __all__ = [
     "ParamsSection",
     "ReportSection",
     "TmtcSection",
-    "parse_section",
 ]
-
-C = TypeVar("C")
 
 #: The highest base tick a flight computer runs (Hz): 1 ms per tick for every component.
 MAX_BASE_HZ = 1000.0
@@ -177,21 +170,3 @@ class ReportSection:
         units="s",
         doc="sampling period (a whole number of ticks)",
     )
-
-
-def parse_section(cls: type[C], table: Any, where: str, **overrides: Any) -> C:
-    """Build ``cls(**table)`` (``overrides`` replace keys already parsed, e.g. nested lists).
-
-    The older, type-blind constructor: unknown keys are refused, but types and ranges are
-    not checked. Kept for the sections not yet converted to :func:`native.schema.parse`.
-    """
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where} must be a table")
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}")
-    try:
-        return cls(**{**table, **overrides})
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None

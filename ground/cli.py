@@ -103,12 +103,32 @@ def cmd_dict(args: argparse.Namespace) -> int:
     config.setdefault("tmtc", {})["ground_link"] = False
     import tempfile
 
+    out = Path(args.out) if args.out else None
+    if out is not None and (out.is_dir() or not out.parent.is_dir()):
+        # checked before the node is built; the write itself can still fail (permissions)
+        raise SatnodeError(f"--out {out}: not a file in an existing folder")
     with tempfile.TemporaryDirectory() as tmp:
         node = Node(config, NodeOptions(out_dir=Path(tmp)))
         try:
-            print(json.dumps(build_dictionary(node.executive, node.tmtc), indent=2))
+            if node.tmtc is None:
+                raise SatnodeError("the configuration has no TM/TC endpoint: nothing to describe")
+            dictionary = build_dictionary(node.executive, node.tmtc)
         finally:
             node.close()
+    if args.format == "xtce":
+        from ground.xtce import build_xtce
+
+        text = build_xtce(dictionary)
+    else:
+        text = json.dumps(dictionary, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SatnodeError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
+    print(f"{args.format} dictionary written to {out}", file=sys.stderr)
     return 0
 
 
@@ -192,8 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.set_defaults(func=cmd_sim)
 
-    dct = sub.add_parser("dict", help="print the command and telemetry dictionary as JSON")
+    dct = sub.add_parser(
+        "dict", help="the command and telemetry dictionary (JSON, or XTCE 1.2 with --format xtce)"
+    )
     dct.add_argument("--config", help="TOML file merged over the embedded default")
+    dct.add_argument(
+        "--format", choices=("json", "xtce"), default="json", help="output format (default json)"
+    )
+    dct.add_argument("--out", help="write to this file instead of standard output")
     dct.set_defaults(func=cmd_dict)
 
     config = sub.add_parser("config", help="configuration tools")

@@ -1,15 +1,15 @@
-"""The ``[adcs]`` configuration section."""
+"""The ``[adcs]`` configuration section (a :mod:`native.schema` section)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from native.errors import ConfigError
+from native import schema
+from native.schema import setting
 
-__all__ = ["Config", "parse_config"]
+__all__ = ["MAX_RATE_HZ", "Config", "parse_config"]
 
 #: Highest step rate accepted (Hz): the unit is commanded, not closed-loop controlled, here.
 MAX_RATE_HZ = 100.0
@@ -25,27 +25,20 @@ class Config:
     reads the unit and publishes :class:`~flight.messages.AttitudeStatus`.
     """
 
-    attitude: str = "attitude"
-    rate_hz: float = 1.0
+    attitude: str = setting(
+        "attitude", min_len=1, doc="HAL attitude unit (a [devices.<name>] of family 'attitude')"
+    )
+    rate_hz: float = setting(
+        1.0,
+        lo=0,
+        lo_open=True,
+        hi=MAX_RATE_HZ,
+        units="Hz",
+        doc="step rate: pointing requests applied, unit read, AttitudeStatus published",
+    )
 
 
 def parse_config(table: Mapping[str, Any]) -> Config:
-    """Build a :class:`Config` from the ``[adcs]`` table; ConfigError naming ``[adcs] key``
-    for an unknown key, a wrong type or a value out of range."""
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"[adcs] must be a table, got {type(table).__name__}")
-    known = {f.name for f in fields(Config)}
-    for key in table:
-        if key not in known:
-            raise ConfigError(f"[adcs] {key}: unknown key (keys: {', '.join(sorted(known))})")
-    cfg = Config()
-    attitude = table.get("attitude", cfg.attitude)
-    if not isinstance(attitude, str) or not attitude:
-        raise ConfigError(f"[adcs] attitude: must be a device name, got {attitude!r}")
-    rate = table.get("rate_hz", cfg.rate_hz)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)):
-        raise ConfigError(f"[adcs] rate_hz: must be a number, got {rate!r}")
-    rate = float(rate)
-    if not math.isfinite(rate) or not 0.0 < rate <= MAX_RATE_HZ:
-        raise ConfigError(f"[adcs] rate_hz: {rate!r} is outside (0, {MAX_RATE_HZ}] Hz")
-    return Config(attitude=attitude, rate_hz=rate)
+    """Check the ``[adcs]`` table against :class:`Config` and build it (ConfigError naming
+    ``[adcs] <key>`` for an unknown key, a wrong type or a value out of range)."""
+    return schema.parse(Config, table, "adcs")

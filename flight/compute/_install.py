@@ -1,27 +1,29 @@
-"""Installation of the executor into a node (the composition root calls :func:`install`).
+"""The ``[compute]`` section and the installation of the executor into a node (the
+composition root calls :func:`install`).
 
-``[compute]`` keys read here (the rest configure :class:`ExecutorConfig`):
-``rate_hz`` (the executive's base rate, at most 10 Hz),
-``accelerator`` (device name, "accel"), ``storage`` (device name, "nv") and the
-``[compute.workload]`` table (:class:`WorkloadConfig`; absent: no generated workload).
+:class:`ComputeConfig` is one :mod:`native.schema` section: the executor's keys
+(:class:`ExecutorConfig`) sit directly in ``[compute]`` next to the installer's
+(:data:`INSTALL_KEYS`: ``rate_hz``, at most 10 Hz, absent: the base rate; the device names
+``accelerator``, ``storage``, ``imager``; ``weights_region``) and the ``[compute.workload]``
+table (absent: no generated workload).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from flight.compute._eo import detector_weights
 from flight.compute._executor import ComputeExecutor, ExecutorConfig
-from flight.compute._workload import WorkloadConfig, WorkloadGenerator
+from flight.compute._workload import WorkloadConfig, WorkloadGenerator, WorkloadSection
 from flight.core import InstallContext
 from flight.edac import EdacRegions
 from hal.accelerator import Accelerator
 from hal.imager import Imager
 from hal.platform import Storage
-from native.errors import ConfigError
+from native import schema
+from native.schema import setting
 
 __all__ = [
     "INSTALL_KEYS",
@@ -31,10 +33,8 @@ __all__ = [
     "parse_config",
 ]
 
-#: Keys of ``[compute]`` that belong to the installer rather than to ExecutorConfig.
-INSTALL_KEYS = frozenset(
-    {"rate_hz", "accelerator", "storage", "imager", "workload", "weights_region"}
-)
+#: Highest executor step rate (Hz): a step is a scheduling decision, not a control loop.
+_MAX_RATE_HZ = 10.0
 
 
 class ComputeApp:
@@ -61,63 +61,67 @@ class ComputeApp:
 
 
 @dataclass(frozen=True, slots=True)
-class ComputeConfig:
-    """The ``[compute]`` section: the executor's settings plus what the installer wires.
+class ComputeConfig(ExecutorConfig):
+    """The ``[compute]`` section (a :mod:`native.schema` section): the executor's keys
+    (inherited from :class:`ExecutorConfig`, written directly in ``[compute]``), the keys the
+    installer wires, and the ``[compute.workload]`` table.
 
-    ``rate_hz``: the executor's step rate (Hz; None: the executive's base rate, at most
-    10 Hz). ``accelerator``, ``storage``, ``imager``: HAL device names. ``weights_region``:
-    the EDAC-protected region holding the detector weights (None: unprotected copy).
-    ``workload``: the generated Earth-observation workload (None: no generated jobs).
-    ``seed_given``: the section set the executor's seed itself (else the run's seed is used).
+    Build it with :func:`parse_config`; :attr:`executor` is the executor's own configuration
+    and :attr:`workload_config` the generator's.
     """
 
-    executor: ExecutorConfig
-    workload: WorkloadConfig | None
-    rate_hz: float | None
-    accelerator: str
-    storage: str
-    imager: str
-    weights_region: str | None
-    seed_given: bool
-
-
-def _name(section: Mapping[str, Any], key: str, default: str) -> str:
-    value = section.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"[compute] {key}: must be a device name, got {value!r}")
-    return value
-
-
-def parse_config(section: Any) -> ComputeConfig:
-    """Build a :class:`ComputeConfig` from ``[compute]``; ConfigError names any bad key."""
-    if not isinstance(section, Mapping):
-        raise ConfigError("[compute] must be a table")
-    executor = ExecutorConfig.from_section(section, 0, set(INSTALL_KEYS))
-    workload = None
-    if "workload" in section:
-        wcfg = WorkloadConfig.from_section(section["workload"])
-        workload = wcfg if wcfg.enabled else None
-    rate = section.get("rate_hz")
-    if rate is not None and (
-        isinstance(rate, bool)
-        or not isinstance(rate, int | float)
-        or not math.isfinite(rate)
-        or not 0 < rate <= 10.0
-    ):
-        raise ConfigError(f"[compute] rate_hz: must be a number in (0, 10] Hz, got {rate!r}")
-    region = section.get("weights_region")
-    if region is not None and (not isinstance(region, str) or not region):
-        raise ConfigError(f"[compute] weights_region: must be a region name, got {region!r}")
-    return ComputeConfig(
-        executor=executor,
-        workload=workload,
-        rate_hz=None if rate is None else float(rate),
-        accelerator=_name(section, "accelerator", "accel"),
-        storage=_name(section, "storage", "nv"),
-        imager=_name(section, "imager", "imager"),
-        weights_region=region,
-        seed_given="seed" in section,
+    seed: int = setting(
+        0, lo=0, hi=2**63 - 1, doc="scene generation seed (0: the run's [node] seed)"
     )
+    rate_hz: float | None = setting(
+        None,
+        lo=0,
+        lo_open=True,
+        hi=_MAX_RATE_HZ,
+        units="Hz",
+        doc=f"executor step rate (absent: the base rate, at most {_MAX_RATE_HZ:g} Hz)",
+    )
+    accelerator: str = setting("accel", min_len=1, doc="HAL accelerator device")
+    storage: str = setting("nv", min_len=1, doc="HAL storage device of results and checkpoints")
+    imager: str = setting("imager", min_len=1, doc="HAL imager device")
+    weights_region: str | None = setting(
+        None,
+        min_len=1,
+        max_len=64,
+        doc="EDAC-protected region created for the detector weights (absent: unprotected)",
+    )
+    workload: WorkloadSection | None = setting(
+        None, doc="[compute.workload]: the generated Earth-observation jobs (absent: none)"
+    )
+
+    @property
+    def seed_given(self) -> bool:
+        """The section sets the scene seed itself (else the run's seed is used)."""
+        return self.seed != 0
+
+    @property
+    def executor(self) -> ExecutorConfig:
+        """The executor's configuration (the scene seed as configured: see :attr:`seed_given`)."""
+        return ExecutorConfig(**{f.name: getattr(self, f.name) for f in fields(ExecutorConfig)})
+
+    @property
+    def workload_config(self) -> WorkloadConfig | None:
+        """The workload generator's configuration (None: absent or ``enabled = false``)."""
+        if self.workload is None or not self.workload.enabled:
+            return None
+        return self.workload.to_config()
+
+
+#: Keys of ``[compute]`` that belong to the installer rather than to :class:`ExecutorConfig`.
+INSTALL_KEYS = frozenset(f.name for f in fields(ComputeConfig)) - frozenset(
+    f.name for f in fields(ExecutorConfig)
+)
+
+
+def parse_config(section: Mapping[str, Any]) -> ComputeConfig:
+    """Check the ``[compute]`` table (``[compute.workload]`` included) against
+    :class:`ComputeConfig` and build it; ConfigError (one line naming the key) otherwise."""
+    return schema.parse(ComputeConfig, section, "compute")
 
 
 def install(ctx: InstallContext, cfg: ComputeConfig) -> ComputeApp:
@@ -127,7 +131,8 @@ def install(ctx: InstallContext, cfg: ComputeConfig) -> ComputeApp:
     nv = ctx.device("storage", cfg.storage, Storage)
     imager = ctx.device("imager", cfg.imager, Imager)
     executor_cfg = cfg.executor if cfg.seed_given else replace(cfg.executor, seed=ctx.seed)
-    generator = WorkloadGenerator(cfg.workload, ctx.seed) if cfg.workload is not None else None
+    workload = cfg.workload_config
+    generator = WorkloadGenerator(workload, ctx.seed) if workload is not None else None
     region = None
     if cfg.weights_region is not None:
         # The detector weights live in a region compute owns, created through EDAC's service:

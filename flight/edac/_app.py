@@ -27,7 +27,6 @@ service (:class:`~flight.edac.EdacRegions`), and :func:`protect_core` creates th
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,11 +37,13 @@ from flight.core import Executive, perf_counter_ns
 from flight.edac._memory_service import MemoryService
 from flight.edac._period import DAYS_PER_YEAR
 from flight.edac._redundant import RedundantExecutor
-from flight.edac._scrubber import Scrubber, ScrubConfig
-from flight.edac._service import EdacRegions
+from flight.edac._scrubber import MAX_REGION_SLOTS, Scrubber, ScrubConfig
+from flight.edac._service import MAX_REGION_BYTES, EdacRegions
 from flight.edac._store import BlobStore
 from flight.edac._tmr_state import TmrState
+from native import schema
 from native.errors import ConfigError
+from native.schema import setting
 
 if TYPE_CHECKING:
     from flight.tmtc import TmtcService
@@ -54,26 +55,98 @@ RegisterMemory = Callable[[str, np.ndarray[Any, Any]], Any]
 DEFAULT_TARGET_PER_YEAR = 1e-3
 
 
+#: Most octets EDAC protects: every region slot holding its largest region (8 x 1 GiB),
+#: the bound of a flight computer's scrubbed memory.
+MAX_PROTECTED_BYTES = MAX_REGION_SLOTS * MAX_REGION_BYTES
+#: Upset rates above this (per bit per day) are a typo: a solar particle event's worst case
+#: on unhardened SRAM is ~1e-4.
+_MAX_UPSET_RATE = 1e-2
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
-    """The validated ``[edac]`` section (see the module docstring; build with
-    :func:`parse_config`). Sizes in octets, rates per bit per day, times in seconds."""
+    """The ``[edac]`` section (a :mod:`native.schema` section; see the module docstring).
+    Sizes in octets, upset rates per bit per day, times in seconds."""
 
-    storage_device: str | None = None
-    upset_rate_per_bit_day: float = 4e-7
-    saa_factor: float = 10.0
-    target_uncorrectable_per_year: float | None = None
-    target_uncorrectable_per_day: float | None = None
-    period_margin: float = 0.5
-    max_period_s: float = 60.0
-    rate_hz: float = 1.0
-    max_words_per_step: int = 1 << 20
-    max_cpu_frac: float = 0.05
-    page_bytes: int = 4096
-    auto_reload: bool = True
-    max_check_bytes: int = 64 << 20
-    params_bytes: int = 16 << 10
-    tm_buffer_bytes: int = 64 << 10
+    storage_device: str | None = setting(
+        None,
+        min_len=1,
+        doc="HAL storage device of the golden copies (required at install: no RAM fallback)",
+    )
+    upset_rate_per_bit_day: float = setting(
+        4e-7,
+        lo=0,
+        lo_open=True,
+        hi=_MAX_UPSET_RATE,
+        units="1/bit/day",
+        doc="upset rate outside the SAA (REFERENCE.md, Alsat-1)",
+    )
+    saa_factor: float = setting(10.0, lo=1, hi=1000, doc="upset rate multiplier inside the SAA")
+    target_uncorrectable_per_year: float | None = setting(
+        None,
+        lo=0,
+        lo_open=True,
+        hi=1000,
+        units="1/year",
+        doc=f"target uncorrectable words (absent: {DEFAULT_TARGET_PER_YEAR:g}/year)",
+    )
+    target_uncorrectable_per_day: float | None = setting(
+        None,
+        lo=0,
+        lo_open=True,
+        hi=1000 / DAYS_PER_YEAR,
+        units="1/day",
+        doc="the same target per day (not with target_uncorrectable_per_year)",
+    )
+    period_margin: float = setting(
+        0.5, lo=0, lo_open=True, hi=1, doc="aim at this fraction of the required scrub period"
+    )
+    max_period_s: float = setting(
+        60.0, lo=0, lo_open=True, hi=86400, units="s", doc="never sweep slower than this"
+    )
+    rate_hz: float = setting(
+        1.0, lo=0, lo_open=True, hi=1000, units="Hz", doc="scrubber step rate (divides base)"
+    )
+    max_words_per_step: int = setting(
+        1 << 20,
+        lo=1,
+        hi=MAX_PROTECTED_BYTES // 8,
+        units="words",
+        doc="CPU budget: 64-bit words scrubbed per step at most",
+    )
+    max_cpu_frac: float = setting(
+        0.05, lo=0, lo_open=True, hi=1, doc="step time / step period alarm threshold"
+    )
+    page_bytes: int = setting(
+        4096, lo=64, hi=1 << 24, units="octets", doc="reload granularity (a multiple of 8)"
+    )
+    auto_reload: bool = setting(True, doc="reload BAD regions from their golden copy")
+    max_check_bytes: int = setting(
+        64 << 20,
+        lo=1,
+        hi=MAX_PROTECTED_BYTES,
+        units="octets",
+        doc="largest PUS-6 check request",
+    )
+    params_bytes: int = setting(
+        16 << 10, lo=64, hi=1 << 20, units="octets", doc="region 'params': the parameter image"
+    )
+    tm_buffer_bytes: int = setting(
+        64 << 10, lo=64, hi=1 << 24, units="octets", doc="region 'tm_buffer': the TM ring"
+    )
+
+    def validate(self) -> None:
+        """One target key at most; whole 64-bit words per page."""
+        if (
+            self.target_uncorrectable_per_year is not None
+            and self.target_uncorrectable_per_day is not None
+        ):
+            raise ConfigError(
+                "target_uncorrectable_per_day: give target_uncorrectable_per_year or "
+                "target_uncorrectable_per_day, not both"
+            )
+        if self.page_bytes % 8:
+            raise ConfigError(f"page_bytes: {self.page_bytes} must be a multiple of 8")
 
     @property
     def target_per_day(self) -> float:
@@ -97,94 +170,13 @@ class Config:
         )
 
 
-_KEYS = frozenset(f for f in Config.__dataclass_fields__)
-
-
-def _number(
-    table: Mapping[str, Any],
-    key: str,
-    default: float,
-    *,
-    lo: float | None = None,
-    hi: float | None = None,
-    lo_open: bool = False,
-    integer: bool = False,
-) -> Any:
-    value: Any = table.get(key, default)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or (integer and not isinstance(value, int))
-    ):
-        kind = "an integer" if integer else "a number"
-        raise ConfigError(f"[edac] {key} must be {kind}, got {value!r}")
-    if not math.isfinite(value):
-        raise ConfigError(f"[edac] {key} must be finite, got {value!r}")
-    if lo is not None and (value < lo or (lo_open and value == lo)):
-        raise ConfigError(f"[edac] {key} = {value!r} must be {'>' if lo_open else '>='} {lo}")
-    if hi is not None and value > hi:
-        raise ConfigError(f"[edac] {key} = {value!r} must be <= {hi}")
-    return int(value) if integer else float(value)
-
-
-def _flag(table: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = table.get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"[edac] {key} must be true or false, got {value!r}")
-    return value
-
-
 def parse_config(table: Mapping[str, Any]) -> Config:
-    """Validate the ``[edac]`` table (see the module docstring); ConfigError names the key."""
-    if not isinstance(table, Mapping):
-        raise ConfigError("[edac] must be a table")
-    unknown = sorted(set(table) - _KEYS)
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [edac]: {', '.join(unknown)}")
-    per_year: float | None = None
-    per_day: float | None = None
-    if "target_uncorrectable_per_year" in table and "target_uncorrectable_per_day" in table:
-        raise ConfigError(
-            "[edac] give target_uncorrectable_per_year or target_uncorrectable_per_day, not both"
-        )
-    if "target_uncorrectable_per_day" in table:
-        per_day = _number(table, "target_uncorrectable_per_day", 0, lo=0, lo_open=True)
-    if "target_uncorrectable_per_year" in table:
-        per_year = _number(table, "target_uncorrectable_per_year", 0, lo=0, lo_open=True)
-    page_bytes = _number(table, "page_bytes", 4096, lo=64, hi=1 << 24, integer=True)
-    if page_bytes % 8:
-        raise ConfigError(f"[edac] page_bytes = {page_bytes} must be a multiple of 8")
-    storage = table.get("storage_device")
-    if storage is not None and (not isinstance(storage, str) or not storage):
-        raise ConfigError(f"[edac] storage_device must be a device name, got {storage!r}")
-    cfg = Config(
-        storage_device=storage,
-        upset_rate_per_bit_day=_number(
-            table, "upset_rate_per_bit_day", 4e-7, lo=0, lo_open=True, hi=1.0
-        ),
-        saa_factor=_number(table, "saa_factor", 10.0, lo=1.0, hi=1e6),
-        target_uncorrectable_per_year=per_year,
-        target_uncorrectable_per_day=per_day,
-        period_margin=_number(table, "period_margin", 0.5, lo=0, lo_open=True, hi=1.0),
-        max_period_s=_number(table, "max_period_s", 60.0, lo=0, lo_open=True, hi=86_400.0),
-        rate_hz=_number(table, "rate_hz", 1.0, lo=0, lo_open=True, hi=1000.0),
-        max_words_per_step=_number(
-            table, "max_words_per_step", 1 << 20, lo=1, hi=2**32 - 1, integer=True
-        ),
-        max_cpu_frac=_number(table, "max_cpu_frac", 0.05, lo=0, lo_open=True, hi=1.0),
-        page_bytes=page_bytes,
-        auto_reload=_flag(table, "auto_reload", True),
-        max_check_bytes=_number(table, "max_check_bytes", 64 << 20, lo=1, hi=1 << 40, integer=True),
-        params_bytes=_number(table, "params_bytes", 16 << 10, lo=64, hi=1 << 20, integer=True),
-        tm_buffer_bytes=_number(
-            table, "tm_buffer_bytes", 64 << 10, lo=64, hi=1 << 24, integer=True
-        ),
-    )
-    try:
-        cfg.scrub  # noqa: B018 - the scrub requirements' own checks (finite, ranges)
-    except ValueError as exc:
-        raise ConfigError(f"[edac] {exc}") from None
-    return cfg
+    """Check the ``[edac]`` table against :class:`Config` and build it.
+
+    ConfigError (one line naming ``[edac] <key>``) on an unknown key, a wrong type, a
+    non-finite or out-of-range value, both target keys, or a page that is not whole words.
+    """
+    return schema.parse(Config, table, "edac")
 
 
 class EdacApp:

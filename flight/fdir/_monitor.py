@@ -28,13 +28,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from native.errors import ConfigError
+from native.schema import setting
 
-__all__ = ["ACTIONS", "KINDS", "MonitorDef", "MonitorState", "read_source", "resolve_source"]
+__all__ = [
+    "ACTIONS",
+    "KINDS",
+    "MAX_PERSISTENCE",
+    "MonitorDef",
+    "MonitorState",
+    "read_source",
+    "resolve_source",
+]
 
 #: Actions an event-action link may trigger.
 ACTIONS = ("safe", "event")
 #: Kinds of check a monitor row performs.
 KINDS = ("limit", "baseline")
+#: Largest persistence (checks): the range of the ``set_persistence`` command's U16 argument.
+MAX_PERSISTENCE = 3600
+#: Longest monitor name (characters): it appears in events and in the summary.
+MAX_NAME_LEN = 32
+#: Longest source (characters): ``Type.field``, both Python identifiers.
+MAX_SOURCE_LEN = 96
 #: Prefix of a zone-temperature source (``ThermalStatus.zone:<zone name>``), read through the
 #: message's ``temp_c(zone)`` method.
 ZONE_PREFIX = "zone:"
@@ -42,16 +57,62 @@ ZONE_PREFIX = "zone:"
 
 @dataclass(slots=True)
 class MonitorDef:
-    """One row of the monitoring table (an entry of ``[[fdir.monitors]]``)."""
+    """One row of the monitoring table: an entry of ``[[fdir.monitors]]`` (a
+    :mod:`native.schema` section; ``low``/``high`` in the units of the source field).
 
-    name: str
-    source: str
-    kind: str = "limit"  #: "limit" | "baseline"
-    low: float | None = None
-    high: float | None = None
-    persistence: int = 3
-    action: str = "safe"
-    enabled: bool = True
+    Mutable on purpose: the ``enable_monitor``, ``set_limits`` and ``set_persistence``
+    commands change a row in flight.
+    """
+
+    name: str = setting(
+        min_len=1,
+        max_len=MAX_NAME_LEN,
+        doc="row name, unique (a user file's row replaces the default row of that name)",
+    )
+    source: str = setting(
+        min_len=3,
+        max_len=MAX_SOURCE_LEN,
+        doc="bus message field read: 'Type.field' or 'ThermalStatus.zone:<zone>'",
+    )
+    kind: str = setting(
+        "limit",
+        choices=KINDS,
+        doc="'limit': outside [low, high]; 'baseline': below the first (or last isolated) value",
+    )
+    # Thresholds are in the units of whatever field the row reads (a fraction, C, a count),
+    # so no range other than finiteness applies here; limit rows check low <= high.
+    low: float | None = setting(None, doc="limit rows: violated below this (source units)")
+    high: float | None = setting(None, doc="limit rows: violated above this (source units)")
+    persistence: int = setting(
+        3,
+        lo=1,
+        hi=MAX_PERSISTENCE,
+        units="samples",
+        doc="consecutive violating checks before a detection",
+    )
+    action: str = setting(
+        "safe", choices=ACTIONS, doc="event-action link: 'safe' enters SAFE, 'event' only reports"
+    )
+    enabled: bool = setting(True, doc="the row is checked")
+
+    def validate(self) -> None:
+        """A ``Type.field`` source; a limit row has a threshold and ``low <= high``; a
+        baseline row has none (the source's existence is checked at install)."""
+        type_name, dot, attr = self.source.partition(".")
+        if not (dot and type_name and attr):
+            raise ConfigError(
+                f"source: {self.source!r} must be 'Type.field' (e.g. 'PowerStatus.soc_frac')"
+            )
+        if self.kind == "limit":
+            if self.low is None and self.high is None:
+                raise ConfigError("low: a limit monitor needs low, high or both")
+            if self.low is not None and self.high is not None and self.low > self.high:
+                raise ConfigError(f"high: {self.high!r} is below low ({self.low!r})")
+        elif self.low is not None or self.high is not None:
+            raise ConfigError(
+                f"{'low' if self.low is not None else 'high'}: a baseline monitor "
+                "(kind = 'baseline') takes no low or high"
+            )
 
 
 @dataclass(slots=True)

@@ -8,12 +8,17 @@ back what :func:`format_config` writes.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import textwrap
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from flight.apps import APPLICATIONS
+from flight.compute import ComputeConfig, ExecutorConfig
+from flight.compute import parse_config as parse_compute
 from flight.config import (
     HAL_SECTIONS,
     NODE_SECTIONS,
@@ -22,7 +27,8 @@ from flight.config import (
     load_config,
     validate,
 )
-from flight.apps import APPLICATIONS
+from flight.fdir import MonitorDef
+from flight.fdir import parse_config as parse_fdir
 from native.errors import ConfigError
 from native.schema import describe
 
@@ -96,6 +102,33 @@ def test_default_configuration_is_valid_and_every_section_has_a_schema() -> None
             "[compute.workload]\nmean_interarrival_s = inf",
             "[compute.workload] mean_interarrival_s: expected a number in",
         ),
+        ("[compute]\nrate_hz = 20.0", "[compute] rate_hz: expected a number in (0, 10] (Hz)"),
+        ('[compute]\nstorage = ""', "[compute] storage: expected at least 1 characters, got 0"),
+        # the executor's and the installer's keys are one section: both are listed as allowed
+        ("[compute]\nqueue_depht = 3", "[compute] queue_depht: unknown key (allowed: accel"),
+        ("[fdir]\nrate_hz = 2000.0", "[fdir] rate_hz: expected a number in (0, 1000] (Hz)"),
+        ("[fdir]\nstale_s = 0.5", "[fdir] stale_s: 0.5 s is shorter than one FDIR step"),
+        (
+            "[fdir]\nresume_soc = 0.2",
+            "[fdir] resume_soc: 0.2 must be above the SoC floor of monitor 'soc_floor' (low = 0.3)",
+        ),
+        (
+            '[[fdir.monitors]]\nname = "soc_floor"\nsource = "PowerStatus.soc_frac"\n'
+            "low = 0.3\npersistence = 0",
+            "[fdir.monitors[soc_floor]] persistence: expected an integer in [1, 3600] (samples)",
+        ),
+        (
+            '[[fdir.monitors]]\nname = "bus"\nsource = "PowerStatus.soc_frac"\nhigh = nan',
+            "[fdir.monitors[bus]] high: expected a number, got nan",
+        ),
+        (
+            "[edac]\nmax_check_bytes = 1099511627776",
+            "[edac] max_check_bytes: expected an integer in [1, 8589934592] (octets)",
+        ),
+        ("[edac]\npage_bytes = 100", "[edac] page_bytes: 100 must be a multiple of 8"),
+        ("[edac]\nsaa_factor = 0.5", "[edac] saa_factor: expected a number in [1, 1000]"),
+        ('[adcs]\nattitude = ""', "[adcs] attitude: expected at least 1 characters"),
+        ("[adcs]\nrate_hz = -1.0", "[adcs] rate_hz: expected a number in (0, 100] (Hz)"),
     ],
 )
 def test_bad_values_give_one_line_naming_file_section_and_key(
@@ -220,6 +253,38 @@ def test_one_monitor_entry_keeps_the_default_monitors(tmp_path: Path) -> None:
     assert "soc_floor" in names
 
 
+def test_monitor_with_a_default_name_replaces_that_row(tmp_path: Path) -> None:
+    text = """
+        [[fdir.monitors]]
+        name = "soc_floor"
+        source = "PowerStatus.soc_frac"
+        low = 0.25
+        """
+    cfg = load_config(write(tmp_path, text))
+    rows = parse_fdir(cfg["fdir"]).monitors
+    assert [m.name for m in rows] == [m["name"] for m in default_config()["fdir"]["monitors"]]
+    # keys the user's row leaves out take the row defaults, not the old row's values
+    assert rows[0] == MonitorDef("soc_floor", "PowerStatus.soc_frac", low=0.25)
+
+
+def test_monitors_replace_keeps_only_the_users_rows(tmp_path: Path) -> None:
+    text = """
+        [fdir]
+        monitors_replace = true
+        [[fdir.monitors]]
+        name = "soc_floor"
+        source = "PowerStatus.soc_frac"
+        low = 0.30
+        """
+    rows = parse_fdir(load_config(write(tmp_path, text))["fdir"]).monitors
+    assert rows == (MonitorDef("soc_floor", "PowerStatus.soc_frac", low=0.30),)
+
+
+def test_duplicate_monitor_names_in_the_user_file_are_refused(tmp_path: Path) -> None:
+    row = '[[fdir.monitors]]\nname = "bus"\nsource = "PowerStatus.soc_frac"\nlow = 0.1\n'
+    assert "'bus' is used by entry 0 too" in load_error(tmp_path, row + row)
+
+
 def test_duplicate_names_in_the_user_file_are_refused(tmp_path: Path) -> None:
     text = """
         [[thermal.zones]]
@@ -270,3 +335,46 @@ def test_node_sections_document_every_key(section: str) -> None:
         assert row.doc, (section, row.key)
     default = load_config(None).get(section, {})
     assert set(default) <= {r.key for r in rows}
+
+
+#: Application sections whose keys are not all documented yet. TODO(lead): gnc is being
+#: rewritten by another helper; drop it here once its Config is a documented schema section.
+UNDOCUMENTED_APPS = frozenset({"gnc"})
+
+
+@pytest.mark.parametrize(
+    "section",
+    sorted(spec.section for spec in APPLICATIONS if spec.section not in UNDOCUMENTED_APPS),
+)
+def test_app_sections_document_every_key(section: str) -> None:
+    """Every key of the default section (entries of arrays of tables too) is described."""
+    spec = next(s for s in APPLICATIONS if s.section == section)
+    rows = describe(importlib.import_module(spec.module).Config)
+    assert all(row.doc for row in rows), [row.key for row in rows if not row.doc]
+    keys = {row.key for row in rows}
+    for key, value in load_config(None).get(section, {}).items():
+        assert key in keys, (section, key)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for entry in value:
+                assert {f"{key}[].{k}" for k in entry} <= keys, (section, key, entry)
+
+
+def test_compute_is_one_section_of_executor_installer_and_workload_keys() -> None:
+    keys = {row.key for row in describe(ComputeConfig)}
+    assert {f.name for f in dataclasses.fields(ExecutorConfig)} <= keys
+    assert {"rate_hz", "accelerator", "storage", "imager", "weights_region"} <= keys
+    assert {"workload.mean_interarrival_s", "workload.classes.<name>.tiles"} <= keys
+    table = {"queue_depth": 8, "rate_hz": 5, "storage": "nvm", "workload": {"start_s": 30}}
+    cfg = parse_compute(table)
+    # the executor's keys sit directly in [compute]; the scene seed follows the run's seed
+    assert cfg.executor == ExecutorConfig(queue_depth=8, seed=0) and not cfg.seed_given
+    assert (cfg.rate_hz, cfg.storage, cfg.accelerator, cfg.weights_region) == (
+        5.0,
+        "nvm",
+        "accel",
+        None,
+    )
+    assert cfg.workload_config is not None and cfg.workload_config.start_s == 30.0
+    seeded = parse_compute({"seed": 7, "workload": {"enabled": False}})
+    assert seeded.seed_given and seeded.executor.seed == 7 and seeded.workload_config is None
+    assert parse_compute({}).workload_config is None  # no [compute.workload]: no jobs

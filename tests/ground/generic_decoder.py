@@ -10,11 +10,11 @@ flight's own unpacking, which makes it an oracle for the dictionary's completene
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DictionaryCodec", "TmDecodeError", "DecodedTm"]
+__all__ = ["DecodedTm", "DictionaryCodec", "TmDecodeError"]
 
 _CODES = {
     ("unsigned", 1): "B", ("unsigned", 2): "H", ("unsigned", 4): "I", ("unsigned", 8): "Q",
@@ -54,7 +54,7 @@ def _crc(params: Mapping[str, Any], data: bytes) -> int:
     return crc ^ int(params["xor_out"])
 
 
-def _bitfields(spec: list[Mapping[str, Any]], value: int, total_bits: int) -> dict[str, int]:
+def _bitfields(spec: Sequence[Mapping[str, Any]], value: int, total_bits: int) -> dict[str, int]:
     out: dict[str, int] = {}
     shift = total_bits
     for f in spec:
@@ -110,7 +110,7 @@ class DictionaryCodec:
         t = self.types[label]
         lo = item.get("min", t.get("min"))
         hi = item.get("max", t.get("max"))
-        if lo is not None and value < lo or hi is not None and value > hi:
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise ValueError(f"{item['name']}={value} outside [{lo}, {hi}]")
         return self._struct(label).pack(int(value) if t["kind"] == "bool" else value)
 
@@ -122,12 +122,10 @@ class DictionaryCodec:
             return [{"name": f["name"], "type": f["type"]} for f in self.hk[key]["fields"]]
         if kind == "command_arguments":
             return list(self.commands[key]["args"])
-        if kind == "parameter_value":
-            return [{"name": "value", "type": self.params[key]["type"]}]
         raise TmDecodeError(f"unknown keyed item type {kind!r}")
 
     def decode_layout(
-        self, layout: list[Mapping[str, Any]], buf: bytes, pos: int = 0
+        self, layout: Sequence[Mapping[str, Any]], buf: bytes, pos: int = 0
     ) -> tuple[dict[str, Any], int]:
         """Decode ``layout`` from ``buf`` at ``pos``: (items by name, next position)."""
         out: dict[str, Any] = {}
@@ -149,6 +147,8 @@ class DictionaryCodec:
                 if pos + n > len(buf):
                     raise TmDecodeError(f"{name}: {n} octets past the end")
                 out[name], pos = buf[pos : pos + n], pos + n
+            elif kind == "parameter_value":  # one value of the keyed parameter's type
+                out[name], pos = self._read(self.params[out[item["key"]]]["type"], buf, pos)
             elif kind == "utf8":
                 if item["length"] != "rest":
                     raise TmDecodeError(f"{name}: unknown length {item['length']!r}")
@@ -160,7 +160,7 @@ class DictionaryCodec:
                 out[name], pos = self.decode_layout(self._keyed(item, out), buf, pos)
         return out, pos
 
-    def encode_layout(self, layout: list[Mapping[str, Any]], values: Mapping[str, Any]) -> bytes:
+    def encode_layout(self, layout: Sequence[Mapping[str, Any]], values: Mapping[str, Any]) -> bytes:
         """Encode ``values`` (as :meth:`decode_layout` returns them) per ``layout``."""
         out = bytearray()
         for item in layout:
@@ -177,6 +177,9 @@ class DictionaryCodec:
                 out += bytes(value)
             elif kind == "utf8":
                 out += value.encode("utf-8")
+            elif kind == "parameter_value":
+                param = self.params[values[item["key"]]]
+                out += self._write(param["type"], value, param | {"name": item["name"]})
             else:
                 out += self.encode_layout(self._keyed(item, values), value)
         return bytes(out)
@@ -224,7 +227,7 @@ class DictionaryCodec:
             yield stream[pos : pos + n]
             pos += n
 
-    def _check_fixed(self, spec: list[Mapping[str, Any]], got: dict[str, int], tm: bool) -> None:
+    def _check_fixed(self, spec: Sequence[Mapping[str, Any]], got: dict[str, int], tm: bool) -> None:
         for f in spec:
             want = f.get("value", f.get("tm" if tm else "tc"))
             if want is not None and got[f["name"]] != want:
@@ -292,7 +295,7 @@ class DictionaryCodec:
         return body + _crc(self.pec, body).to_bytes(pec_octets, "big")
 
     @staticmethod
-    def _pack_bits(spec: list[Mapping[str, Any]], fields: Mapping[str, int], tm: bool) -> bytes:
+    def _pack_bits(spec: Sequence[Mapping[str, Any]], fields: Mapping[str, int], tm: bool) -> bytes:
         value, bits = 0, 0
         for f in spec:
             v = f.get("value", f.get("tm" if tm else "tc"))
