@@ -23,6 +23,7 @@ from flight.apps import app_spec
 from flight.core import Component, Executive, InstallContext, SimClock
 from flight.gnc import GncComponent, build_component
 from flight.messages import EclipseForecast, PowerBudget, PropulsionPowerRequest
+from flight.node import make_context
 from flight.testing import attach_plant
 from hal import Pdu
 from hal.registry import Backend, get_device, open_from_config
@@ -89,22 +90,7 @@ class RailSwitch(Component):
 
 def install_context(backend: Backend, exe: Executive) -> InstallContext:
     """The install context the node would give the gnc app (registry line, devices, ids)."""
-    return InstallContext(
-        app_spec("gnc"),
-        clock=exe.clock,
-        bus=exe.bus,
-        events=exe.events,
-        params=exe.params,
-        seed=1,
-        base_hz=exe.base_hz,
-        add_component=exe.add,
-        lookup_device=lambda name, iface: get_device(backend, name, iface),
-        capabilities=backend,
-        register_service=None,
-        send_tm=None,
-        services={},
-        message_types={},
-    )
+    return make_context(app_spec("gnc"), executive=exe, backend=backend)
 
 
 class Rig:

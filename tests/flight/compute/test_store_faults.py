@@ -9,7 +9,7 @@ from flight.compute import Criticality, JobKind, JobRequest, JobState
 from flight.compute._store import _SEQ, RESULT_PREFIX
 from hal.registry import open_backend
 from native.errors import DeviceCommandError
-from tests.compute.test_executor import Rig
+from tests.flight.compute.test_executor import Rig
 
 
 def test_unreadable_sequence_blob_at_boot_does_not_reuse_job_ids() -> None:

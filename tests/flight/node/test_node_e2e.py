@@ -17,7 +17,7 @@ import pytest
 
 from flight.core import NS_PER_S, Component
 from flight.messages import Mode
-from tests.flight._harness import ORBIT_S, make_node
+from tests.flight.node._harness import ORBIT_S, make_node
 
 
 def test_beta_is_zero_in_the_harness(tmp_path: Path) -> None:

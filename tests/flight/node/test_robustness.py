@@ -16,7 +16,7 @@ from flight.core import NS_PER_S, Executive, SimClock
 from flight.messages import ShedLevel, ThermalThrottle
 from flight.tmtc import TmtcService
 from native.errors import DeviceCommandError, DeviceUnavailableError
-from tests.flight._harness import make_node
+from tests.flight.node._harness import make_node
 
 
 def test_failing_tm_sink_never_escapes_the_executive() -> None:
