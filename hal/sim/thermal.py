@@ -31,7 +31,8 @@ class SimHeater(SimDevice, Heater):
         super().__init__(name, ctx, opts)
         nodes = tuple(self.world.thermal.node_names)
         self._node = opts.string("node", None, nodes)
-        self._rated_w = opts.real("rated_w", 10.0, lo=0.0, lo_open=True)
+        # 10 kW bounds any spacecraft heater; beyond it a value is a typo, not a heater
+        self._rated_w = opts.real("rated_w", 10.0, lo=0.0, lo_open=True, hi=10_000.0)
         opts.finish()
         self._on = False
         self._duty = 1.0
