@@ -63,6 +63,13 @@ class Node:
         self.param_load = c.param_load
         self.resets: list[dict[str, Any]] = []
         self.wall_seconds = 0.0
+        from hal.registry import ProcessorReset
+
+        #: the backend when it can reset the flight computer (checked once: runtime
+        #: Protocol checks are too slow for every tick)
+        self._resetter: ProcessorReset | None = (
+            c.backend if isinstance(c.backend, ProcessorReset) else None
+        )
         self._booted = False
         try:
             self._sync_plant()
@@ -143,21 +150,18 @@ class Node:
         return self.summary()
 
     def _reset_pending(self) -> bool:
-        """True when the hardware would reset the flight computer now (watchdog expired)."""
-        from hal.registry import ProcessorReset
-
-        backend = self.backend
-        return isinstance(backend, ProcessorReset) and bool(backend.reboot_pending)
+        """True when the hardware would reset the flight computer now (watchdog expired).
+        Polled after every tick: the capability check is made once, at construction."""
+        resetter = self._resetter
+        return resetter is not None and bool(resetter.reboot_pending)
 
     def _processor_reset(self) -> None:
         """The flight computer's reset: devices return to their power-on state (the
         backend), the executive restarts every component, parameters are reloaded from their
         file (so the boot counter persists), the load is reported, and the watchdog is armed
         again."""
-        from hal.registry import ProcessorReset
-
-        backend = self.backend
-        if not isinstance(backend, ProcessorReset):
+        backend = self._resetter
+        if backend is None:
             return
         reason = backend.reboot()
         self.resets.append({"t_s": self.clock.now_ns() / NS_PER_S, "reason": reason.name})

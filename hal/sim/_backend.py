@@ -122,6 +122,7 @@ class SimBackend:
         self._node_name = node_name
         self._channel = optical_channel if optical_channel is not None else DEFAULT_OPTICAL_CHANNEL
         self._devices: dict[str, SimDevice] = {}
+        self._watchdogs: list[SimWatchdog] = []  # polled after every tick: kept apart
         self._scenario = scenario
         self._runner: ScenarioRunner | None = None
         self._closed = False
@@ -196,6 +197,8 @@ class SimBackend:
         )
         dev = DEVICE_CLASSES[fam](name, ctx, Options(table, path))
         self._devices[name] = dev
+        if isinstance(dev, SimWatchdog):
+            self._watchdogs.append(dev)
         self._push()
         return dev
 
@@ -222,6 +225,8 @@ class SimBackend:
 
     def _forget(self, name: str, dev: Device) -> None:
         self._devices.pop(name, None)
+        if isinstance(dev, SimWatchdog):
+            self._watchdogs.remove(dev)
         if isinstance(dev, SimLaserTerminal):
             dev._detach()
 
@@ -394,7 +399,7 @@ class SimBackend:
     @property
     def reboot_pending(self) -> bool:
         """True when a watchdog expired and the flight computer should restart."""
-        return any(isinstance(d, SimWatchdog) and d.expired for d in self._devices.values())
+        return any(d.expired for d in self._watchdogs)
 
     def reboot(self, reason: ResetReason = ResetReason.COMMANDED) -> ResetReason:
         """Restart the simulated flight computer: volatile device state returns to its
