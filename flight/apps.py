@@ -64,8 +64,9 @@ APPLICATIONS: tuple[AppSpec, ...] = (
         "fdir",
         "flight.fdir",
         components=(("fdir", 22),),
-        publishes=("ModeStatus", "AttitudeRequest"),
+        publishes=("ModeStatus", "AttitudeRequest", "SensorHealth"),
         consumes=("PowerStatus", "ThermalStatus"),
+        devices=("gnss", "imu", "star_tracker", "sun_sensor", "battery", "array"),
         summary="limit monitoring, event-action, modes, boot counting and reset escalation",
     ),
     AppSpec(
@@ -104,6 +105,7 @@ APPLICATIONS: tuple[AppSpec, ...] = (
         devices=("gnss", "thruster", "storage"),
         summary="orbit determination, station keeping, burns, conjunction screening",
     ),
+    AppSpec("security", "flight.security", components=(("security", 26),), devices=("storage",), requires=("tmtc.uplink",), summary="authenticated uplink (SDLS), key store, SA management"),  # noqa: E501
 )
 
 

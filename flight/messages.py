@@ -19,6 +19,7 @@ __all__ = [
     "PowerStatus",
     "PropulsionPowerRequest",
     "RadiationEnvironment",
+    "SensorHealth",
     "ShedLevel",
     "ThermalStatus",
     "ThermalThrottle",
@@ -101,7 +102,10 @@ class ThermalStatus:
     radiator_emissivity: float
     heater_faults: int = 0  #: heaters whose measured power contradicts their command
     stuck_sensors: int = 0  #: temperature channels frozen at one value
-    limit_violations: int = 0  #: zones outside [min_c, max_c] now
+    limit_violations: int = 0  #: zones outside [min_c, max_c] now (of the zones known)
+    #: zones whose temperature is unknown now (channel invalid, missing, stuck or implausible):
+    #: ``limit_violations`` says nothing about them, and their temperature reads NaN
+    unknown_zones: int = 0
 
     def temp_c(self, zone: str) -> float:
         """Temperature of ``zone`` (KeyError if unknown)."""
@@ -163,9 +167,32 @@ class RadiationEnvironment:
     environment, from the GNSS position and the configured SAA region)."""
 
     t_ns: int
-    in_saa: bool
-    lat_deg: float  #: geocentric latitude
-    lon_deg: float  #: longitude, -180..180
+    in_saa: bool  #: True also when the position is unknown (conservative)
+    lat_deg: float  #: geocentric latitude (NaN when unknown)
+    lon_deg: float  #: longitude, -180..180 (NaN when unknown)
+    #: age of the GNSS fix the indicator comes from, s (inf: no fix since start)
+    fix_age_s: float = 0.0
+    #: a consumer treats the message as "inside the SAA" once it is older than this (s):
+    #: a stale indicator must never keep the scrubber at the quiet rate through an SAA pass
+    valid_for_s: float = float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class SensorHealth:
+    """How long each sensor family has been blind (producer: fdir, every step).
+
+    Each ``*_age_s`` is the onboard time since the device last gave a valid reading (s;
+    since start when it never has; NaN when the node has no such device). A device read that
+    raises counts as invalid.
+    """
+
+    t_ns: int
+    gnss_age_s: float
+    imu_age_s: float
+    star_tracker_age_s: float
+    sun_sensor_age_s: float
+    battery_age_s: float
+    array_age_s: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,6 +222,8 @@ def _declarations(executive: Executive, tmtc: TmtcService) -> dict[str, list[dic
                     "doc": c.doc,
                     "args_octets": c.arg_struct.size,
                     "args": args,
+                    # arm with TC[8,128] within the arming window before executing
+                    "hazardous": c.hazardous,
                 }
             )
         for e in decl.events:
@@ -249,6 +251,8 @@ def _declarations(executive: Executive, tmtc: TmtcService) -> dict[str, list[dic
                     "default": p.default,
                     **_range(p.min, p.max),
                     "doc": p.doc,
+                    # state, not tuning: TC[20,3] refuses it
+                    "ground_writable": p.ground_writable,
                 }
             )
     return {"housekeeping": housekeeping, "commands": commands, "events": events,
@@ -314,5 +318,17 @@ def build_dictionary(executive: Executive, tmtc: TmtcService) -> dict[str, Any]:
         },
         "severities": {s.name: int(s) for s in Severity},
         "failure_codes": {c.name: int(c) for c in FailureCode},
+        "security": _security(executive),
         **_declarations(executive, tmtc),
     }
+
+
+def _security(executive: Executive) -> dict[str, Any] | None:
+    """The uplink's SDLS parameters (SPIs, services, algorithms, field lengths, header mask;
+    never keys) from the node's security component, or None when it has none."""
+    from flight.security import SecurityComponent, sa_dictionary
+
+    for comp in executive.components:
+        if isinstance(comp, SecurityComponent):
+            return sa_dictionary(comp.cfg)
+    return None

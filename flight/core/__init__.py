@@ -31,7 +31,9 @@ from flight.core._time import (
     NS_PER_US,
     Clock,
     MonotonicClock,
+    PacedClock,
     SimClock,
+    execution_timer,
     perf_counter_ns,
     seconds_to_ns,
 )
@@ -75,6 +77,7 @@ __all__ = [
     "LoadOutcome",
     "LoadReport",
     "MonotonicClock",
+    "PacedClock",
     "ParamDef",
     "ParamImageError",
     "ParamStore",
@@ -86,6 +89,7 @@ __all__ = [
     "Subscription",
     "TlmField",
     "Watchdog",
+    "execution_timer",
     "perf_counter_ns",
     "seconds_to_ns",
 ]

@@ -3,7 +3,9 @@
 A component subclasses :class:`Component`, sets ``DECLARATION`` once, and implements
 ``cmd_<name>`` for each declared command; an optional side-effect-free ``check_<name>`` (same
 arguments) refuses at acceptance, by raising :class:`CommandError`, a command that the
-component's state does not allow. The executive wires in the clock, bus, event log and
+component's state does not allow. A command declared ``hazardous`` must be armed first (the
+TM/TC endpoint enforces it); an optional ``hazard_<name>`` (same arguments) says which
+argument values are hazardous (:meth:`Component.is_hazardous`). The executive wires in the clock, bus, event log and
 parameter store (:meth:`Component.attach`), then drives the lifecycle
 ``on_init -> on_start -> step ... -> on_stop``.
 
@@ -14,6 +16,7 @@ initialised to the field's initial value; the component writes it, the framework
 from __future__ import annotations
 
 import operator
+import struct
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -23,7 +26,19 @@ from flight.core._events import EventLog, EventRecord
 from flight.core._failure import FailureCode
 from flight.core._params import ParamStore
 from flight.core._time import Clock
+from flight.core._types import FieldType
 from native.errors import CommandError, FlightError
+
+
+def _saturate(ftype: FieldType, value: Any) -> Any:
+    """``value`` clamped to the range of an integer wire type (other types unchanged)."""
+    if ftype.py is not int or isinstance(value, bool):
+        return value
+    try:
+        number = operator.index(value)  # Python and NumPy integers
+    except TypeError:
+        return value
+    return min(max(number, int(ftype.lo)), int(ftype.hi))
 
 __all__ = ["Component"]
 
@@ -148,8 +163,20 @@ class Component:
         return self._events.emit(self.component_id, self.name, self.DECLARATION.event(event), args)
 
     def pack_housekeeping(self) -> bytes:
-        """The housekeeping structure, packed big-endian in declared field order."""
-        return self.DECLARATION.hk_struct.pack(*type(self)._hk_getter(self.hk))
+        """The housekeeping structure, packed big-endian in declared field order.
+
+        Integer fields saturate at their wire type's range: a counter that passed 2**32 - 1
+        is sent as 2**32 - 1 (and one below the range as its minimum) instead of making the
+        whole structure unpackable.
+        """
+        values = type(self)._hk_getter(self.hk)
+        try:
+            return self.DECLARATION.hk_struct.pack(*values)
+        except (struct.error, OverflowError):
+            fields = self.DECLARATION.telemetry
+            return self.DECLARATION.hk_struct.pack(
+                *(_saturate(f.type, v) for f, v in zip(fields, values, strict=True))
+            )
 
     def decode_command(self, opcode: int, arg_bytes: bytes) -> tuple[CommandDef, dict[str, Any]]:
         """Decode and check a command's arguments without executing it.
@@ -168,21 +195,35 @@ class Component:
                 f"expected {cmd.arg_struct.size}",
                 FailureCode.INVALID_LENGTH,
             )
-        raw = cmd.arg_struct.unpack(arg_bytes)
         values: dict[str, Any] = {}
-        for arg, value in zip(cmd.args, raw, strict=True):
+        offset = 0
+        for arg in cmd.args:
             try:
-                values[arg.name] = arg.check(value)
+                # Decoded one by one with the type's strict decoder: a BOOL octet other than
+                # 0/1 is refused here, at acceptance, instead of executing as True.
+                values[arg.name] = arg.check(arg.type.unpack_from(arg_bytes, offset))
             except (TypeError, ValueError) as exc:
                 raise CommandError(
                     f"{self.name}.{cmd.name}: {exc}", FailureCode.ILLEGAL_ARGUMENT
                 ) from None
+            offset += arg.type.size
         # Checks that depend on the component's state (an id that must exist, a precondition)
         # run here too, so that a command that cannot succeed is refused at acceptance.
         checker = getattr(self, f"check_{cmd.name}", None)
         if checker is not None:
             checker(**values)
         return cmd, values
+
+    def is_hazardous(self, cmd: CommandDef, values: dict[str, Any]) -> bool:
+        """True when this request of ``cmd`` must be armed before it is accepted.
+
+        A command declared ``hazardous`` is, unless the component defines
+        ``hazard_<name>(**values) -> bool`` to narrow the hazard to some argument values.
+        """
+        if not cmd.hazardous:
+            return False
+        narrow = getattr(self, f"hazard_{cmd.name}", None)
+        return True if narrow is None else bool(narrow(**values))
 
     def execute(self, opcode: int, arg_bytes: bytes) -> None:
         """Decode, check and run a command. Failures raise :class:`CommandError`.

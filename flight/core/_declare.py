@@ -77,12 +77,20 @@ class CommandDef:
 
     The component implements it as the method ``cmd_<name>(**args)``. Arguments travel
     big-endian, packed in declaration order (see :attr:`arg_struct`).
+
+    ``hazardous``: the command can hurt the spacecraft (fire a thruster, move the orbit slot,
+    blind FDIR, leave SAFE...). It is accepted only when armed first (TC[8,128] within the
+    arming window, onboard time); an unarmed or expired request is refused at acceptance
+    with ``FailureCode.NOT_ARMED`` and changes nothing. A component may narrow the hazard to
+    some argument values with ``hazard_<name>(**args) -> bool`` (e.g. entering SAFE is
+    harmless, leaving it is not).
     """
 
     opcode: int
     name: str
     args: tuple[Arg, ...] = ()
     doc: str = ""
+    hazardous: bool = False
     arg_struct: struct.Struct = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -138,7 +146,12 @@ class EventDef:
 
 @dataclass(frozen=True, slots=True)
 class ParamDef:
-    """A parameter: id (1-255 within the component), name, type, default and inclusive limits."""
+    """A parameter: id (1-255 within the component), name, type, default and inclusive limits.
+
+    ``ground_writable=False`` marks state kept by the software itself (a boot counter), not
+    tuning: TC[20,3] refuses it at acceptance (``FailureCode.NOT_ALLOWED``); the ground may
+    still read it with TC[20,1].
+    """
 
     id: int
     name: str
@@ -148,6 +161,7 @@ class ParamDef:
     max: float | None = None
     unit: str = ""
     doc: str = ""
+    ground_writable: bool = True
 
     def __post_init__(self) -> None:
         _check_name("parameter", self.name)

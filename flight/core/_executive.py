@@ -20,10 +20,15 @@ declared FAILED. The watchdog is stroked only while no component is FAILED: the 
 the first chance to heal a component (restarts), and a node that cannot heal itself is then
 reset by the hardware.
 
-A cycle slip is a tick whose work took longer than the base period. In real time the next
-tick is then late: the slip is counted, reported, and the schedule realigns instead of
-bursting to catch up. In simulated time the same measure is used (this computer's time for the
-tick against its period), so slips show up before flight.
+A cycle slip is a tick whose work took longer than the base period, measured in onboard
+time (:func:`flight.core.execution_timer`). In real time the next tick is then late: the slip
+is counted, reported, and the schedule realigns instead of bursting to catch up. In simulated
+time work inside a tick costs no onboard time, so a simulated run has no slips however slow or
+loaded the host is (or however long a first JIT compile takes), and the same seed gives the
+same telemetry. The host's own time is measured separately with ``wall_timer``: per component
+(:attr:`ComponentStats.wall_mean_ns`, ``wall_max_ns``) and per tick (:attr:`Executive.
+wall_overruns`, ticks whose host time exceeded the base period). Those wall figures never
+enter telemetry.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from flight.core._component import Component
 from flight.core._declare import Declaration, EventDef, Severity, TlmField
 from flight.core._events import EventLog
 from flight.core._params import ParamStore
-from flight.core._time import NS_PER_S, Clock, perf_counter_ns
+from flight.core._time import NS_PER_S, Clock, execution_timer, perf_counter_ns
 from flight.core._types import FieldType
 from native.errors import ConfigError, SatnodeError
 
@@ -65,7 +70,11 @@ class Health(enum.Enum):
 
 @dataclass(slots=True)
 class ComponentStats:
-    """Execution statistics and health bookkeeping of one component (times in ns)."""
+    """Execution statistics and health bookkeeping of one component (times in ns).
+
+    ``total_ns``/``max_ns``/``last_ns`` are onboard-time costs (zero in simulated time);
+    ``wall_total_ns``/``wall_max_ns`` are the host's time (reports only, never telemetry).
+    """
 
     rate_hz: float
     divisor: int
@@ -73,6 +82,8 @@ class ComponentStats:
     total_ns: int = 0
     max_ns: int = 0
     last_ns: int = 0
+    wall_total_ns: int = 0
+    wall_max_ns: int = 0
     exceptions: int = 0
     ping_misses: int = 0
     consecutive_misses: int = 0
@@ -86,6 +97,11 @@ class ComponentStats:
         """Mean execution time per step (ns)."""
         return self.total_ns / self.steps if self.steps else 0.0
 
+    @property
+    def wall_mean_ns(self) -> float:
+        """Mean host time per step (ns)."""
+        return self.wall_total_ns / self.steps if self.steps else 0.0
+
 
 class ExecutiveMonitor(Component):
     """The executive's own component: its housekeeping and events (id 1, name 'exec')."""
@@ -94,8 +110,12 @@ class ExecutiveMonitor(Component):
         telemetry=(
             TlmField("tick_count", FieldType.U64, "", "base ticks run"),
             TlmField("cycle_slips", FieldType.U32, "", "ticks that overran the base period"),
-            TlmField("max_tick_us", FieldType.F32, "us", "longest tick since boot"),
-            TlmField("last_tick_us", FieldType.F32, "us", "last tick's execution time"),
+            TlmField(
+                "max_tick_us", FieldType.F32, "us", "longest tick since boot (onboard time)"
+            ),
+            TlmField(
+                "last_tick_us", FieldType.F32, "us", "last tick's execution time (onboard time)"
+            ),
             TlmField("exceptions", FieldType.U32, "", "component step exceptions caught"),
             TlmField("ping_misses", FieldType.U32, "", "health ping misses, all components"),
             TlmField("restarts", FieldType.U16, "", "component restarts by health escalation"),
@@ -123,6 +143,12 @@ class ExecutiveMonitor(Component):
             EventDef(8, "boot", Severity.INFO, "boot {count}: native={native} {kernels}"),
             EventDef(9, "watchdog_error", Severity.HIGH, "watchdog kick failed: {error}"),
             EventDef(10, "reset", Severity.HIGH, "flight computer reset ({reason})"),
+            EventDef(
+                11,
+                "params_write_failed",
+                Severity.MEDIUM,
+                "parameter file not written ({failures} failures): {error}",
+            ),
         ),
     )
 
@@ -130,7 +156,10 @@ class ExecutiveMonitor(Component):
 class Executive:
     """Runs components in rate groups off a base tick, in simulated or real time.
 
-    ``timer`` measures execution time (ns, monotonic); it defaults to the performance counter.
+    ``timer`` measures the onboard cost of work (ns, monotonic), which judges cycle slips and
+    feeds the housekeeping; it defaults to :func:`flight.core.execution_timer` of ``clock``
+    (the performance counter in real time, zero cost in simulated time). ``wall_timer``
+    measures the host's time for the reports (default: the performance counter).
     """
 
     def __init__(
@@ -145,7 +174,8 @@ class Executive:
         ping_period_s: float = 1.0,
         ping_misses_to_escalate: int = 3,
         max_restarts: int = 2,
-        timer: Callable[[], int] = perf_counter_ns,
+        timer: Callable[[], int] | None = None,
+        wall_timer: Callable[[], int] = perf_counter_ns,
     ) -> None:
         if base_hz <= 0:
             raise ConfigError(f"base_hz must be > 0, got {base_hz}")
@@ -159,7 +189,8 @@ class Executive:
         self.events = events if events is not None else EventLog(clock)
         self.params = params if params is not None else ParamStore()
         self.watchdog = watchdog
-        self._timer = timer
+        self._timer = timer if timer is not None else execution_timer(clock)
+        self._wall = wall_timer
         self.ping_every = max(1, round(ping_period_s * base_hz))
         self.ping_misses_to_escalate = ping_misses_to_escalate
         self.max_restarts = max_restarts
@@ -172,12 +203,19 @@ class Executive:
         self._tick_hooks: list[Callable[[int], None]] = []
         self.tick_count = 0
         self.cycle_slips = 0
+        self.wall_overruns = 0  #: ticks whose host time exceeded the base period
         self.watchdog_strokes = 0
         self.hook_errors = 0
         self.started = False
         self._t0_ns = clock.now_ns()
         self.monitor = ExecutiveMonitor("exec", 1)
         self.add(self.monitor, base_hz)
+        # A parameter file that cannot be written is an event (the store counts it).
+        self.params.add_write_listener(
+            lambda error: self.monitor.emit(
+                "params_write_failed", failures=self.params.write_failures, error=error
+            )
+        )
 
     # -- composition ------------------------------------------------------------------------
     def add(self, component: Component, rate_hz: float) -> None:
@@ -299,9 +337,11 @@ class Executive:
         if not self.started:
             self.start()
         timer = self._timer
+        wall = self._wall
         t_ns = self.clock.now_ns()
         n = self.tick_count
         tick_start = timer()
+        wall_start = wall()
         for hook in self._tick_hooks:
             try:
                 hook(t_ns)
@@ -320,6 +360,7 @@ class Executive:
             ]
         for comp, st in due:
             t0 = timer()
+            w0 = wall()
             try:
                 comp.step(t_ns)
             except Exception as exc:
@@ -327,14 +368,21 @@ class Executive:
                 self.monitor.emit("step_exception", component=comp.name, error=repr(exc))
             else:
                 st.steps += 1
+            dw = wall() - w0
             dt = timer() - t0
             st.total_ns += dt
             st.last_ns = dt
             if dt > st.max_ns:
                 st.max_ns = dt
+            st.wall_total_ns += dw
+            if dw > st.wall_max_ns:
+                st.wall_max_ns = dw
         if n % self.ping_every == self.ping_every - 1:
             self._ping_round()
+        took_wall = wall() - wall_start
         took = timer() - tick_start
+        if took_wall > self.period_ns:
+            self.wall_overruns += 1
         self.tick_count = n + 1
         hk = self.monitor.hk
         hk.tick_count = self.tick_count

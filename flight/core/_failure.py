@@ -28,3 +28,5 @@ class FailureCode(enum.IntEnum):
     MALFORMED = 11
     UNKNOWN_PARAMETER = 12
     UNKNOWN_STRUCTURE = 13
+    #: a hazardous command that was not armed, or whose arming window expired
+    NOT_ARMED = 14

@@ -6,7 +6,9 @@ This module is the one place in ``flight`` that touches the operating system's t
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 __all__ = [
@@ -15,7 +17,9 @@ __all__ = [
     "NS_PER_US",
     "Clock",
     "MonotonicClock",
+    "PacedClock",
     "SimClock",
+    "execution_timer",
     "perf_counter_ns",
     "seconds_to_ns",
 ]
@@ -33,6 +37,23 @@ def seconds_to_ns(seconds: float) -> int:
 def perf_counter_ns() -> int:
     """Monotonic high-resolution counter (ns) used to measure execution time, not to tell time."""
     return time.perf_counter_ns()
+
+
+def _zero_cost() -> int:
+    return 0
+
+
+def execution_timer(clock: Clock) -> Callable[[], int]:
+    """The counter (ns) that measures the onboard cost of a piece of work on ``clock``.
+
+    On a real-time clock the work's cost is the time this computer spent on it (the
+    performance counter). In simulated time onboard time moves only when the executive
+    advances it, so work inside a tick costs zero onboard time: the counter is constant.
+    Budgets (cycle slips, CPU shares) judged with it therefore never depend on how fast or
+    how loaded the host is, which keeps simulated runs reproducible; the host's wall time
+    is measured separately (:func:`perf_counter_ns`) and reported as such.
+    """
+    return perf_counter_ns if clock.realtime else _zero_cost
 
 
 @runtime_checkable
@@ -107,3 +128,63 @@ class MonotonicClock:
         remaining = t_ns - self.now_ns()
         if remaining > 0:
             time.sleep(remaining / NS_PER_S)
+
+
+class PacedClock:
+    """Simulated time paced against the host's clock at ``speed`` times real time.
+
+    Time is simulated (``realtime`` is False): it moves only when the executive advances it,
+    one whole tick at a time, so a paced run computes exactly what an unpaced run with the
+    same seed computes. :meth:`advance` then sleeps until the host's monotonic clock has
+    caught up with the new onboard time divided by ``speed``. The pacing starts at the first
+    :meth:`advance` (the end of the first tick), not at construction, so boot and kernel
+    warm-up never eat into the run. When the host falls behind by more than
+    ``max_lag_ns`` of onboard time the pacing re-anchors instead of bursting to catch up;
+    each such event is counted in :attr:`overruns` (a wall-clock measure, never telemetry).
+
+    Invariant: time never goes backwards (``ValueError``); ``speed`` is finite and > 0.
+    """
+
+    __slots__ = ("_anchor_t_ns", "_anchor_wall_ns", "_t_ns", "max_lag_ns", "overruns", "speed")
+
+    def __init__(self, speed: float = 1.0, start_ns: int = 0, max_lag_ns: int = NS_PER_S) -> None:
+        if not (isinstance(speed, (int, float)) and math.isfinite(speed) and speed > 0):
+            raise ValueError(f"speed must be a finite number > 0, got {speed!r}")
+        if max_lag_ns <= 0:
+            raise ValueError(f"max_lag_ns must be > 0, got {max_lag_ns!r}")
+        self.speed = float(speed)
+        self.max_lag_ns = int(max_lag_ns)
+        self._t_ns = int(start_ns)
+        self._anchor_t_ns = self._t_ns
+        self._anchor_wall_ns: int | None = None  # set by the first advance
+        self.overruns = 0
+
+    def now_ns(self) -> int:
+        """Current simulated time in ns."""
+        return self._t_ns
+
+    @property
+    def realtime(self) -> bool:
+        """False: onboard time is simulated (the pacing only slows the host down)."""
+        return False
+
+    def advance(self, dt_ns: int) -> None:
+        """Move time forward by ``dt_ns`` >= 0, then wait until the host has caught up."""
+        if dt_ns < 0:
+            raise ValueError(f"PacedClock cannot go backwards (dt_ns={dt_ns})")
+        wall = time.monotonic_ns()
+        if self._anchor_wall_ns is None:
+            self._anchor_wall_ns, self._anchor_t_ns = wall, self._t_ns
+        self._t_ns += dt_ns
+        due = self._anchor_wall_ns + round((self._t_ns - self._anchor_t_ns) / self.speed)
+        lag_ns = (wall - due) * self.speed  # onboard time the host is behind
+        if lag_ns > self.max_lag_ns:
+            self.overruns += 1
+            self._anchor_wall_ns, self._anchor_t_ns = wall, self._t_ns
+        elif due > wall:
+            time.sleep((due - wall) / NS_PER_S)
+
+    def wait_until(self, t_ns: int) -> None:
+        """Advance to ``t_ns`` if it lies in the future (paced)."""
+        if t_ns > self._t_ns:
+            self.advance(t_ns - self._t_ns)

@@ -36,11 +36,26 @@ class FieldType(enum.Enum):
         self.py = py
         self.lo = lo
         self.hi = hi
+        # Decoding reads a BOOL as its raw octet ("B", not "?", which maps every non-zero
+        # octet to True), so that :meth:`coerce` can refuse 0x02-0xFF.
+        self._decoder = struct.Struct(">" + ("B" if code == "?" else code))
 
     @property
     def size(self) -> int:
         """Encoded size in bytes."""
-        return struct.calcsize(">" + self.code)
+        return self._decoder.size
+
+    def unpack_from(self, data: bytes, offset: int = 0) -> bool | int | float:
+        """Decode one value at ``offset`` of ``data`` and check it (:meth:`coerce`).
+
+        Raises ``ValueError`` when ``data`` is too short, ``TypeError``/``ValueError`` when
+        the value is not one of this type's (a BOOL octet other than 0 or 1, a NaN).
+        """
+        try:
+            raw = self._decoder.unpack_from(data, offset)[0]
+        except struct.error as exc:
+            raise ValueError(f"{self.label} at offset {offset}: {exc}") from None
+        return self.coerce(raw)
 
     @classmethod
     def parse(cls, label: str) -> FieldType:

@@ -6,6 +6,11 @@ single-event upsets are far more frequent. The :class:`SaaMonitor` compares the 
 configuration, and publishes :class:`~flight.messages.RadiationEnvironment` for the EDAC
 scrubber (which tightens its period inside).
 
+Without a fix the position is unknown, and the indicator is conservative: ``in_saa`` is True
+(NaN latitude/longitude, ``fix_age_s`` growing) once the last fix is older than
+``max_fix_age_s``; every message carries ``valid_for_s`` so that a consumer treats a message
+that stopped coming as "inside" too.
+
 ``[environment]`` keys: ``gnss`` (device, "gnss"), ``saa_center_lat_deg`` (-25),
 ``saa_center_lon_deg`` (-50), ``saa_semi_lat_deg`` (20), ``saa_semi_lon_deg`` (45),
 ``rate_hz`` (0.1).
@@ -60,6 +65,14 @@ class EnvironmentConfig:
         45.0, lo=0, lo_open=True, hi=180, units="deg", doc="SAA ellipse semi-axis in longitude"
     )
     rate_hz: float = setting(0.1, lo=0, lo_open=True, hi=1000, units="Hz", doc="step rate")
+    max_fix_age_s: float = setting(
+        30.0,
+        lo=0,
+        lo_open=True,
+        hi=3600,
+        units="s",
+        doc="an older GNSS fix no longer says where the spacecraft is: assume SAA",
+    )
 
 
 def in_saa(lat_deg: float, lon_deg: float, cfg: EnvironmentConfig) -> bool:
@@ -78,6 +91,7 @@ class SaaMonitor(Component):
             TlmField("lat_deg", FieldType.F32, "deg"),
             TlmField("lon_deg", FieldType.F32, "deg"),
             TlmField("saa_passes", FieldType.U32),
+            TlmField("fix_age_s", FieldType.F32, "s", "age of the last GNSS fix"),
         ),
         events=(EventDef(1, "saa", Severity.INFO, "SAA {state} at lat {lat:.1f} lon {lon:.1f}"),),
     )
@@ -86,25 +100,43 @@ class SaaMonitor(Component):
         super().__init__("environment", component_id)
         self.cfg = cfg
         self.gnss = gnss
+        self._fix_ns: int | None = None  #: onboard time of the last valid fix
+        self._lat_lon = (math.nan, math.nan)
+
+    def on_boot(self) -> None:
+        """A processor start forgets the last fix."""
+        self._fix_ns = None
 
     def step(self, t_ns: int) -> None:
-        """Read the GNSS fix and publish the SAA indicator (no fix: nothing published)."""
+        """Read the GNSS fix and publish the SAA indicator; without a fix for longer than
+        ``max_fix_age_s``, publish "inside" (conservative)."""
         try:
             fix = self.gnss.read()
+            valid = bool(fix.valid)
         except HalError:
-            return
-        if not fix.valid:
-            return
-        x, y, z = fix.position_ecef_m
-        lat = math.degrees(math.atan2(z, math.hypot(x, y)))
-        lon = math.degrees(math.atan2(y, x))
-        inside = in_saa(lat, lon, self.cfg)
+            valid = False
+        if valid:
+            x, y, z = fix.position_ecef_m
+            self._fix_ns = t_ns
+            self._lat_lon = (
+                math.degrees(math.atan2(z, math.hypot(x, y))),
+                math.degrees(math.atan2(y, x)),
+            )
+        age_s = math.inf if self._fix_ns is None else (t_ns - self._fix_ns) / 1e9
+        lat, lon = self._lat_lon
+        if age_s <= self.cfg.max_fix_age_s:
+            inside = in_saa(lat, lon, self.cfg)
+        else:
+            inside, lat, lon = True, math.nan, math.nan
+        # Three periods: a consumer tolerates one missed step before assuming the worst.
+        valid_for_s = 3.0 / self.cfg.rate_hz
         hk = self.hk
+        hk.fix_age_s = min(age_s, 3.0e38)
         if inside != hk.in_saa:
             hk.saa_passes += int(inside)
             self.emit("saa", state="entry" if inside else "exit", lat=lat, lon=lon)
         hk.in_saa, hk.lat_deg, hk.lon_deg = inside, lat, lon
-        self.bus.publish(RadiationEnvironment(t_ns, inside, lat, lon))
+        self.bus.publish(RadiationEnvironment(t_ns, inside, lat, lon, age_s, valid_for_s))
 
 
 class EnvironmentApp:

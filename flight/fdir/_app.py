@@ -70,6 +70,23 @@ def install(ctx: InstallContext, cfg: FdirConfig) -> FdirApp:
         mon.source.partition(".")[0]: resolve_source(mon.name, mon.source, ctx.message_types)
         for mon in cfg.monitors
     }
-    manager = FdirManager(cfg, component_id=ctx.component_id(COMPONENT), sources=sources)
+    from hal import Battery, GnssReceiver, Imu, SolarArray, StarTracker, SunSensor
+
+    interfaces: dict[str, type] = {
+        "gnss": GnssReceiver,
+        "imu": Imu,
+        "star_tracker": StarTracker,
+        "sun_sensor": SunSensor,
+        "battery": Battery,
+        "array": SolarArray,
+    }
+    sensors: dict[str, Any] = {
+        family: ctx.device(family, getattr(cfg, family), interface)
+        for family, interface in interfaces.items()
+        if getattr(cfg, family)
+    }
+    manager = FdirManager(
+        cfg, component_id=ctx.component_id(COMPONENT), sources=sources, sensors=sensors
+    )
     ctx.add(manager, cfg.rate_hz)
     return FdirApp(manager)

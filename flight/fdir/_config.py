@@ -83,6 +83,13 @@ class FdirConfig:
         units="entries",
         doc="recent detections and mode changes kept for the summary",
     )
+    # Sensor devices FDIR reads for staleness and validity (SensorHealth); '' = not watched.
+    gnss: str = setting("", doc="GNSS receiver device watched for validity ('' = none)")
+    imu: str = setting("", doc="IMU device watched for validity ('' = none)")
+    star_tracker: str = setting("", doc="star tracker device watched for validity ('' = none)")
+    sun_sensor: str = setting("", doc="sun sensor device watched for validity ('' = none)")
+    battery: str = setting("", doc="battery device watched for validity ('' = none)")
+    array: str = setting("", doc="solar array device watched for validity ('' = none)")
     monitors: tuple[MonitorDef, ...] = setting(
         (),
         max_len=MAX_MONITORS,

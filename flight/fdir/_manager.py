@@ -46,15 +46,22 @@ from flight.core import (
 )
 from flight.fdir._config import FdirConfig
 from flight.fdir._monitor import MonitorState, read_source
-from flight.messages import AttitudeRequest, Mode, ModeStatus, PowerStatus
-from native.errors import ConfigError, ParameterError
+from flight.messages import AttitudeRequest, Mode, ModeStatus, PowerStatus, SensorHealth
+from native.errors import ConfigError, HalError, ParameterError
 
-__all__ = ["Detection", "FdirManager", "ModeChange"]
+__all__ = ["SENSOR_FAMILIES", "Detection", "FdirManager", "ModeChange"]
+
+#: Sensor families FDIR watches, in the order of :class:`~flight.messages.SensorHealth`'s
+#: ``<family>_age_s`` fields.
+SENSOR_FAMILIES = ("gnss", "imu", "star_tracker", "sun_sensor", "battery", "array")
 
 #: Saturation limits of the counters, from their telemetry fields (packing never overflows).
 _DETECTIONS_MAX = int(FieldType.U32.hi)
 _SAFE_ENTRIES_MAX = int(FieldType.U16.hi)
 _BOOT_COUNT_MAX = int(FieldType.U16.hi)
+#: Largest threshold a command may carry (source units): a bound on the wire; each row's own
+#: ``limit_min``..``limit_max`` is the physically meaningful one, checked at acceptance.
+_LIMIT_ABS = 1e4
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,31 +90,42 @@ class FdirManager(Component):
                 1,
                 "set_mode",
                 (Arg("mode", FieldType.U8, int(Mode.SAFE), int(Mode.NOMINAL)),),
-                "ground mode request (SAFE, RECOVERY or NOMINAL)",
+                "ground mode request (SAFE, RECOVERY or NOMINAL); leaving SAFE must be armed",
+                hazardous=True,
             ),
             CommandDef(
                 2,
                 "enable_monitor",
                 (Arg("index", FieldType.U8, 0, 63), Arg("enabled", FieldType.BOOL)),
-                "enable or disable a monitoring table row",
+                "enable or disable a monitoring table row; disabling must be armed and is "
+                "refused for the last enabled row that watches a quantity",
+                hazardous=True,
             ),
             CommandDef(
                 3,
                 "set_limits",
                 (
                     Arg("index", FieldType.U8, 0, 63),
-                    Arg("low", FieldType.F32),
-                    Arg("high", FieldType.F32),
+                    Arg("low", FieldType.F32, -_LIMIT_ABS, _LIMIT_ABS),
+                    Arg("high", FieldType.F32, -_LIMIT_ABS, _LIMIT_ABS),
                 ),
-                "change a limit row (low <= high)",
+                "change a limit row (low <= high, inside the row's limit_min..limit_max)",
+                hazardous=True,
             ),
             CommandDef(
                 4,
                 "set_persistence",
-                (Arg("index", FieldType.U8, 0, 63), Arg("steps", FieldType.U16, 1, 3600)),
-                "change a row's persistence",
+                (Arg("index", FieldType.U8, 0, 63), Arg("steps", FieldType.U16, 1, 600)),
+                "change a row's persistence (a longer one delays detection: armed)",
+                hazardous=True,
             ),
-            CommandDef(5, "clear_latch", (), "clear the reset-escalation latch and boot counter"),
+            CommandDef(
+                5,
+                "clear_latch",
+                (),
+                "clear the reset-escalation latch and boot counter (boot record: armed)",
+                hazardous=True,
+            ),
         ),
         telemetry=(
             TlmField("mode", FieldType.U8),
@@ -117,6 +135,13 @@ class FdirManager(Component):
             TlmField("latched", FieldType.BOOL),
             TlmField("safe_entries", FieldType.U16),
             TlmField("stale_sources", FieldType.U8, "", "monitored message types stale or absent"),
+            TlmField(
+                "disabled_mask",
+                FieldType.U64,
+                "",
+                "monitoring table rows disabled (bit i: row i)",
+            ),
+            TlmField("sensors_blind", FieldType.U8, "", "sensor families without a valid reading"),
         ),
         events=(
             EventDef(
@@ -132,6 +157,12 @@ class FdirManager(Component):
                 Severity.HIGH,
                 "{boots} starts without a stable NOMINAL: SAFE latched",
             ),
+            EventDef(
+                4,
+                "monitors_changed",
+                Severity.HIGH,
+                "monitor {monitor} {change}; disabled rows now {mask:#x}",
+            ),
         ),
         params=(
             ParamDef(
@@ -143,17 +174,36 @@ class FdirManager(Component):
                 65535,
                 "",
                 "starts since the last stable NOMINAL",
+                ground_writable=False,
             ),
         ),
     )
 
-    def __init__(self, cfg: FdirConfig, *, component_id: int, sources: Mapping[str, type]) -> None:
+    def __init__(
+        self,
+        cfg: FdirConfig,
+        *,
+        component_id: int,
+        sources: Mapping[str, type],
+        sensors: Mapping[str, Any] | None = None,
+    ) -> None:
         """``component_id``: from the application registry. ``sources``: bus message types
         by name, at least every type the monitoring table reads (see
-        :func:`flight.fdir.resolve_source`); ``PowerStatus`` is always polled (SAFE exit)."""
+        :func:`flight.fdir.resolve_source`); ``PowerStatus`` is always polled (SAFE exit).
+        ``sensors``: sensor devices by family (a ``SensorHealth`` field prefix: ``gnss``,
+        ``imu``, ``star_tracker``, ``sun_sensor``, ``battery``, ``array``), each with a
+        ``read()`` whose result has ``valid``; FDIR reads them every step and publishes
+        :class:`~flight.messages.SensorHealth`."""
         super().__init__("fdir", component_id)
         self.cfg = cfg
+        self.sensors: dict[str, Any] = dict(sensors or {})
+        unknown = sorted(set(self.sensors) - set(SENSOR_FAMILIES))
+        if unknown:
+            raise ConfigError(f"[fdir]: unknown sensor families {', '.join(unknown)}")
+        self._last_valid_ns: dict[str, int] = {}
+        self._boot_ns = 0  #: onboard time of the last processor start (ns)
         self.monitors = [MonitorState(m) for m in cfg.monitors]
+        self._update_mask()
         missing = sorted({m.source_type for m in self.monitors} - set(sources))
         if missing:
             raise ConfigError(f"[fdir]: no bus message type for source(s) {', '.join(missing)}")
@@ -176,6 +226,27 @@ class FdirManager(Component):
         #: mode changes since start (the ring keeps only the last ``history``)
         self.mode_changes = 0
 
+    def _sense(self, t_ns: int) -> None:
+        """Read every watched sensor and publish how long each family has been blind."""
+        ages: dict[str, float] = {}
+        for family in SENSOR_FAMILIES:
+            device = self.sensors.get(family)
+            if device is None:
+                ages[family] = math.nan
+                continue
+            try:
+                valid = bool(device.read().valid)
+            except HalError:
+                valid = False  # a device that cannot be read is blind
+            if valid:
+                self._last_valid_ns[family] = t_ns
+            last = self._last_valid_ns.setdefault(family, t_ns if valid else self._boot_ns)
+            ages[family] = max(0.0, (t_ns - last) / NS_PER_S)
+        self.hk.sensors_blind = sum(
+            1 for f in self.sensors if self._last_valid_ns.get(f) != t_ns
+        )
+        self.bus.publish(SensorHealth(t_ns, *(ages[f] for f in SENSOR_FAMILIES)))
+
     @property
     def source_types(self) -> tuple[type, ...]:
         """The bus message types polled every step."""
@@ -196,6 +267,8 @@ class FdirManager(Component):
         self.mode_since_ns = now
         self.last_violation_ns = now
         self._nominal_since_ns = None
+        self._boot_ns = now
+        self._last_valid_ns.clear()
 
     def on_init(self) -> None:
         """(Re)start of the component: only the step timing is reset."""
@@ -210,33 +283,110 @@ class FdirManager(Component):
 
     # -- commands ------------------------------------------------------------------------
     def _row(self, index: int) -> MonitorState:
-        if index >= len(self.monitors):
+        if not 0 <= index < len(self.monitors):
             raise CommandError(f"no monitor row {index}", FailureCode.ILLEGAL_ARGUMENT)
         return self.monitors[index]
 
     def cmd_set_mode(self, mode: int) -> None:
         """Ground request of a mode; NOMINAL is refused while a monitor violates or latched."""
-        target = Mode(mode)
-        if target is not Mode.SAFE and (self.latched or any(m.violating for m in self.monitors)):
+        self.check_set_mode(mode)
+        self._enter(Mode(mode), self.clock.now_ns(), "ground command")
+
+    def hazard_set_mode(self, mode: int) -> bool:
+        """Entering SAFE is always allowed unarmed; any other request leaves SAFE or BOOT."""
+        return Mode(mode) is not Mode.SAFE
+
+    def check_set_mode(self, mode: int) -> None:
+        """Refused at acceptance while a monitor violates or SAFE is latched (except SAFE)."""
+        if Mode(mode) is not Mode.SAFE and (
+            self.latched or any(m.violating for m in self.monitors)
+        ):
             raise CommandError("faults active or SAFE latched", FailureCode.NOT_ALLOWED)
-        self._enter(target, self.clock.now_ns(), "ground command")
+
+    def hazard_enable_monitor(self, index: int, enabled: bool) -> bool:
+        """Disabling blinds FDIR; enabling is harmless."""
+        return not enabled
+
+    def check_enable_monitor(self, index: int, enabled: bool) -> None:
+        """A row must exist; the last enabled row watching a quantity may not be disabled."""
+        row = self._row(index)
+        if enabled or not row.definition.enabled:
+            return
+        others = [
+            m
+            for m in self.monitors
+            if m is not row and m.definition.enabled and m.definition.source == row.definition.source
+        ]
+        if not others:
+            raise CommandError(
+                f"{row.definition.name} is the last enabled monitor of "
+                f"{row.definition.source}: disabling it would blind FDIR",
+                FailureCode.NOT_ALLOWED,
+            )
 
     def cmd_enable_monitor(self, index: int, enabled: bool) -> None:
-        """Enable or disable a row."""
-        self._row(index).definition.enabled = enabled
-
-    def cmd_set_limits(self, index: int, low: float, high: float) -> None:
-        """Change a limit row's thresholds."""
+        """Enable or disable a row (checked by :meth:`check_enable_monitor`)."""
+        self.check_enable_monitor(index, enabled)
         row = self._row(index)
-        if row.definition.kind != "limit":
+        if row.definition.enabled == enabled:
+            return
+        row.definition.enabled = enabled
+        self._update_mask()
+        self.emit(
+            "monitors_changed",
+            monitor=row.definition.name,
+            change="enabled" if enabled else "disabled",
+            mask=self.hk.disabled_mask,
+        )
+
+    def check_set_limits(self, index: int, low: float, high: float) -> None:
+        """A limit row, finite ``low <= high`` inside the row's ``limit_min..limit_max``."""
+        d = self._row(index).definition
+        if d.kind != "limit":
             raise CommandError("row is not a limit check", FailureCode.NOT_ALLOWED)
         if not (math.isfinite(low) and math.isfinite(high) and low <= high):
             raise CommandError("need finite low <= high", FailureCode.ILLEGAL_ARGUMENT)
+        if d.limit_min is None or d.limit_max is None:
+            raise CommandError(
+                f"{d.name} has no limit_min/limit_max: its limits are fixed by configuration",
+                FailureCode.NOT_ALLOWED,
+            )
+        if low < d.limit_min or high > d.limit_max:
+            raise CommandError(
+                f"{d.name}: [{low}, {high}] outside [{d.limit_min}, {d.limit_max}]",
+                FailureCode.ILLEGAL_ARGUMENT,
+            )
+
+    def cmd_set_limits(self, index: int, low: float, high: float) -> None:
+        """Change a limit row's thresholds (checked by :meth:`check_set_limits`)."""
+        self.check_set_limits(index, low, high)
+        row = self._row(index)
         row.definition.low, row.definition.high = low, high
+        self.emit(
+            "monitors_changed",
+            monitor=row.definition.name,
+            change=f"limits [{low:.4g}, {high:.4g}]",
+            mask=self.hk.disabled_mask,
+        )
+
+    def check_set_persistence(self, index: int, steps: int) -> None:
+        """The row must exist."""
+        self._row(index)
 
     def cmd_set_persistence(self, index: int, steps: int) -> None:
         """Change a row's persistence."""
         self._row(index).definition.persistence = steps
+        self.emit(
+            "monitors_changed",
+            monitor=self._row(index).definition.name,
+            change=f"persistence {steps}",
+            mask=self.hk.disabled_mask,
+        )
+
+    def _update_mask(self) -> None:
+        self.hk.disabled_mask = sum(
+            1 << i for i, m in enumerate(self.monitors) if not m.definition.enabled
+        )
 
     def cmd_clear_latch(self) -> None:
         """Clear the escalation latch and the boot counter."""
@@ -249,6 +399,8 @@ class FdirManager(Component):
         dt_s = 0.0 if self._last_t_ns is None else (t_ns - self._last_t_ns) / NS_PER_S
         self._last_t_ns = t_ns
         self.seconds_in[self.mode.name] += dt_s
+        if self.sensors:
+            self._sense(t_ns)
         # Only fresh data counts: a source older than stale_s reads as unknown (NaN), which
         # neither raises nor clears a violation, and blocks every step toward NOMINAL.
         messages: dict[str, Any] = {}

@@ -94,6 +94,14 @@ class MonitorDef:
         "safe", choices=ACTIONS, doc="event-action link: 'safe' enters SAFE, 'event' only reports"
     )
     enabled: bool = setting(True, doc="the row is checked")
+    # The envelope a ground command may move the thresholds in (source units): the
+    # physically meaningful range of the quantity. Without it, set_limits is refused.
+    limit_min: float | None = setting(
+        None, doc="limit rows: lowest threshold set_limits may command (source units)"
+    )
+    limit_max: float | None = setting(
+        None, doc="limit rows: highest threshold set_limits may command (source units)"
+    )
 
     def validate(self) -> None:
         """A ``Type.field`` source; a limit row has a threshold and ``low <= high``; a
@@ -108,6 +116,17 @@ class MonitorDef:
                 raise ConfigError("low: a limit monitor needs low, high or both")
             if self.low is not None and self.high is not None and self.low > self.high:
                 raise ConfigError(f"high: {self.high!r} is below low ({self.low!r})")
+            lo_env, hi_env = self.limit_min, self.limit_max
+            if (lo_env is None) != (hi_env is None):
+                raise ConfigError("limit_max: limit_min and limit_max go together")
+            if lo_env is not None and hi_env is not None:
+                if lo_env > hi_env:
+                    raise ConfigError(f"limit_max: {hi_env!r} is below limit_min ({lo_env!r})")
+                for key, v in (("low", self.low), ("high", self.high)):
+                    if v is not None and not lo_env <= v <= hi_env:
+                        raise ConfigError(
+                            f"{key}: {v!r} outside limit_min..limit_max [{lo_env!r}, {hi_env!r}]"
+                        )
         elif self.low is not None or self.high is not None:
             raise ConfigError(
                 f"{'low' if self.low is not None else 'high'}: a baseline monitor "

@@ -64,6 +64,8 @@ class ThermalApp:
             },
             "heater_faults": sorted(c.faulty_heaters),
             "stuck_sensors": sorted(c.stuck),
+            "noisy_sensors": sorted(c.noisy),
+            "unknown_zones": sorted(c.unknown),
             "throttle_final": c.hk.throttle_frac,
         }
 

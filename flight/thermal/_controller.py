@@ -6,7 +6,15 @@ off when the power app sheds to that level), sets the radiator emissivity from t
 zone temperature, predicts the compute zone ``horizon_s`` ahead and asks the AI executor to
 throttle before the limit is reached. It also checks its hardware: a heater whose measured
 power contradicts its command (stuck on or off), and a temperature channel frozen at one value
-(stuck). A zone whose sensor is stuck holds its heater at ``fallback_duty``.
+(stuck) or jumping further than a zone can physically move in one sample (noisy). A zone
+whose temperature is unknown (channel invalid, missing, stuck or noisy) holds its heater at
+``fallback_duty`` and is published as unknown (NaN temperature, counted in
+``ThermalStatus.unknown_zones``), never as a zone within limits: FDIR watches that count.
+
+Survival: when the power app sheds the payload heaters (SAFE, low SoC), a payload zone's
+heater is not simply switched off; it holds the zone ``survival_margin_c`` above its lower
+limit (a hysteresis law of band ``survival_margin_c``), so SAFE keeps every heated zone
+inside its limits however long it lasts.
 """
 
 from __future__ import annotations
@@ -74,7 +82,7 @@ class ZoneConfig:
         if self.control != "none" and not self.min_c <= self.setpoint_c <= self.max_c:
             raise ConfigError(
                 f"setpoint_c: {self.setpoint_c!r} C outside the zone limits "
-                f"[{self.min_c!r}, {self.max_c!r}] C"
+                f"min_c..max_c [{self.min_c!r}, {self.max_c!r}] C"
             )
 
 
@@ -112,6 +120,28 @@ class ThermalConfig:
     )
     unknown_throttle_frac: float = setting(
         0.5, lo=0, hi=1, doc="throttle asked for while the compute temperature is unknown"
+    )
+    max_step_c: float = setting(
+        1.0,
+        lo=0,
+        lo_open=True,
+        hi=100,
+        units="C",
+        doc="largest plausible change of a zone temperature between two samples",
+    )
+    noisy_jumps: int = setting(
+        3, lo=1, hi=1000, doc="implausible jumps within noisy_window samples that mark noisy"
+    )
+    noisy_window: int = setting(
+        30, lo=2, hi=100_000, units="samples", doc="window of the implausible-jump count"
+    )
+    survival_margin_c: float = setting(
+        3.0,
+        lo=0,
+        lo_open=True,
+        hi=50,
+        units="C",
+        doc="a shed payload heater still holds its zone this far above min_c",
     )
     rate_hz: float = setting(1.0, lo=0, lo_open=True, hi=1000, units="Hz", doc="step rate")
     zones: tuple[ZoneConfig, ...] = setting((), max_len=64, doc="[[thermal.zones]] entries")
@@ -162,6 +192,7 @@ class ThermalController(Component):
             TlmField("stuck_sensors", FieldType.U8),
             TlmField("limit_violations", FieldType.U8),
             TlmField("read_errors", FieldType.U32),
+            TlmField("unknown_zones", FieldType.U8, "", "zones whose temperature is unknown"),
         ),
         events=(
             EventDef(
@@ -189,6 +220,13 @@ class ThermalController(Component):
                 "temperature channel {channel} stuck at {temp_c:.2f} C",
             ),
             EventDef(5, "device_error", Severity.LOW, "{device}: {error}"),
+            EventDef(
+                6,
+                "sensor_noisy",
+                Severity.HIGH,
+                "temperature channel {channel}: {jumps} jumps over {max_step_c} C",
+            ),
+            EventDef(7, "zone_unknown", Severity.HIGH, "zone {zone}: temperature unknown ({why})"),
         ),
         params=(
             ParamDef(
@@ -197,7 +235,7 @@ class ThermalController(Component):
                 FieldType.U16,
                 5,
                 1,
-                600,
+                60,
                 "",
                 "steps before a heater is faulty",
             ),
@@ -225,6 +263,7 @@ class ThermalController(Component):
         self.zone_max_c = {z.name: float("-inf") for z in cfg.zones}
         self.violation_s = {z.name: 0.0 for z in cfg.zones}
         self._last_value: dict[str, float] = {}
+        self._last_noisy_value: dict[str, float] = {}
         self._same_count: dict[str, int] = {}
         self._mismatch: dict[str, int] = {}
         self._commanded_w: dict[str, float] = {}
@@ -232,7 +271,15 @@ class ThermalController(Component):
         self._last_eps: float | None = None
         self._last_t_ns: int | None = None
         self.stuck: set[str] = set()
+        self.noisy: set[str] = set()
+        self._jumps: dict[str, list[int]] = {}  #: sample counts of recent implausible jumps
+        self._samples = 0
+        self.unknown: set[str] = set()  #: zones whose temperature is unknown now
         self.faulty_heaters: set[str] = set()
+        self._survival = {
+            z.name: Hysteresis(z.min_c + 2.0 * cfg.survival_margin_c, cfg.survival_margin_c)
+            for z in cfg.zones
+        }
 
     def on_boot(self) -> None:
         """A processor reset restores automatic radiator control."""
@@ -275,21 +322,38 @@ class ThermalController(Component):
         """Read, check, control, predict, publish."""
         dt_s = 0.0 if self._last_t_ns is None else (t_ns - self._last_t_ns) / NS_PER_S
         self._last_t_ns = t_ns
+        self._samples += 1
+        temps: dict[str, float] = {}
+        why: dict[str, str] = {}
         try:
             reading = self.sensors.read()
         except HalError as exc:
+            # Blind: every zone is unknown (published so, never as "no violation").
             self.hk.read_errors += 1
             self.emit("device_error", device="temperature", error=str(exc))
-            return
-        temps: dict[str, float] = {}
-        for z in self.cfg.zones:
-            try:
-                ch = reading.channel(z.channel)
-            except KeyError:
-                continue
-            if ch.valid:
-                temps[z.name] = ch.temp_c
+            why = {z.name: "sensor read failed" for z in self.cfg.zones}
+        else:
+            for z in self.cfg.zones:
+                try:
+                    ch = reading.channel(z.channel)
+                except KeyError:
+                    why[z.name] = "no such channel"
+                    continue
+                if not ch.valid:
+                    why[z.name] = "channel invalid"
+                    continue
                 self._check_stuck(z.channel, ch.temp_c)
+                self._check_noisy(z.channel, ch.temp_c)
+                if z.channel in self.stuck:
+                    why[z.name] = "channel stuck"
+                elif z.channel in self.noisy:
+                    why[z.name] = "channel noisy"
+                else:
+                    temps[z.name] = ch.temp_c
+        for zone, reason in why.items():
+            if zone not in self.unknown:
+                self.emit("zone_unknown", zone=zone, why=reason)
+        self.unknown = set(why)
         self._check_heaters()
         budget = self.bus.latest(PowerBudget)
         power = self.bus.latest(PowerStatus)
@@ -310,8 +374,12 @@ class ThermalController(Component):
                 continue
             law = self.laws.get(z.name)
             if z.payload and shed_payload:
-                duties[z.heater] = 0.0
-            elif t is None or z.channel in self.stuck or law is None:
+                # Shed, but never below survival: hold the zone just above its lower limit.
+                survival = self._survival[z.name]
+                duties[z.heater] = (
+                    self.cfg.fallback_duty if t is None else survival.update(t, dt_s)
+                )
+            elif t is None or law is None:
                 duties[z.heater] = self.cfg.fallback_duty if law is not None else 0.0
             else:
                 duties[z.heater] = law.update(t, dt_s)
@@ -326,8 +394,6 @@ class ThermalController(Component):
         # back to their safe settings instead of acting on a frozen value.
         compute_zone = self._compute_zone
         compute_c = temps.get(self.cfg.compute_zone)
-        if compute_zone is not None and compute_zone.channel in self.stuck:
-            compute_c = None
         emissivity = self._radiator(compute_c, known=compute_zone is None or compute_c is not None)
         self._throttle(t_ns, compute_zone, compute_c)
         hk = self.hk
@@ -335,6 +401,7 @@ class ThermalController(Component):
         hk.limit_violations = violations
         hk.heater_faults = len(self.faulty_heaters)
         hk.stuck_sensors = len(self.stuck)
+        hk.unknown_zones = len(self.unknown)
         zones = tuple(
             (z.name, temps.get(z.name, float("nan")), z.min_c, z.max_c) for z in self.cfg.zones
         )
@@ -347,6 +414,7 @@ class ThermalController(Component):
                 len(self.faulty_heaters),
                 len(self.stuck),
                 violations,
+                len(self.unknown),
             )
         )
 
@@ -360,6 +428,24 @@ class ThermalController(Component):
         if self._same_count[channel] >= self.cfg.stuck_samples and channel not in self.stuck:
             self.stuck.add(channel)
             self.emit("sensor_stuck", channel=channel, temp_c=value)
+
+    def _check_noisy(self, channel: str, value: float) -> None:
+        """Count jumps larger than a zone can move in one sample; ``noisy_jumps`` of them
+        within ``noisy_window`` samples mark the channel noisy, none clears it."""
+        last = self._last_noisy_value.get(channel)
+        self._last_noisy_value[channel] = value
+        jumps = self._jumps.setdefault(channel, [])
+        if last is not None and abs(value - last) > self.cfg.max_step_c:
+            jumps.append(self._samples)
+        while jumps and jumps[0] <= self._samples - self.cfg.noisy_window:
+            jumps.pop(0)
+        if len(jumps) >= self.cfg.noisy_jumps and channel not in self.noisy:
+            self.noisy.add(channel)
+            self.emit(
+                "sensor_noisy", channel=channel, jumps=len(jumps), max_step_c=self.cfg.max_step_c
+            )
+        elif not jumps:
+            self.noisy.discard(channel)
 
     def _command_heater(self, name: str, duty: float) -> float:
         heater = self.heaters[name]

@@ -127,7 +127,14 @@ def rig(
             "max_boots": max_boots,
             "history": history,
             "monitors": [
-                {"name": "soc", "source": "PowerStatus.soc_frac", "low": 0.3, "persistence": 3}
+                {
+                    "name": "soc",
+                    "source": "PowerStatus.soc_frac",
+                    "low": 0.3,
+                    "persistence": 3,
+                    "limit_min": 0.1,
+                    "limit_max": 1.0,
+                }
             ],
         }
     )
