@@ -14,9 +14,9 @@ from __future__ import annotations
 import platform
 import sys
 
-from ground.bench.tmtc import run
-from flight.tmtc import crc_extension_status
+from flight.tmtc import crc_extension_status, pec_kernel_status
 from ground.bench import bench_main
+from ground.bench.tmtc import run
 
 __all__ = ["main", "run"]
 
@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (``--quick``, ``--json FILE``)."""
 
     def header() -> str:
-        return f"# {crc_extension_status()}; Python {platform.python_version()}"
+        return (
+            f"# {crc_extension_status()}; {pec_kernel_status()}; Python {platform.python_version()}"
+        )
 
     return bench_main(run, __doc__.splitlines()[0], argv, header)
 

@@ -105,6 +105,7 @@ APPLICATIONS: tuple[AppSpec, ...] = (
         devices=("gnss", "thruster", "storage"),
         summary="orbit determination, station keeping, burns, conjunction screening",
     ),
+    AppSpec("boot", "flight.boot", components=(("boot", 27),), consumes=("ModeStatus",), devices=("storage",), summary="health gate, mark-good, boot.rollback, boot record telemetry"),  # noqa: E501
     AppSpec("security", "flight.security", components=(("security", 26),), devices=("storage",), requires=("tmtc.uplink",), summary="authenticated uplink (SDLS), key store, SA management"),  # noqa: E501
 )
 

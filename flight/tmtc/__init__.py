@@ -10,6 +10,11 @@ Codec modules:
 - :mod:`flight.tmtc._pus`: PUS-C TM/TC secondary headers and PEC (ECSS-E-ST-70-41C), octet-for-
   octet compatible with ``spacepackets`` 0.32.
 - :mod:`flight.tmtc._timecode`: CUC and CDS time codes (CCSDS 301.0-B-4) from/to int ns.
+- :mod:`flight.tmtc._tcframe`: CCSDS TC transfer frames (232.0), segmentation, reassembly.
+- :mod:`flight.tmtc._sdls`: SDLS (355.0) security header/trailer, MACs, anti-replay window.
+- :mod:`flight.tmtc._tmframe`: CCSDS TM transfer frames (132.0) for the downlink.
+- :mod:`flight.tmtc._groundlink`: :class:`UdpGroundLink`, the UDP link whose uplink is drained
+  each step through an :class:`UplinkGate` (the security application).
 - :mod:`flight.tmtc._downlink_buffer`: :class:`DownlinkBuffer`, the ring of outgoing TM in
   error-corrected memory (:class:`DownlinkMemory`) that :class:`TmtcService` routes TM
   through once one is attached.
@@ -18,9 +23,12 @@ Codec modules:
 from flight.tmtc._crc import (
     CRC16_CHECK,
     CRC16_INIT,
+    PEC_KERNEL,
     BytesLike,
     crc16,
     crc_extension_status,
+    pec,
+    pec_kernel_status,
     require_crc_extension,
 )
 from flight.tmtc._pus import (
@@ -83,6 +91,7 @@ __all__ = [
     "NS_PER_DAY",
     "NS_PER_MS",
     "NS_PER_S",
+    "PEC_KERNEL",
     "PEC_LEN",
     "PRIMARY_HEADER_LEN",
     "PUS_VERSION_C",
@@ -108,6 +117,8 @@ __all__ = [
     "pack_tc",
     "pack_tm",
     "packet_length",
+    "pec",
+    "pec_kernel_status",
     "peek_tc_header",
     "require_crc_extension",
     "split_packets",
@@ -117,16 +128,108 @@ __all__ = [
 ]
 
 from flight.tmtc._downlink_buffer import RECORD_HEADER_LEN, DownlinkBuffer, DownlinkMemory
-from flight.tmtc._groundlink import UdpGroundLink, parse_host_port
+from flight.tmtc._groundlink import UdpGroundLink, UplinkGate, parse_host_port
+from flight.tmtc._sdls import (
+    ARSN_LEN,
+    DEFAULT_WINDOW,
+    GCM_IV_LEN,
+    KEY_LEN,
+    MAC_LEN,
+    SEGMENT_HEADER_MASK,
+    SPI_LEN,
+    TC_HEADER_MASK,
+    Algorithm,
+    MacEngine,
+    ReplayWindow,
+    SaLookup,
+    SaParams,
+    SecurityReason,
+    SecurityService,
+    VerifiedFrame,
+    max_payload,
+    protect_frame,
+    verify_frame,
+)
 from flight.tmtc._services import HkSchedule, ServiceHandler, TmtcService
+from flight.tmtc._tcframe import (
+    FECF_LEN,
+    MAX_MAP_ID,
+    MAX_SCID,
+    MAX_TC_FRAME_LEN,
+    MAX_VCID,
+    SEGMENT_HEADER_LEN,
+    TC_FRAME_HEADER_LEN,
+    FrameReason,
+    Reassembler,
+    SegFlags,
+    TcFrame,
+    pack_tc_frame,
+    pack_tc_frame_header,
+    peek_tc_frame_header,
+    segment,
+    unpack_tc_frame,
+)
+from flight.tmtc._tmframe import (
+    DEFAULT_TM_FRAME_LEN,
+    FHP_NO_PACKET_START,
+    TM_FRAME_HEADER_LEN,
+    TmDeframer,
+    TmFramer,
+    idle_packet,
+    unpack_tm_frame,
+)
 
 __all__ += [
+    # TC/TM transfer frames and SDLS
+    "ARSN_LEN",
+    "DEFAULT_TM_FRAME_LEN",
+    "DEFAULT_WINDOW",
+    "FECF_LEN",
+    "FHP_NO_PACKET_START",
+    "GCM_IV_LEN",
+    "KEY_LEN",
+    "MAC_LEN",
+    "MAX_MAP_ID",
+    "MAX_SCID",
+    "MAX_TC_FRAME_LEN",
+    "MAX_VCID",
     "RECORD_HEADER_LEN",
+    "SEGMENT_HEADER_LEN",
+    "SEGMENT_HEADER_MASK",
+    "SPI_LEN",
+    "TC_FRAME_HEADER_LEN",
+    "TC_HEADER_MASK",
+    "TM_FRAME_HEADER_LEN",
+    "Algorithm",
     "DownlinkBuffer",
     "DownlinkMemory",
+    "FrameReason",
     "HkSchedule",
+    "MacEngine",
+    "Reassembler",
+    "ReplayWindow",
+    "SaLookup",
+    "SaParams",
+    "SecurityReason",
+    "SecurityService",
+    "SegFlags",
     "ServiceHandler",
+    "TcFrame",
+    "TmDeframer",
+    "TmFramer",
     "TmtcService",
     "UdpGroundLink",
+    "UplinkGate",
+    "VerifiedFrame",
+    "idle_packet",
+    "max_payload",
+    "pack_tc_frame",
+    "pack_tc_frame_header",
     "parse_host_port",
+    "peek_tc_frame_header",
+    "protect_frame",
+    "segment",
+    "unpack_tc_frame",
+    "unpack_tm_frame",
+    "verify_frame",
 ]

@@ -1,4 +1,5 @@
-"""CRC-16-CCITT-FALSE, the packet error control (PEC) of every satnode space packet.
+"""CRC-16-CCITT-FALSE, the packet error control (PEC) of every satnode space packet and the
+frame error control (FECF) of every transfer frame.
 
 Parameters (CCSDS 133.0-B-2 / ECSS-E-ST-70-41C annex B): polynomial 0x1021, initial value
 0xFFFF, no input or output reflection, no final XOR; check value 0x29B1 over ASCII
@@ -14,10 +15,18 @@ than downlinking at a fraction of the expected rate. (``crcmod.crcmod`` as an at
 
 ``binascii.crc_hqx(data, 0xFFFF)`` computes the same value; the tests use it as an independent
 oracle and ``bench/bench_tmtc.py`` measures both.
+
+The TM/TC fast path (packing and verifying packets and frames) runs the native CRC kernel
+(:func:`native.crc16_ccitt`) chosen through the native switch (``SATNODE_NATIVE``, see
+:mod:`native.backend`) when this module is imported: with the C backend the codec calls the
+cffi function itself (:data:`PEC_KERNEL`, one C call per packet, no wrapper frame); with the
+Numba or Python backend it calls :func:`native.crc16_ccitt` (explicitly slower, never a
+silent fallback). :func:`pec_kernel_status` says which.
 """
 
 from __future__ import annotations
 
+import struct
 import sys
 from collections.abc import Callable
 from typing import Final, TypeAlias
@@ -25,14 +34,19 @@ from typing import Final, TypeAlias
 import crcmod
 import crcmod.predefined
 
+import native
+from native.backend import backend_report, c_library
 from native.errors import ConfigError
 
 __all__ = [
     "CRC16_CHECK",
     "CRC16_INIT",
+    "PEC_KERNEL",
     "BytesLike",
     "crc16",
     "crc_extension_status",
+    "pec",
+    "pec_kernel_status",
     "require_crc_extension",
 ]
 
@@ -133,3 +147,46 @@ def _dist_version() -> str:
         return version("crcmod")
     except PackageNotFoundError:  # pragma: no cover
         return "unknown"
+
+
+# -- the PEC/FECF fast path: the native CRC kernel through the native switch ----------------
+_PEC: Final = struct.Struct(">H")
+
+
+def _python_pec(data: bytes, n: int, init: int, impl: int) -> int:
+    # The kernel calling convention of the C function, over the selected native kernel.
+    return native.crc16_ccitt(data[:n] if n != len(data) else data, init)
+
+
+def _select_pec_kernel() -> tuple[Callable[[bytes, int, int, int], int], str]:
+    selected = backend_report(strict=False).get("crc16_ccitt", "unavailable: not registered")
+    if selected.startswith("unavailable"):
+        raise ConfigError(f"the native CRC-16 kernel (packet error control) is {selected}")
+    if selected.split()[0] == "c":
+        fn: Callable[[bytes, int, int, int], int] = c_library()[1].satnode_crc16
+        if fn(b"123456789", 9, CRC16_INIT, 0) != CRC16_CHECK:  # pragma: no cover - defensive
+            raise ConfigError("native CRC-16 kernel fails its check value")
+        return fn, f"native {selected}, called directly"
+    return _python_pec, f"native {selected} through native.crc16_ccitt"
+
+
+_pec_selected = _select_pec_kernel()
+#: ``PEC_KERNEL(data: bytes, n: int, CRC16_INIT, 0) -> int``: CRC-16 of the first ``n``
+#: octets of ``data`` (``bytes`` only), the native kernel chosen at import (module docstring).
+PEC_KERNEL: Final[Callable[[bytes, int, int, int], int]] = _pec_selected[0]
+_PEC_PATH: Final = _pec_selected[1]
+
+
+def pec(data: BytesLike) -> bytes:
+    """The 2-octet big-endian CRC-16-CCITT-FALSE of ``data``: a packet's PEC, a frame's FECF.
+
+    Appended to ``data`` it makes the CRC over the whole zero; ``pec(frame) == b"\\0\\0"``
+    verifies a frame or packet that ends with its own CRC.
+    """
+    raw = data if type(data) is bytes else bytes(data)
+    return _PEC.pack(PEC_KERNEL(raw, len(raw), CRC16_INIT, 0))
+
+
+def pec_kernel_status() -> str:
+    """One line for ``satnode doctor`` and the benchmarks: the kernel behind :func:`pec`."""
+    return f"PEC/FECF: {_PEC_PATH}"

@@ -31,7 +31,7 @@ import struct
 from dataclasses import dataclass
 from typing import Final, NamedTuple, NoReturn
 
-from flight.tmtc._crc import _KERNEL, _TABLE, CRC16_INIT, BytesLike
+from flight.tmtc._crc import CRC16_INIT, PEC_KERNEL, BytesLike
 from flight.tmtc._spacepacket import (
     ABSOLUTE_MAX_PACKET_LEN,
     DEFAULT_MAX_PACKET_LEN,
@@ -257,7 +257,7 @@ def pack_tm(
     except struct.error:
         fields = {"service": service, "subtype": subtype}
         _pack_fail("TM", total, max_len, fields | {"msg_counter": msg_counter, "dest_id": dest_id})
-    return body + _PEC.pack(_KERNEL(body, CRC16_INIT, _TABLE))
+    return body + _PEC.pack(PEC_KERNEL(body, total - PEC_LEN, CRC16_INIT, 0))
 
 
 def pack_tc(
@@ -297,7 +297,7 @@ def pack_tc(
     except struct.error:
         fields = {"service": service, "subtype": subtype, "source_id": source_id}
         _pack_fail("TC", total, max_len, fields)
-    return body + _PEC.pack(_KERNEL(body, CRC16_INIT, _TABLE))
+    return body + _PEC.pack(PEC_KERNEL(body, total - PEC_LEN, CRC16_INIT, 0))
 
 
 def _reject(buf: BytesLike, expect_tc: bool, min_len: int, max_len: int) -> NoReturn:
@@ -319,7 +319,7 @@ def _reject(buf: BytesLike, expect_tc: bool, min_len: int, max_len: int) -> NoRe
             WireReason.LENGTH_MISMATCH,
             f"{kind}: packet length {total} is below the {min_len} octets of headers and PEC",
         )
-    if _KERNEL(buf, CRC16_INIT, _TABLE):
+    if PEC_KERNEL(bytes(buf), n, CRC16_INIT, 0):
         _fail(WireReason.CRC, f"{kind}: packet error control mismatch over {total} octets")
     if w0 >> 13:
         _fail(WireReason.BAD_VERSION, f"{kind}: packet version {w0 >> 13}, expected 0")
@@ -356,7 +356,7 @@ def unpack_tm(buf: BytesLike, time_len: int, *, max_len: int = DEFAULT_MAX_PACKE
             and w1 >= _UNSEGMENTED
             and (b6 & 0xF0) == _PUS_C_NIBBLE
         ):
-            if _KERNEL(buf, CRC16_INIT, _TABLE):
+            if PEC_KERNEL(buf, n, CRC16_INIT, 0):
                 _fail(WireReason.CRC, f"TM: packet error control mismatch over {n} octets")
             t = _TM_HEAD_LEN + time_len
             packet = _new(_TmTwin)
@@ -396,7 +396,7 @@ def unpack_tc(buf: BytesLike, *, max_len: int = DEFAULT_MAX_PACKET_LEN) -> TcPac
             and w1 >= _UNSEGMENTED
             and (b6 & 0xF0) == _PUS_C_NIBBLE
         ):
-            if _KERNEL(buf, CRC16_INIT, _TABLE):
+            if PEC_KERNEL(buf, n, CRC16_INIT, 0):
                 _fail(WireReason.CRC, f"TC: packet error control mismatch over {n} octets")
             packet = _new(_TcTwin)
             packet.apid = w0 & 0x07FF

@@ -22,6 +22,7 @@ TC[5,5]    enable event reports:  N, N x event id (u16)
 TC[5,6]    disable event reports: N, N x event id (u16)
 TM[5,k]    event report, k = severity 1..4: event id u16, message (UTF-8, <= 200 octets)
 TC[8,1]    perform function: function id u16 (component id << 8 | opcode), arguments
+TC[8,128]  arm a hazardous request: service u8, subtype u8, function id u16 (0 unless 8/1)
 TC[17,1]   are-you-alive                                   -> TM[17,2]
 TC[20,1]   report parameters: N, N x parameter id (u16)    -> TM[20,2]: N, N x (id, value)
 TC[20,3]   set parameters:    N, N x (parameter id u16, value)   (all or nothing)
@@ -30,6 +31,20 @@ TM[1,x]    request id (u32: first two words of the TC), failure code u16 for 2/4
 
 A parameter id is ``component id << 8 | parameter id``; a value is encoded in its declared
 type. The SID of a component's housekeeping structure is its component id.
+
+Command safety:
+
+- A hazardous request (a command declared ``hazardous``, see :class:`flight.core.CommandDef`,
+  or a subtype of an application's service whose handler's ``is_hazardous(subtype, data)``
+  says so: a memory load, a key change) is accepted only within :data:`ARM_WINDOW_S` of
+  onboard time after a TC[8,128] that armed exactly that request; the arming is used up by
+  the execution. Unarmed or expired: TM[1,2] with ``NOT_ARMED``, nothing changes.
+- TC[20,3] refuses a parameter declared ``ground_writable=False`` (state, not tuning) with
+  ``NOT_ALLOWED``.
+- No component can be made silent: disabling the periodic housekeeping of a component one of
+  whose HIGH-severity events is disabled, or disabling a HIGH-severity event of a component
+  whose periodic housekeeping is off, is refused with ``NOT_ALLOWED`` (FDIR could otherwise
+  be blinded by switching off both its reports and its housekeeping).
 """
 
 from __future__ import annotations
@@ -65,11 +80,18 @@ ACK_ACCEPTANCE: Final = 0b1000
 ACK_START: Final = 0b0100
 ACK_COMPLETION: Final = 0b0001
 MAX_EVENT_MESSAGE: Final = 200
+#: Most distinct housekeeping structures one TC[3,5]/[3,6]/[3,27] may name.
+MAX_HK_SIDS: Final = 32
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 _SID_INTERVAL = struct.Struct(">HI")
 _REQ = struct.Struct(">I")
 _REQ_FAIL = struct.Struct(">IH")
+_ARM = struct.Struct(">BBH")
+#: TC[8,x] subtype that arms a hazardous request (mission-specific range, >= 128).
+ARM_SUBTYPE: Final = 128
+#: Time (s of onboard time) an arming stays valid.
+ARM_WINDOW_S: Final = 60.0
 
 _WIRE_TO_FAILURE: dict[str, FailureCode] = {
     WireReason.CRC: FailureCode.CRC_MISMATCH,
@@ -111,6 +133,8 @@ _REJECT_COUNTER: dict[FailureCode, str] = {
     FailureCode.UNKNOWN_FUNCTION: "rej_argument",
     FailureCode.UNKNOWN_PARAMETER: "rej_argument",
     FailureCode.UNKNOWN_STRUCTURE: "rej_argument",
+    FailureCode.NOT_ARMED: "rej_argument",
+    FailureCode.NOT_ALLOWED: "rej_argument",
 }
 
 
@@ -201,6 +225,12 @@ BUILTIN_SERVICES: Final[tuple[dict[str, Any], ...]] = (
         {"subtype": 1, "name": "perform_function", "layout": [
             {"name": "function_id", "type": "u16", "doc": "component id << 8 | opcode"},
             {"name": "arguments", "type": "command_arguments", "key": "function_id"}]},
+        {"subtype": ARM_SUBTYPE, "name": "arm_hazardous", "layout": [
+            {"name": "service", "type": "u8", "doc": "service of the request armed"},
+            {"name": "subtype", "type": "u8", "doc": "subtype of the request armed"},
+            {"name": "function_id", "type": "u16",
+             "doc": "for TC[8,1]: component id << 8 | opcode of a hazardous command; else 0"}],
+         "doc": f"arms one hazardous request for {ARM_WINDOW_S:.0f} s of onboard time"},
     ], "tm": []},
     {"service": 17, "name": "test", "tc": [
         {"subtype": 1, "name": "are_you_alive", "layout": [], "reply": [17, 2]},
@@ -242,17 +272,35 @@ class TmtcService(Component):
             TlmField("tm_bytes", FieldType.U64, "B", "TM octets emitted"),
             TlmField("sink_errors", FieldType.U32, "", "TM packets a sink failed to take"),
             TlmField("hk_errors", FieldType.U32, "", "housekeeping reports that failed"),
+            TlmField(
+                "tc_deferred", FieldType.U32, "", "TCs held for a later step: service budget spent"
+            ),
         ),
         events=(
             EventDef(1, "tc_rejected", Severity.LOW, "TC rejected ({code}): {why}"),
             EventDef(2, "tc_failed", Severity.MEDIUM, "TC [{service},{subtype}] failed: {why}"),
             EventDef(3, "param_changed", Severity.INFO, "parameter {name} set to {value}"),
             EventDef(
+                20, "armed", Severity.MEDIUM, "TC[{service},{subtype}] {function} armed for {s} s"
+            ),
+            EventDef(
                 4, "hk_failed", Severity.MEDIUM, "housekeeping of structure {sid} failed: {error}"
             ),
         ),
         params=(
-            ParamDef(1, "tc_per_step", FieldType.U16, 16, 1, 1000, "", "TCs processed per step"),
+            # At least 8: fewer lets a handful of housekeeping requests starve the ground's
+            # recovery commands (one TC per step was accepted and persisted by sabotage).
+            ParamDef(1, "tc_per_step", FieldType.U16, 16, 8, 1000, "", "TCs processed per step"),
+            ParamDef(
+                2,
+                "service_work_per_step",
+                FieldType.U16,
+                16,
+                4,
+                256,
+                "",
+                "work units one PUS service may use per step (a TC is 1; see work_cost)",
+            ),
         ),
     )
 
@@ -288,6 +336,8 @@ class TmtcService(Component):
         self.disabled_events: set[int] = set()
         self.verification_log: deque[tuple[int, int, int]] = deque(maxlen=256)
         self.extra_services: dict[int, ServiceHandler] = {}
+        #: armed hazardous requests: (service, subtype, function id) -> expiry (onboard ns)
+        self.armed: dict[tuple[int, int, int], int] = {}
         #: outgoing TM waits here (protected memory) until the step drains it; None: TM goes
         #: to the sinks as soon as it is made
         self.downlink_buffer: DownlinkBuffer | None = None
@@ -368,8 +418,10 @@ class TmtcService(Component):
 
     # -- housekeeping ---------------------------------------------------------------------
     def on_boot(self) -> None:
-        """A processor reset empties the TC queue and restores the default TM configuration."""
+        """A processor reset empties the TC queue and restores the default TM configuration;
+        every arming is forgotten."""
         self._queue.clear()
+        self.armed.clear()
         self.hk_schedule.clear()
         self.disabled_events.clear()
 
@@ -404,8 +456,28 @@ class TmtcService(Component):
         if self._poll is not None:
             for raw in self._poll(budget):
                 self.receive(raw)
-        for _ in range(min(budget, len(self._queue))):
-            self.process(self._queue.popleft())
+        # Work budget per service: a TC whose service has spent its budget this step waits
+        # (in order) for the next step, so that one service's flood (memory checks, HK
+        # requests) neither starves the others nor overruns the tick.
+        limit = int(self.param["service_work_per_step"])
+        spent: dict[int, int] = {}
+        held: list[bytes] = []
+        done = 0
+        for _ in range(len(self._queue)):
+            if done >= budget:
+                break
+            raw = self._queue.popleft()
+            service, cost = self.work_cost(raw)
+            used = spent.get(service, 0)
+            if used and used + cost > limit:
+                held.append(raw)
+                continue
+            spent[service] = used + cost
+            done += 1
+            self.process(raw)
+        if held:
+            self.hk.tc_deferred += len(held)
+            self._queue.extendleft(reversed(held))
         for sched in self.hk_schedule.values():
             if sched.enabled and t_ns >= sched.next_due_ns:
                 sched.next_due_ns = t_ns + sched.interval_ns  # a failure must not starve others
@@ -416,6 +488,30 @@ class TmtcService(Component):
                     self.emit("hk_failed", sid=sched.sid, error=repr(exc))
         if self.downlink_buffer is not None:
             self.downlink_buffer.drain(self._deliver)
+
+    def work_cost(self, raw: bytes) -> tuple[int, int]:
+        """``(service, work units)`` of a raw TC, for the per-service budget of a step.
+
+        One unit is one ordinary TC. A one-shot HK request costs one unit per 4 structures
+        (each makes a packet); an application service's TC costs what its handler's
+        ``cost(subtype, data)`` says (a PUS-6 check: by octets). Bytes that are no PUS TC
+        cost 1 under service -1 (they are rejected at once). Never raises.
+        """
+        header = peek_tc_header(raw)
+        if header is None:
+            return -1, 1
+        service = header.service
+        if service != 3 and service not in self.extra_services:
+            return service, 1
+        try:
+            tc = unpack_tc(raw, max_len=self.max_packet_len)
+            data = bytes(tc.data)
+            if service == 3:
+                return service, max(1, -(-len(set(_counted(data, _U16))) // 4))
+            cost = getattr(self.extra_services[service], "cost", None)
+            return service, max(1, int(cost(tc.subtype, data))) if cost is not None else 1
+        except Exception:  # undecodable: acceptance rejects it, at the cost of one TC
+            return service, 1
 
     def process(self, raw: bytes) -> bool:
         """Decode, accept and execute one TC now. True when it completed successfully.
@@ -489,12 +585,23 @@ class TmtcService(Component):
             return None
         if s == 3:
             if t in (5, 6, 27):
-                items = _counted(data, _U16)
+                # A structure named twice is reported (or switched) once: 255 copies of one
+                # SID must not make 255 packets.
+                items = list(dict.fromkeys(_counted(data, _U16)))
+                if len(items) > MAX_HK_SIDS:
+                    raise _Reject(
+                        FailureCode.ILLEGAL_ARGUMENT,
+                        f"{len(items)} distinct structures, at most {MAX_HK_SIDS} per request",
+                    )
                 for (sid,) in items:
-                    self._structure(sid)
+                    comp = self._structure(sid)
+                    if t == 6:
+                        self._refuse_silence(comp, hk_off=True)
                 return items
             if t == 31:
                 items = _counted(data, _SID_INTERVAL)
+                if len({sid for sid, _ in items}) != len(items):
+                    raise _Reject(FailureCode.ILLEGAL_ARGUMENT, "a structure is named twice")
                 for sid, interval_ms in items:
                     self._structure(sid)
                     period_ms = self.executive.period_ns / NS_PER_MS
@@ -511,18 +618,30 @@ class TmtcService(Component):
             items = _counted(data, _U16)
             for (wire_id,) in items:
                 self._event_exists(wire_id)
+                if t == 6:
+                    owner = self._function_owner(wire_id)
+                    event = next(e for e in owner.DECLARATION.events if e.id == wire_id & 0xFF)
+                    if event.severity is Severity.HIGH:
+                        self._refuse_silence(owner, hk_off=False)
             return items
         if s == 8:
+            if t == ARM_SUBTYPE:
+                return self._check_arm(data)
             if t != 1:
                 raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 8 has no subtype {t}")
             if len(data) < 2:
                 raise _Reject(FailureCode.INVALID_LENGTH, "TC[8,1] needs a function id")
-            comp = self._function_owner(_U16.unpack_from(data)[0])
+            function_id = _U16.unpack_from(data)[0]
+            comp = self._function_owner(function_id)
             try:
                 cmd, values = comp.decode_command(data[1], data[2:])
+                hazardous = comp.is_hazardous(cmd, values)
             except CommandError as exc:
                 raise _Reject(FailureCode(exc.code), str(exc)) from None
-            return comp, cmd, values
+            key = (8, 1, function_id) if hazardous else None
+            if key is not None:
+                self._require_armed(key, f"{comp.name}.{cmd.name}")
+            return comp, cmd, values, key
         if s == 20:
             if t == 1:
                 items = _counted(data, _U16)
@@ -533,12 +652,82 @@ class TmtcService(Component):
                 return self._decode_param_values(data)
             raise _Reject(FailureCode.ILLEGAL_SUBTYPE, f"service 20 has no TC subtype {t}")
         if s in self.extra_services:
+            handler = self.extra_services[s]
             try:
-                self.extra_services[s].check(t, data)
+                handler.check(t, data)
             except CommandError as exc:
                 raise _Reject(FailureCode(exc.code), str(exc)) from None
+            cost = getattr(handler, "cost", None)
+            limit = int(self.param["service_work_per_step"])
+            if cost is not None and int(cost(t, data)) > limit:
+                raise _Reject(
+                    FailureCode.ILLEGAL_ARGUMENT,
+                    f"TC[{s},{t}] costs {int(cost(t, data))} work units, more than the "
+                    f"{limit} a service may use per step",
+                )
+            if self._service_hazardous(handler, t, data):
+                self._require_armed((s, t, 0), f"TC[{s},{t}]")
+                return (s, t, 0)
             return None
         raise _Reject(FailureCode.ILLEGAL_SERVICE, f"service {s} not provided")
+
+    # -- command safety -----------------------------------------------------------------------
+    @staticmethod
+    def _service_hazardous(handler: ServiceHandler, subtype: int, data: bytes) -> bool:
+        """An application service's request is hazardous when its handler says so through an
+        optional ``is_hazardous(subtype, data) -> bool``."""
+        judge = getattr(handler, "is_hazardous", None)
+        return bool(judge(subtype, data)) if callable(judge) else False
+
+    def _check_arm(self, data: bytes) -> tuple[int, int, int]:
+        """TC[8,128]: the request named must be one that can be hazardous."""
+        if len(data) != _ARM.size:
+            raise _Reject(FailureCode.INVALID_LENGTH, f"TC[8,{ARM_SUBTYPE}] takes {_ARM.size} octets")
+        service, subtype, function_id = _ARM.unpack(data)
+        if (service, subtype) == (8, 1):
+            comp = self._function_owner(function_id)
+            cmd = comp.DECLARATION.command(function_id & 0xFF)
+            if cmd is None:
+                raise _Reject(FailureCode.UNKNOWN_FUNCTION, f"no function {function_id}")
+            if not cmd.hazardous:
+                raise _Reject(
+                    FailureCode.ILLEGAL_ARGUMENT,
+                    f"{comp.name}.{cmd.name} is not hazardous: it needs no arming",
+                )
+            return service, subtype, function_id
+        handler = self.extra_services.get(service)
+        if handler is None or function_id != 0 or not callable(
+            getattr(handler, "is_hazardous", None)
+        ):
+            raise _Reject(
+                FailureCode.ILLEGAL_ARGUMENT,
+                f"TC[{service},{subtype}] (function {function_id}) is not an armable request",
+            )
+        return service, subtype, 0
+
+    def _require_armed(self, key: tuple[int, int, int], what: str) -> None:
+        expiry = self.armed.get(key)
+        if expiry is None:
+            raise _Reject(FailureCode.NOT_ARMED, f"{what} is hazardous and was not armed")
+        if self.clock.now_ns() > expiry:
+            raise _Reject(FailureCode.NOT_ARMED, f"{what}: arming expired")
+
+    def _refuse_silence(self, comp: Component, *, hk_off: bool) -> None:
+        """Refuse a request that would leave ``comp`` with neither periodic housekeeping nor
+        every HIGH-severity event report (the ground would no longer see its faults)."""
+        sched = self.hk_schedule.get(comp.component_id)
+        hk_enabled = sched is not None and sched.enabled
+        high_off = any(
+            e.severity is Severity.HIGH
+            and (comp.component_id << 8 | e.id) in self.disabled_events
+            for e in comp.DECLARATION.events
+        )
+        if (hk_off and high_off) or (not hk_off and not hk_enabled):
+            raise _Reject(
+                FailureCode.NOT_ALLOWED,
+                f"{comp.name} would be silent: its periodic housekeeping and a HIGH-severity "
+                "event report would both be off",
+            )
 
     def _structure(self, sid: int) -> Component:
         comp = self.executive.component(sid)
@@ -578,15 +767,21 @@ class TmtcService(Component):
                 raise _Reject(FailureCode.INVALID_LENGTH, "truncated parameter list")
             wire_id = _U16.unpack_from(data, offset)[0]
             comp, pdef = self._param(wire_id)
-            codec = struct.Struct(">" + pdef.type.code)
-            if len(data) < offset + 2 + codec.size:
+            if not pdef.ground_writable:
+                raise _Reject(
+                    FailureCode.NOT_ALLOWED,
+                    f"{comp.name}.{pdef.name} is state kept onboard, not writable from the ground",
+                )
+            size = pdef.type.size
+            if len(data) < offset + 2 + size:
                 raise _Reject(FailureCode.INVALID_LENGTH, f"value of {pdef.name} truncated")
-            value = codec.unpack_from(data, offset + 2)[0]
             try:
+                # strict decoding: a BOOL octet other than 0/1 is refused, not read as True
+                value = pdef.type.unpack_from(data, offset + 2)
                 out.append((comp, pdef, pdef.check(value)))
             except (TypeError, ValueError) as exc:
                 raise _Reject(FailureCode.ILLEGAL_ARGUMENT, f"{pdef.name}: {exc}") from None
-            offset += 2 + codec.size
+            offset += 2 + size
         if offset != len(data):
             raise _Reject(FailureCode.INVALID_LENGTH, f"{len(data) - offset} trailing octets")
         # Relations between parameters: each component judges its whole candidate set.
@@ -627,9 +822,24 @@ class TmtcService(Component):
                 else:
                     self.disabled_events.add(wire_id)
         elif s == 8:
-            comp, cmd, values = request
+            if t == ARM_SUBTYPE:
+                service, subtype, function_id = request
+                self.armed[request] = self.clock.now_ns() + round(ARM_WINDOW_S * 1e9)
+                self.emit(
+                    "armed",
+                    service=service,
+                    subtype=subtype,
+                    function=f"function {function_id:#06x}" if function_id else "",
+                    s=f"{ARM_WINDOW_S:.0f}",
+                )
+                return
+            comp, cmd, values, key = request
+            if key is not None:
+                del self.armed[key]  # one arming, one execution
             comp.invoke(cmd, values)
         elif s in self.extra_services:
+            if request is not None:
+                del self.armed[request]
             self.extra_services[s].execute(t, bytes(tc.data), self.send_tm)
         elif s == 20:
             if t == 1:

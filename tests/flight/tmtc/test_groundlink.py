@@ -30,7 +30,8 @@ def test_tc_over_udp_executes_and_tm_comes_back(tmp_path: Path) -> None:
     ground.bind(("127.0.0.1", 0))
     ground.settimeout(2.0)
     port = ground.getsockname()[1]
-    cfg = node_config(apps=[])
+    # Bare packets on the uplink: only with security explicitly off (no key store needed).
+    cfg = node_config(apps=["security"], overrides={"security": {"required": False, "storage": ""}})
     for section in ("hal", "devices", "world"):
         cfg.pop(section, None)  # the link alone: no world needed
     try:
@@ -58,13 +59,33 @@ def test_tc_over_udp_executes_and_tm_comes_back(tmp_path: Path) -> None:
         assert (17, 2) in kinds and (1, 7) in kinds
         ack = next(t for t in tms if (t.service, t.message_subtype) == (1, 1))
         assert ack.source_data == ping.pack()[:4]
-        assert node.tmtc.hk.tc_rejected == 1  # the garbage datagram
+        # the garbage datagram never reaches the PUS layer: the security gate rejects it
+        assert node.tmtc.hk.tc_rejected == 0
+        assert node.apps["security"].component.hk.rej_frame == 1
         # every TM sent on the link is also in the archive, byte for byte
         node.archive.close()
         archived = (tmp_path / "tm.bin").read_bytes()
         for p in got:
             assert p in archived
         assert struct.unpack(">H", ack.source_data[:2])[0] & 0x7FF == apid
+    finally:
+        node.close()
+        ground.close()
+
+
+def test_without_a_security_decision_the_uplink_refuses_everything(tmp_path: Path) -> None:
+    cfg = node_config(apps=[])
+    for section in ("hal", "devices", "world"):
+        cfg.pop(section, None)
+    node = Node(cfg, NodeOptions(out_dir=tmp_path, uplink_port=0, downlink="127.0.0.1:9"))
+    ground = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        assert node.link is not None
+        ping = PusTc(service=17, message_subtype=1, apid=node.tmtc.apid, seq_count=1)
+        ground.sendto(ping.pack(), node.link.uplink_address)
+        node.executive.run_for(NS_PER_S)
+        assert node.link.refused == 1
+        assert node.tmtc.hk.tc_received == 0
     finally:
         node.close()
         ground.close()
