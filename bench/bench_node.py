@@ -33,7 +33,7 @@ def one_run(orbits: float, out: Path) -> tuple[float, dict]:  # type: ignore[typ
     node = Node(cfg, NodeOptions(out_dir=out))
     try:
         summary = node.run(orbits * ORBIT_S)
-        return float(summary["wall_seconds"]), summary
+        return float(summary["wall"]["wall_seconds"]), summary
     finally:
         node.close()
 

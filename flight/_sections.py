@@ -102,12 +102,16 @@ class TmtcSection:
     ground_link: bool = setting(True, doc="UDP ground link (uplink socket, downlink sender)")
     uplink_host: str = setting("127.0.0.1", min_len=1, doc="address the uplink socket binds")
     uplink_port: int = setting(0, lo=0, hi=65535, doc="uplink UDP port (0: an ephemeral port)")
-    downlink: str = setting("127.0.0.1:10026", doc="HOST:PORT the TM packets are sent to")
+    downlink: str = setting(
+        "", doc="HOST:PORT every TM packet is sent to by UDP ('': no downlink, tm.bin only)"
+    )
 
     def validate(self) -> None:
-        """``downlink`` is HOST:PORT with a port in 1..65535."""
+        """``downlink`` is empty or HOST:PORT with a port in 1..65535."""
         from flight.tmtc import parse_host_port
 
+        if not self.downlink:
+            return
         try:
             parse_host_port(self.downlink)
         except ConfigError as exc:

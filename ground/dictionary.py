@@ -40,7 +40,7 @@ from typing import Any, Final
 from flight.core import Executive, FailureCode, FieldType, Severity
 from flight.tmtc import CdsFormat, CucFormat, TmtcService
 
-__all__ = ["DICTIONARY_SCHEMA", "DICTIONARY_VERSION", "build_dictionary"]
+__all__ = ["DICTIONARY_SCHEMA", "DICTIONARY_VERSION", "build_dictionary", "time_code_layout"]
 
 #: Name of the document format (the ``schema`` key).
 DICTIONARY_SCHEMA: Final = "satnode-dictionary"
@@ -119,7 +119,7 @@ def _packet(tmtc: TmtcService) -> dict[str, Any]:
     }
 
 
-def _time_code(tc: CucFormat | CdsFormat) -> dict[str, Any]:
+def time_code_layout(tc: CucFormat | CdsFormat) -> dict[str, Any]:
     p_field = tc.p_field_bytes
     common: dict[str, Any] = {
         "octets": tc.length,
@@ -306,7 +306,7 @@ def build_dictionary(executive: Executive, tmtc: TmtcService) -> dict[str, Any]:
         "apid": tmtc.apid,
         "apids": [{"apid": tmtc.apid, "use": "the node: all its TM, and the TCs it accepts"}],
         "packet": _packet(tmtc),
-        "time_code": _time_code(tmtc.time_code),
+        "time_code": time_code_layout(tmtc.time_code),
         "types": {t.label: _type_info(t) for t in FieldType},
         "services": services,
         "event_message": {

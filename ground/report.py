@@ -8,8 +8,13 @@ backend is a simulated world, the true altitude. Memory is bounded: when ``max_s
 reached, every other sample is dropped and the sampling interval doubles, so a run of any
 length keeps at most ``max_samples`` points per series, evenly spaced.
 
-After the run, :func:`write_plots` draws one PNG per quantity with labelled axes and units
-(matplotlib, Agg backend: no display needed).
+Besides the quantities it samples the eclipse state (``PowerStatus.sunlit``: 0 in eclipse)
+and the SAA flag (``RadiationEnvironment.in_saa``), and keeps each thermal zone's limits.
+
+After the run, :func:`write_plots` draws one PNG per quantity with labelled axes, legends
+that name each line with its unit, eclipse and SAA passes shaded on every plot, and the zone
+limits on the temperature plot (matplotlib, Agg backend: no display needed). A quantity with
+no value yet (GNC before orbit determination converges) is NaN: no point is drawn.
 """
 
 from __future__ import annotations
@@ -22,9 +27,45 @@ from typing import Any
 import numpy as np
 
 from flight.core import NS_PER_S, SoftwareBus
-from flight.messages import ModeStatus, PowerStatus, ThermalStatus
+from flight.messages import ModeStatus, PowerStatus, RadiationEnvironment, ThermalStatus
 
-__all__ = ["TelemetryRecorder", "attach_recorder", "write_plots", "write_report"]
+__all__ = [
+    "PLOTS",
+    "REPORT_FILES",
+    "TelemetryRecorder",
+    "attach_recorder",
+    "label",
+    "write_plots",
+    "write_report",
+]
+
+#: The plots :func:`write_plots` may draw (file stem -> title).
+PLOTS: dict[str, str] = {
+    "altitude": "Altitude (simulated truth)",
+    "state_of_charge": "Battery state of charge",
+    "power": "Power in and out",
+    "temperatures": "Zone temperatures and limits",
+    "modes": "Spacecraft mode",
+    "compute_jobs": "AI executor jobs",
+    "edac": "EDAC corrections",
+    "gnc": "Station-keeping error",
+}
+
+#: Every file the report writes into the output folder.
+REPORT_FILES: tuple[str, ...] = ("series.json", *(f"{name}.png" for name in PLOTS))
+
+#: Units of series by name suffix (longest first), for legends.
+_UNIT_SUFFIXES = (
+    ("_frac", "fraction"),
+    ("_km", "km"),
+    ("_m", "m"),
+    ("_w", "W"),
+    ("_a", "A"),
+    ("_v", "V"),
+    ("_c", "deg C"),
+    ("_s", "s"),
+    ("_hz", "Hz"),
+)
 
 
 class TelemetryRecorder:
@@ -54,6 +95,8 @@ class TelemetryRecorder:
         self.interval_ns = round(sample_s * NS_PER_S)
         self._next_ns: int | None = None
         self.series: dict[str, list[float]] = {"t_s": []}
+        #: thermal zone -> (min_c, max_c), the limits last published
+        self.zone_limits: dict[str, tuple[float, float]] = {}
 
     def __call__(self, t_ns: int) -> None:
         """Observer hook: sample when an interval has elapsed (onboard time ``t_ns``)."""
@@ -87,10 +130,15 @@ class TelemetryRecorder:
             self._put("load_w", p.load_w)
             self._put("battery_a", p.battery_a)
             self._put("shed_level", int(p.shed_level))
+            self._put("sunlit", 1.0 if p.sunlit else 0.0)
+        rad = self.bus.latest(RadiationEnvironment)
+        if rad is not None:
+            self._put("in_saa", 1.0 if rad.in_saa else 0.0)
         th = self.bus.latest(ThermalStatus)
         if th is not None:
-            for name, temp, _, _ in th.zones:
+            for name, temp, lo, hi in th.zones:
                 self._put(f"temp_c.{name}", temp)
+                self.zone_limits[name] = (float(lo), float(hi))
         m = self.bus.latest(ModeStatus)
         if m is not None:
             self._put("mode", int(m.mode))
@@ -127,19 +175,51 @@ def attach_recorder(node: Any, sample_s: float = 10.0) -> TelemetryRecorder:
     return recorder
 
 
+def label(key: str) -> str:
+    """Legend text of series ``key``: its name in words with its unit, e.g.
+    ``gnc.slot_error_km`` -> ``slot error (km)``; a name without a unit suffix is a count."""
+    name = key.split(".", 1)[-1]
+    for suffix, unit in _UNIT_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return f"{name[: -len(suffix)].replace('_', ' ')} ({unit})"
+    return f"{name.replace('_', ' ')} (count)"
+
+
 def write_report(out_dir: Path, recorder: TelemetryRecorder, summary: dict[str, Any]) -> list[Path]:
     """Write the time series (``series.json``) and the PNG plots to ``out_dir``."""
     import json
 
     (out_dir / "series.json").write_text(json.dumps(recorder.series))
     limits = {"soc_floor": (summary.get("power", {}).get("soc_floor", float("nan")), 1.0)}
+    for zone, bounds in recorder.zone_limits.items():
+        limits[f"temp_c.{zone}"] = bounds
     return write_plots(out_dir, recorder.series, limits)
+
+
+def _spans(t_h: Any, flag: Any) -> list[tuple[float, float]]:
+    """(start, end) in hours of every run of samples where ``flag`` is 1; a run lasts until
+    the next sample (the state held since the sample that saw it)."""
+    spans: list[tuple[float, float]] = []
+    start: float | None = None
+    for i, on in enumerate(flag):
+        if on > 0.5 and start is None:
+            start = float(t_h[i])
+        elif not on > 0.5 and start is not None:
+            spans.append((start, float(t_h[i])))
+            start = None
+    if start is not None:
+        spans.append((start, float(t_h[-1])))
+    return spans
 
 
 def write_plots(
     out_dir: Path, series: dict[str, list[float]], limits: dict[str, tuple[float, float]]
 ) -> list[Path]:
-    """Draw the run's plots into ``out_dir``; returns the files written."""
+    """Draw the run's plots into ``out_dir``; returns the files written.
+
+    ``limits``: ``"soc_floor"`` -> (floor, 1) and ``"temp_c.<zone>"`` -> (min_c, max_c).
+    Every plot shades eclipse (series ``sunlit`` == 0) and SAA passes (``in_saa`` == 1).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -149,83 +229,89 @@ def write_plots(
     if t_h.size == 0:
         return []
     written: list[Path] = []
+    eclipse: list[tuple[float, float]] = []
+    if "sunlit" in series:
+        sunlit = np.asarray(series["sunlit"], dtype=float)
+        eclipse = _spans(t_h, np.where(np.isnan(sunlit), 0.0, 1.0 - sunlit))
+    saa = (
+        _spans(t_h, np.nan_to_num(np.asarray(series["in_saa"], dtype=float)))
+        if ("in_saa" in series)
+        else []
+    )
+
+    def shade(ax: Any) -> None:
+        for i, (a, b) in enumerate(eclipse):
+            ax.axvspan(a, b, color="0.6", alpha=0.25, lw=0, label="eclipse" if i == 0 else None)
+        for i, (a, b) in enumerate(saa):
+            ax.axvspan(a, b, color="tab:orange", alpha=0.15, lw=0, label="SAA" if i == 0 else None)
 
     def plot(
         name: str,
-        title: str,
         ylabel: str,
         keys: list[tuple[str, str]],
         hlines: tuple[tuple[float, str], ...] = (),
         step: bool = False,
+        bands: dict[str, tuple[float, float]] | None = None,
     ) -> None:
-        present = [(k, label) for k, label in keys if k in series]
+        present = [(k, text) for k, text in keys if k in series]
         if not present:
             return
         fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
-        for key, label in present:
+        shade(ax)
+        for key, text in present:
             y = np.asarray(series[key], dtype=float)
             if step:
-                ax.step(t_h, y, label=label, where="post")
+                (line,) = ax.step(t_h, y, label=text, where="post")
             else:
-                ax.plot(t_h, y, label=label)
-        for value, label in hlines:
-            ax.axhline(value, linestyle="--", linewidth=0.8, color="grey")
-            ax.annotate(label, (t_h[0], value), fontsize=7, color="grey", va="bottom")
+                (line,) = ax.plot(t_h, y, label=text)
+            if bands and key in bands:
+                lo, hi = bands[key]
+                for value in (lo, hi):
+                    if math.isfinite(value):
+                        ax.axhline(value, linestyle="--", linewidth=0.8, color=line.get_color())
+        for value, text in hlines:
+            ax.axhline(value, linestyle="--", linewidth=0.8, color="grey", label=text)
         ax.set_xlabel("time since start (h)")
         ax.set_ylabel(ylabel)
-        ax.set_title(title)
+        ax.set_title(PLOTS[name])
         ax.grid(True, alpha=0.3)
-        if len(present) > 1:
-            ax.legend(fontsize=8)
+        ax.legend(fontsize=7, loc="best")
         fig.tight_layout()
         path = out_dir / f"{name}.png"
         fig.savefig(path)
         plt.close(fig)
         written.append(path)
 
-    plot("altitude", "Altitude (simulated truth)", "altitude (km)", [("altitude_km", "altitude")])
+    plot("altitude", "altitude (km)", [("altitude_km", "altitude (km)")])
     floor = limits.get("soc_floor", (math.nan, math.nan))[0]
     plot(
         "state_of_charge",
-        "Battery state of charge",
         "state of charge (fraction)",
-        [("soc_frac", "SoC")],
-        ((floor, "floor"),) if math.isfinite(floor) else (),
+        [("soc_frac", "state of charge (fraction)")],
+        ((floor, f"floor {floor:.2f} (fraction)"),) if math.isfinite(floor) else (),
     )
     plot(
         "power",
-        "Power in and out",
         "power (W)",
-        [("array_w", "solar array (in)"), ("load_w", "loads (out)")],
+        [("array_w", "solar array, in (W)"), ("load_w", "loads, out (W)")],
     )
     zone_keys = sorted(k for k in series if k.startswith("temp_c."))
     plot(
         "temperatures",
-        "Zone temperatures",
         "temperature (deg C)",
-        [(k, k.split(".", 1)[1]) for k in zone_keys],
+        [(k, f"{k.split('.', 1)[1]} (deg C; dashed: its limits)") for k in zone_keys],
+        bands={k: limits[k] for k in zone_keys if k in limits},
     )
     plot(
         "modes",
-        "Spacecraft mode",
         "mode (0 BOOT, 1 SAFE, 2 RECOVERY, 3 NOMINAL)",
-        [("mode", "mode")],
+        [("mode", "mode (0 BOOT, 1 SAFE, 2 RECOVERY, 3 NOMINAL)")],
         step=True,
     )
     compute_keys = sorted(k for k in series if k.startswith("compute."))
-    plot(
-        "compute_jobs",
-        "AI executor jobs",
-        "jobs (count)",
-        [(k, k.split(".", 1)[1]) for k in compute_keys],
-    )
+    plot("compute_jobs", "jobs (count)", [(k, label(k)) for k in compute_keys])
     edac_keys = sorted(k for k in series if k.startswith("edac."))
-    plot("edac", "EDAC corrections", "count", [(k, k.split(".", 1)[1]) for k in edac_keys])
+    plot("edac", "words (count)", [(k, label(k)) for k in edac_keys])
     gnc_keys = sorted(k for k in series if k.startswith("gnc."))
-    plot(
-        "gnc",
-        "Station-keeping",
-        "value (see legend for units)",
-        [(k, k.split(".", 1)[1]) for k in gnc_keys],
-    )
+    plot("gnc", "error (unit in legend)", [(k, label(k)) for k in gnc_keys])
     return written

@@ -41,6 +41,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Backend",
     "BackendFactory",
+    "FaultScenarios",
     "MemoryRegistration",
     "ProcessorReset",
     "RunReport",
@@ -187,6 +188,20 @@ class MemoryRegistration(Protocol):
     def register_memory(self, name: str, array: NDArray[Any]) -> None:
         """Expose the bytes of ``array`` (C-contiguous, writeable) under region ``name``;
         registering a name again replaces the region. Bad arguments -> DeviceCommandError."""
+        ...
+
+
+@runtime_checkable
+class FaultScenarios(Protocol):
+    """A backend that runs fault-injection scenario files (``sim``; a rig has its own
+    control channel).
+
+    Loading applies the faults due at the backend's current time at once, then the rest as
+    the plant advances. Bad files or targets -> ConfigError naming the file and line.
+    """
+
+    def load_scenario(self, scenario: Any) -> object:
+        """Run ``scenario`` (a path) from now on."""
         ...
 
 

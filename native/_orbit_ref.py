@@ -122,8 +122,13 @@ def elements_to_state_ref(el: F64, out: F64) -> None:
 
 
 def state_to_elements_ref(st: F64, out: F64) -> None:
-    """ECI states (N, 6) -> osculating elements (N, 6) (Vallado RV2COE, non-degenerate
-    orbits; circular: argument of perigee 0)."""
+    """ECI states (N, 6) -> osculating elements (N, 6) (Vallado RV2COE); angles in [0, 2 pi).
+
+    Degenerate cases, defined as in the kernels: a circular orbit (e <= 1e-12) has argument
+    of perigee 0 (the mean anomaly carries the argument of latitude); an equatorial orbit
+    (|h x z| <= 1e-12 |h|, inclination 0 or pi) has RAAN 0 and its node on the +x axis, so
+    angles are measured from +x about the angular momentum (true longitude when circular).
+    """
     r, v = st[:, 0:3], st[:, 3:6]
     rn = np.linalg.norm(r, axis=1)
     h = np.cross(r, v)
@@ -136,8 +141,11 @@ def state_to_elements_ref(st: F64, out: F64) -> None:
     e = np.linalg.norm(e_vec, axis=1)
     a = 1.0 / (2.0 / rn - v2 / MU_EARTH_M3_S2)
     inc = np.arccos(np.clip(h[:, 2] / hn, -1, 1))
-    raan = np.arctan2(node[:, 1], node[:, 0])
-    n_hat = node / nn[:, None]
+    equatorial = nn <= 1e-12 * hn
+    raan = np.where(equatorial, 0.0, np.arctan2(node[:, 1], node[:, 0]))
+    # An equatorial orbit has no line of nodes: take +x, as the kernels do.
+    safe_nn = np.where(equatorial, 1.0, nn)
+    n_hat = np.where(equatorial[:, None], np.array([1.0, 0.0, 0.0]), node / safe_nn[:, None])
     h_hat = h / hn[:, None]
     # Argument of latitude: angle from the node to r, measured about h.
     u = np.arctan2(

@@ -14,7 +14,10 @@ keys and bad values raise :class:`~native.errors.ConfigError` naming the key)::
     rate_hz = 1.0                         # scrubber rate group (must divide the base rate)
     max_words_per_step = 1048576          # CPU budget per step (8 MiB at 64-bit words)
     max_cpu_frac = 0.05                   # step time / step period alarm threshold
-    page_bytes = 4096                     # reload granularity (multiple of 8, >= 64)
+    page_bytes = 4096                     # reload granularity (multiple of 8, >= 64; of 64
+                                          # with interleave = 8)
+    interleave = 8                        # bit interleaving: 8 words per group (adjacent-bit
+                                          # upsets hit different words), or 1 (none)
     auto_reload = true                    # reload BAD regions from golden automatically
     max_check_bytes = 67108864            # bound of one PUS-6 check request
     params_bytes = 16384                  # region "params": the parameter table's image
@@ -33,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flight.core import Executive, perf_counter_ns
+from flight.core import Executive
 from flight.edac._memory_service import MemoryService
 from flight.edac._period import DAYS_PER_YEAR
 from flight.edac._redundant import RedundantExecutor
@@ -120,6 +123,13 @@ class Config:
     page_bytes: int = setting(
         4096, lo=64, hi=1 << 24, units="octets", doc="reload granularity (a multiple of 8)"
     )
+    interleave: int = setting(
+        8,
+        choices=(1, 8),
+        units="words",
+        doc="bit interleaving of the regions: 8 words per group (adjacent-bit upsets land in "
+        "different SECDED words), or 1 (none)",
+    )
     auto_reload: bool = setting(True, doc="reload BAD regions from their golden copy")
     max_check_bytes: int = setting(
         64 << 20,
@@ -147,6 +157,11 @@ class Config:
             )
         if self.page_bytes % 8:
             raise ConfigError(f"page_bytes: {self.page_bytes} must be a multiple of 8")
+        if self.page_bytes % (8 * self.interleave):
+            raise ConfigError(
+                f"page_bytes: {self.page_bytes} must be a multiple of {8 * self.interleave} "
+                f"with interleave = {self.interleave} (pages of whole interleaved groups)"
+            )
 
     @property
     def target_per_day(self) -> float:
@@ -203,7 +218,7 @@ class EdacApp:
         saa_topic: type | None = None,
         saa_field: str = "in_saa",
         max_dump_octets: int | None = None,
-        timer: Callable[[], int] = perf_counter_ns,
+        timer: Callable[[], int] | None = None,
     ) -> None:
         if not isinstance(store, BlobStore):
             raise ConfigError(f"[edac] {type(store).__name__} cannot keep golden copies")
@@ -231,6 +246,7 @@ class EdacApp:
             page_bytes=config.page_bytes,
             register_memory=register_memory,
             tmr=self.tmr,
+            interleave=config.interleave,
         )
         self.memory_service = MemoryService(
             self.regions.by_id, max_dump_octets, config.max_check_bytes
@@ -298,7 +314,7 @@ def build_edac(
     register_memory: RegisterMemory | None = None,
     saa: Callable[[], bool] | None = None,
     saa_topic: type | None = None,
-    timer: Callable[[], int] = perf_counter_ns,
+    timer: Callable[[], int] | None = None,
 ) -> EdacApp:
     """EDAC without a node (tests, ground tools): the scrubber joins ``executive`` at
     ``config.rate_hz`` and PUS-6 is registered on ``tmtc`` (if given) with its exact dump

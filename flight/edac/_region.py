@@ -30,6 +30,17 @@ For a writable region (telemetry buffers, parameter tables) the golden copy is t
 at the last :meth:`~ProtectedRegion.store_golden`; a page reloaded after an uncorrectable
 error returns to that content (the loss is reported, never silent).
 
+**Bit interleaving** (``interleave=8``): one particle often flips two adjacent bits of the
+physical memory (a multiple-bit upset). Stored as plain words, both flips land in one SECDED
+word, which is then uncorrectable. An interleaved region stores each group of 8 words with
+their bits interleaved: bit ``b`` of word ``w`` of the group is physical bit ``8 b + w`` of the
+group's 64 data octets, and check bit ``c`` of word ``w`` is physical bit ``8 c + w`` of the
+group's 8 check octets. Physically adjacent bits then always belong to different words, so
+an adjacent-bit upset becomes two correctable single-bit errors. ``data``/``checks``
+(:meth:`~ProtectedRegion.arrays`) are the physical arrays (what radiation hits); words are
+de-interleaved for decoding and re-interleaved after a correction or a write.
+:meth:`~ProtectedRegion.flip` injects upsets in word/bit terms whatever the layout.
+
 Region events (:class:`RegionEvent`) go to listeners (:meth:`~ProtectedRegion.add_listener`);
 the scrubber turns them into flight events.
 """
@@ -51,6 +62,7 @@ from native.errors import FlightError
 
 __all__ = [
     "DEFAULT_PAGE_BYTES",
+    "INTERLEAVE_DEGREES",
     "ProtectedRegion",
     "RegionBadError",
     "RegionEvent",
@@ -61,6 +73,51 @@ __all__ = [
 
 #: Default reload granularity (bytes).
 DEFAULT_PAGE_BYTES = 4096
+#: Interleaving degrees a region supports (words per interleaved group).
+INTERLEAVE_DEGREES = (1, 8)
+_GROUP = 8
+
+_T8_STEPS = (
+    (np.uint64(7), np.uint64(0x00AA00AA00AA00AA)),
+    (np.uint64(14), np.uint64(0x0000CCCC0000CCCC)),
+    (np.uint64(28), np.uint64(0x00000000F0F0F0F0)),
+)
+
+
+def _transpose8(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """Transpose, in place, each 8 x 8 bit matrix held in a uint64 (bit ``8 r + c`` ->
+    bit ``8 c + r``; Hacker's Delight 7-3). An involution."""
+    t = np.empty_like(x)
+    for shift, mask in _T8_STEPS:  # in place: one temporary for the whole transpose
+        np.right_shift(x, shift, out=t)
+        t ^= x
+        t &= mask
+        x ^= t
+        t <<= shift
+        x ^= t
+    return x
+
+
+def interleave_words(
+    words: npt.NDArray[np.uint64], checks: npt.NDArray[np.uint8]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8]]:
+    """Physical layout of whole groups of 8 words (see the module doc): new arrays."""
+    g = words.size // _GROUP
+    x = np.ascontiguousarray(words.view(np.uint8).reshape(g, _GROUP, 8).transpose(0, 2, 1))
+    phys = _transpose8(x.reshape(-1).view(np.uint64)).copy()
+    pchk = _transpose8(checks.copy().view(np.uint64)).view(np.uint8)
+    return phys, pchk
+
+
+def deinterleave_words(
+    phys: npt.NDArray[np.uint64], pchk: npt.NDArray[np.uint8]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8]]:
+    """Words and check bytes of whole groups from their physical layout: new arrays."""
+    g = phys.size // _GROUP
+    x = _transpose8(phys.copy())
+    words = np.ascontiguousarray(x.view(np.uint8).reshape(g, 8, _GROUP).transpose(0, 2, 1))
+    checks = _transpose8(pchk.copy().view(np.uint64)).view(np.uint8)
+    return words.reshape(-1).view(np.uint64), checks
 
 U64 = npt.NDArray[np.uint64]
 U8 = npt.NDArray[np.uint8]
@@ -126,6 +183,8 @@ class ProtectedRegion:
     used) or an ``int`` size for a zero-filled buffer. ``region_id`` 1..65535 is the memory
     id of PUS-6 and the golden image. ``store`` keeps the golden copy (written now unless
     ``store_golden`` is False); without a store the region cannot be reloaded.
+    ``interleave``: 1 (plain words) or 8 (bit-interleaved groups of 8 words, see the module
+    doc; ``page_bytes`` must then be a multiple of 64 so that pages hold whole groups).
     """
 
     def __init__(
@@ -140,6 +199,7 @@ class ProtectedRegion:
         writable: bool = True,
         golden_name: str | None = None,
         store_golden: bool = True,
+        interleave: int = 1,
     ) -> None:
         if not name.isidentifier():
             raise ValueError(f"region name {name!r} is not an identifier")
@@ -147,6 +207,13 @@ class ProtectedRegion:
             raise ValueError(f"region id {region_id} outside 1..65535")
         if page_bytes < 8 or page_bytes % 8:
             raise ValueError(f"page_bytes must be a positive multiple of 8, got {page_bytes}")
+        if interleave not in INTERLEAVE_DEGREES:
+            raise ValueError(f"interleave must be one of {INTERLEAVE_DEGREES}, got {interleave}")
+        if interleave > 1 and page_bytes % (8 * interleave):
+            raise ValueError(
+                f"page_bytes {page_bytes} must be a multiple of {8 * interleave} "
+                f"(whole groups of {interleave} interleaved words)"
+            )
         if isinstance(content, bool):
             raise TypeError("region content must be bytes, an array or a size")
         if isinstance(content, int):
@@ -167,11 +234,17 @@ class ProtectedRegion:
         self.n_words = math.ceil(self.size_bytes / 8)
         self.page_words = page_bytes // 8
         self.n_pages = math.ceil(self.n_words / self.page_words)
+        self.interleave = interleave
+        self._pad_cleared = False
+        # Physical words: whole interleaved groups (the padding words hold zeros).
+        n_phys = -(-self.n_words // interleave) * interleave
         # The two arrays are allocated once: the radiation model keeps references to them.
-        self.data: U64 = np.zeros(self.n_words, dtype=np.uint64)
-        self._bytes: U8 = self.data.view(np.uint8)
-        self._bytes[: self.size_bytes] = raw
-        self.checks: U8 = secded_encode(self.data)
+        self.data: U64 = np.zeros(n_phys, dtype=np.uint64)
+        self.checks: U8 = np.zeros(n_phys, dtype=np.uint8)
+        a, words, checks = self._words(0, self.n_words)
+        words.view(np.uint8)[: self.size_bytes] = raw
+        secded_encode(words, out=checks)
+        self._put(a, words, checks)
         self.store = store
         self.golden_name = golden_name if golden_name is not None else f"edac.{name}.golden"
         self.state = RegionState.OK
@@ -220,18 +293,82 @@ class ProtectedRegion:
         )
 
     # -- protection core -------------------------------------------------------------------
-    def _scan(self, w0: int, w1: int, source: str) -> ScrubOutcome:
-        """Scrub words ``[w0, w1)`` in place; record corrections and uncorrectable words."""
-        res = secded_scrub(self.data[w0:w1], self.checks[w0:w1])
+    def _words(self, w0: int, w1: int) -> tuple[int, U64, U8]:
+        """``(a, words, checks)``: words ``[a, a + len)`` covering ``[w0, w1)`` in word order.
+
+        Plain regions: views of the stored arrays (``a = w0``; changes are in place).
+        Interleaved regions: de-interleaved copies of the whole groups covering the range
+        (write changes back with :meth:`_put`).
+        """
+        if self.interleave == 1:
+            return w0, self.data[w0:w1], self.checks[w0:w1]
+        g = self.interleave
+        a, b = w0 // g * g, -(-w1 // g) * g
+        words, checks = deinterleave_words(self.data[a:b], self.checks[a:b])
+        return a, words, checks
+
+    def _put(self, a: int, words: U64, checks: U8) -> None:
+        """Store words from :meth:`_words` back (interleaved regions; a no-op for views)."""
+        if self.interleave == 1 or words.size == 0:
+            return
+        phys, pchk = interleave_words(words, checks)
+        self.data[a : a + words.size] = phys
+        self.checks[a : a + words.size] = pchk
+
+    def _scrub_words(
+        self, a: int, words: U64, checks: U8, i0: int, i1: int, source: str
+    ) -> ScrubOutcome:
+        """Scrub ``words[i0:i1]`` (word ``a + i``) in place; record corrections and
+        uncorrectable words. A padding word of an interleaved group holds no data: an
+        uncorrectable one is simply cleared."""
+        res = secded_scrub(words[i0:i1], checks[i0:i1])
         self.corrected += res.n_corrected
         self.corrected_check += res.n_corrected_check
         new: tuple[int, ...] = ()
         if res.n_uncorrectable:
-            words = (res.uncorrectable + w0).tolist()
-            new = tuple(w for w in words if w not in self._bad_words)
+            found = (res.uncorrectable + (a + i0)).tolist()
+            for w in found:
+                if w >= self.n_words:
+                    words[w - a] = 0
+                    checks[w - a] = 0  # the code is linear: zero data has zero check bits
+                    self._pad_cleared = True
+            new = tuple(w for w in found if w < self.n_words and w not in self._bad_words)
             if new:
                 self._mark_bad(new, source)
-        return ScrubOutcome(w1 - w0, res.n_corrected, res.n_corrected_check, new)
+        return ScrubOutcome(i1 - i0, res.n_corrected, res.n_corrected_check, new)
+
+    def _scan_words(self, w0: int, w1: int, source: str) -> tuple[ScrubOutcome, int, U64]:
+        """Scrub words ``[w0, w1)`` in place and return the outcome with the words from
+        :meth:`_words` (``a``, the words; interleaved: the other words of the groups are
+        passed back unchanged, exactly as a plain region leaves its other words)."""
+        a, words, checks = self._words(w0, w1)
+        self._pad_cleared = False
+        out = self._scrub_words(a, words, checks, w0 - a, w1 - a, source)
+        if out.n_corrected or self._pad_cleared:  # only a change is written back
+            self._put(a, words, checks)
+        return out, a, words
+
+    def _scan(self, w0: int, w1: int, source: str) -> ScrubOutcome:
+        """Scrub words ``[w0, w1)`` in place; record corrections and uncorrectable words."""
+        return self._scan_words(w0, w1, source)[0]
+
+    def words(self) -> tuple[U64, U8]:
+        """Copies of every stored word and its check byte in word order (as stored, upsets
+        included: nothing is corrected), whatever the physical layout."""
+        _, words, checks = self._words(0, self.n_words)
+        return words[: self.n_words].copy(), checks[: self.n_words].copy()
+
+    def flip(self, word: int, data_mask: int = 0, check_mask: int = 0) -> None:
+        """Fault injection: flip the bits ``data_mask`` (64 bits) and ``check_mask`` (8 bits)
+        of word ``word``, whatever the physical layout (tests, campaigns)."""
+        if not 0 <= word < self.n_words:
+            raise ValueError(f"region {self.name}: word {word} outside [0, {self.n_words})")
+        if not 0 <= data_mask < 1 << 64 or not 0 <= check_mask < 1 << 8:
+            raise ValueError("data_mask must fit 64 bits and check_mask 8 bits")
+        a, words, checks = self._words(word, word + 1)
+        words[word - a] ^= np.uint64(data_mask)
+        checks[word - a] ^= np.uint8(check_mask)
+        self._put(a, words, checks)
 
     def _mark_bad(self, words: tuple[int, ...], source: str) -> None:
         self._bad_words.update(words)
@@ -274,12 +411,15 @@ class ProtectedRegion:
         w0, w1 = self._range(offset, length)
         if self.state is RegionState.BAD:
             raise self._refuse()
-        if w1 > w0:
-            self._scan(w0, w1, "read")
-            if self.is_bad:
-                raise self._refuse()
+        if w1 <= w0:
+            self.reads += 1
+            return b""
+        _, a, words = self._scan_words(w0, w1, "read")
+        if self.is_bad:
+            raise self._refuse()
         self.reads += 1
-        return self._bytes[offset : offset + length].tobytes()
+        start = offset - 8 * a
+        return words.view(np.uint8)[start : start + length].tobytes()
 
     def read_all(self) -> bytes:
         """The whole region, corrected (see :meth:`read`)."""
@@ -319,16 +459,20 @@ class ProtectedRegion:
             raise self._refuse()
         if n == 0:
             return
+        a, words, checks = self._words(w0, w1)
         # Boundary words that keep some old bytes are corrected before being merged.
         first_partial = offset % 8 != 0
         if first_partial:
-            self._scan(w0, w0 + 1, "write")
+            self._scrub_words(a, words, checks, w0 - a, w0 - a + 1, "write")
         if (offset + n) % 8 and not (first_partial and w1 - 1 == w0):
-            self._scan(w1 - 1, w1, "write")
+            self._scrub_words(a, words, checks, w1 - 1 - a, w1 - a, "write")
         if self.is_bad:
+            self._put(a, words, checks)  # keep the corrections made on the way
             raise self._refuse()
-        self._bytes[offset : offset + n] = src
-        secded_encode(self.data[w0:w1], out=self.checks[w0:w1])
+        start = offset - 8 * a
+        words.view(np.uint8)[start : start + n] = src
+        secded_encode(words[w0 - a : w1 - a], out=checks[w0 - a : w1 - a])
+        self._put(a, words, checks)
         self.writes += 1
 
     def load(self, content: bytes | bytearray | memoryview | np.ndarray[Any, Any]) -> None:
@@ -343,9 +487,12 @@ class ProtectedRegion:
             raise ValueError(
                 f"region {self.name}: load of {src.size} B, region is {self.size_bytes} B"
             )
-        self._bytes[: self.size_bytes] = src
-        self._bytes[self.size_bytes :] = 0
-        secded_encode(self.data, out=self.checks)
+        a, words, checks = self._words(0, self.n_words)
+        raw = words.view(np.uint8)
+        raw[: self.size_bytes] = src
+        raw[self.size_bytes :] = 0
+        secded_encode(words, out=checks)
+        self._put(a, words, checks)
         self.bad_pages.clear()
         self._bad_words.clear()
         self.state = RegionState.OK
@@ -423,9 +570,12 @@ class ProtectedRegion:
         for p in pages:
             w0, w1 = p * pw, min((p + 1) * pw, self.n_words)
             b0, b1 = w0 * 8, min(w1 * 8, self.size_bytes)
-            self._bytes[b0:b1] = golden[b0:b1]
-            self._bytes[b1 : w1 * 8] = 0  # padding of the last word
-            secded_encode(self.data[w0:w1], out=self.checks[w0:w1])
+            a, words, checks = self._words(w0, w1)
+            raw = words.view(np.uint8)
+            raw[b0 - 8 * a : b1 - 8 * a] = golden[b0:b1]
+            raw[b1 - 8 * a : w1 * 8 - 8 * a] = 0  # padding of the last word
+            secded_encode(words[w0 - a : w1 - a], out=checks[w0 - a : w1 - a])
+            self._put(a, words, checks)
         self.bad_pages.clear()
         self._bad_words.clear()
         self.state = RegionState.OK

@@ -5,13 +5,25 @@ Scrub plan (:func:`plan_scrub`)
 From the protected size ``W`` (words), the upset rate ``lambda`` (per bit per day) and the
 target uncorrectable rate ``R`` the required period is ``T_req = 2 R / (W (72 lambda)^2)``
 (:mod:`flight.edac._period`). The scrubber aims at ``T_target = min(margin T_req,
-max_period_s)`` and scrubs ``ceil(W / (T_target f))`` words per step at its rate ``f``, but never
-more than ``max_words_per_step`` (the CPU budget that keeps the rate group from slipping).
+max_period_s)`` and scrubs ``ceil(W / floor(T_target f))`` words per step at its rate ``f`` (so
+that a sweep never takes longer than the target by a rounding), but never more than
+``max_words_per_step`` (the CPU budget that keeps the rate group from slipping).
 The planned period is ``ceil(W / words_per_step) / f``; when the budget caps the rate below
 the requirement the plan says so (``meets_requirement`` False, a ``period_violation`` event).
 
 Inside the South Atlantic Anomaly the upset rate is ``saa_factor lambda``, so ``T_req`` shrinks
 by ``saa_factor^2`` and the plan is recomputed on entry and exit (``saa_changed`` event).
+
+Entering the SAA must not break the requirement either. A word's risk of a double upset grows
+with the square of its exposure since its last scrub (the integral of the upset rate), so a
+sweep is judged by its *equivalent period*: its duration weighted by the upset rate at each
+step, expressed at the rate in force when it ends (``sum dt k(t) / k_end``, ``k`` =
+``saa_factor`` inside, 1 outside). A sweep that starts outside and ends inside carries the
+exposure gathered before entry; to keep that inside the requirement, outside the SAA the
+target is also capped at ``(1 - margin) saa_factor T_req_inside`` (the exposure an outside sweep
+may carry into an SAA pass), while inside the plan keeps ``margin T_req_inside``. The two add up
+to at most ``T_req_inside``. Every sweep whose equivalent period exceeds the required period
+counts as a violation (``period_violations``, event ``period_violation``).
 
 SAA indicator (first that applies): a ground override (command ``set_saa_override``); the
 latest message of the bus topic ``saa_topic`` (its boolean field ``saa_field``, default
@@ -53,7 +65,7 @@ from flight.core import (
     FieldType,
     Severity,
     TlmField,
-    perf_counter_ns,
+    execution_timer,
 )
 from flight.edac._period import DAYS_PER_YEAR, required_scrub_period_s
 from flight.edac._region import ProtectedRegion, RegionEvent, RegionEventKind, RegionState
@@ -115,9 +127,18 @@ def plan_scrub(words: int, rate_hz: float, cfg: ScrubConfig, in_saa: bool) -> Sc
     lam = cfg.upset_rate_per_bit_day * (cfg.saa_factor if in_saa else 1.0)
     required = required_scrub_period_s(words, lam, cfg.target_uncorrectable_per_day)
     target = min(required * cfg.period_margin, cfg.max_period_s)
+    if not in_saa and cfg.period_margin < 1 and cfg.saa_factor > 1:
+        # Exposure an outside sweep may carry into an SAA pass (see the module doc).
+        inside = required_scrub_period_s(
+            words, cfg.upset_rate_per_bit_day * cfg.saa_factor, cfg.target_uncorrectable_per_day
+        )
+        target = min(target, (1.0 - cfg.period_margin) * cfg.saa_factor * inside)
     if words == 0:
         return ScrubPlan(in_saa, 0, lam, required, target, 0, 0.0, True)
-    needed = math.ceil(words / (target * rate_hz))
+    # Whole steps within the target, then the words that cover the memory in that many: the
+    # planned period (a whole number of steps) never exceeds the target by a rounding.
+    steps = max(1, math.floor(target * rate_hz * (1 + 1e-12)))
+    needed = math.ceil(words / steps)
     wps = max(1, min(needed, cfg.max_words_per_step, words))
     planned = math.ceil(words / wps) / rate_hz
     return ScrubPlan(in_saa, words, lam, required, target, wps, planned, planned <= required)
@@ -180,6 +201,12 @@ class Scrubber(Component):
             TlmField("cpu_frac", FieldType.F32, "1", "scrub CPU time / onboard time"),
             TlmField("step_max_us", FieldType.F32, "us", "longest scrub step"),
             TlmField("tmr_repairs", FieldType.U32, "", "TMR words repaired"),
+            TlmField(
+                "period_violations",
+                FieldType.U32,
+                "",
+                "times the required period was not met (plan or sweep)",
+            ),
             *_slot_fields(),
         ),
         events=(
@@ -239,7 +266,7 @@ class Scrubber(Component):
         saa_topic: type | None = None,
         saa_field: str = "in_saa",
         auto_reload: bool = True,
-        timer: Callable[[], int] = perf_counter_ns,
+        timer: Callable[[], int] | None = None,
     ) -> None:
         super().__init__(name, component_id)
         if rate_hz <= 0:
@@ -257,7 +284,10 @@ class Scrubber(Component):
         self._saa_topic = saa_topic
         self._saa_field = saa_field
         self._saa_override: bool | None = None
-        self._timer = timer
+        # None: the onboard cost timer of the clock the executive attaches (zero cost in
+        # simulated time, so the CPU share never depends on the host's speed)
+        self._timer: Callable[[], int] | None = timer
+        self.period_violations = 0  #: plan or sweep periods that missed the requirement
         self.total_words = sum(r.n_words for r in self.regions)
         self.plan = plan_scrub(self.total_words, self.rate_hz, config, False)
         self.plan_outside = self.plan
@@ -270,6 +300,10 @@ class Scrubber(Component):
         self._sweep_skipped = False
         self.sweep_periods_s: list[float] = []  # bounded (last 256)
         self.period_max_s = 0.0
+        #: exposure of the sweep in progress: step time x upset-rate factor (s)
+        self._sweep_exposure_s = 0.0
+        self.saa_sweeps = 0  #: sweeps that ended inside the SAA
+        self.period_max_saa_s = 0.0  #: longest equivalent period of those (s)
         self._first_step_ns: int | None = None
         self._last_sweep_ns: int | None = None
         self._last_step_ns: int | None = None
@@ -353,6 +387,12 @@ class Scrubber(Component):
         if self._saa_topic is not None and self._bus is not None:
             msg = self._bus.latest(self._saa_topic)
             if msg is not None:
+                # A stale indicator (older than the publisher's valid_for_s) is "inside":
+                # the scrubber must never stay at the quiet rate through an unseen SAA pass.
+                valid_for_s = float(getattr(msg, "valid_for_s", math.inf))
+                t_msg = getattr(msg, "t_ns", None)
+                if t_msg is not None and self.clock.now_ns() - int(t_msg) > valid_for_s * NS_PER_S:
+                    return True
                 return bool(getattr(msg, self._saa_field))
         if self._saa is not None:
             return bool(self._saa())
@@ -373,11 +413,14 @@ class Scrubber(Component):
 
     def _check_plan(self) -> None:
         if not self.plan.meets_requirement:
-            self.emit(
-                "period_violation",
-                achieved_s=self.plan.planned_period_s,
-                required_s=self.plan.required_period_s,
-            )
+            self._violation(self.plan.planned_period_s, self.plan.required_period_s)
+
+    def _violation(self, achieved_s: float, required_s: float) -> None:
+        """Count and report one missed requirement (a plan that cannot meet it, or a sweep
+        that took longer than it)."""
+        self.period_violations += 1
+        self.hk.period_violations = self.period_violations & 0xFFFFFFFF
+        self.emit("period_violation", achieved_s=achieved_s, required_s=required_s)
 
     # -- lifecycle -----------------------------------------------------------------------
     def on_start(self) -> None:
@@ -386,13 +429,17 @@ class Scrubber(Component):
 
     def step(self, t_ns: int) -> None:
         """Reload, scrub one slice, repair TMR state, report (see the module docstring)."""
+        if self._timer is None:
+            self._timer = execution_timer(self.clock)
         t0 = self._timer()
         if self._first_step_ns is None:
             self._first_step_ns = t_ns
             self.series.append((t_ns / NS_PER_S, self.corrected))  # baseline for plots
         self._update_plan()
+        step_s = self.step_ns / NS_PER_S
         if self.plan.in_saa:
-            self.saa_s += self.step_ns / NS_PER_S
+            self.saa_s += step_s
+        self._sweep_exposure_s += step_s * (self.config.saa_factor if self.plan.in_saa else 1.0)
         if self.auto_reload:
             for r in self.regions:
                 if r.state is RegionState.BAD and not r.golden_failed:
@@ -443,10 +490,11 @@ class Scrubber(Component):
             return
         self._ri = 0
         end_ns = t_ns + self.step_ns
-        start_ns = self._last_sweep_ns
-        if start_ns is None:
-            start_ns = self._first_step_ns if self._first_step_ns is not None else t_ns
-        period = (end_ns - start_ns) / NS_PER_S
+        # The sweep's equivalent period at the upset rate in force now (see the module doc);
+        # with a constant rate it is its duration.
+        factor = self.config.saa_factor if self.plan.in_saa else 1.0
+        period = self._sweep_exposure_s / factor
+        self._sweep_exposure_s = 0.0
         self._last_sweep_ns = end_ns
         if self._sweep_skipped:
             # A BAD region was skipped: this pass protected nothing there, it is no sweep.
@@ -457,8 +505,11 @@ class Scrubber(Component):
         self.sweep_periods_s.append(period)
         del self.sweep_periods_s[:-256]
         self.period_max_s = max(self.period_max_s, period)
+        if self.plan.in_saa:
+            self.saa_sweeps += 1
+            self.period_max_saa_s = max(self.period_max_saa_s, period)
         if period > self.plan.required_period_s:
-            self.emit("period_violation", achieved_s=period, required_s=self.plan.required_period_s)
+            self._violation(period, self.plan.required_period_s)
 
     # -- reporting -------------------------------------------------------------------------
     @property
@@ -538,8 +589,14 @@ class Scrubber(Component):
             "scrub_period_required_s": self.plan.required_period_s,
             "scrub_period_required_outside_saa_s": self.plan_outside.required_period_s,
             "scrub_period_required_inside_saa_s": self.plan_inside.required_period_s,
-            "period_ok": self.plan.meets_requirement
+            # false once the requirement was missed at any time of the run (an SAA pass the
+            # budget could not cover), not only when it is missed now
+            "period_ok": self.period_violations == 0
+            and self.plan.meets_requirement
             and self.achieved_period_s <= self.plan.required_period_s,
+            "period_violations": self.period_violations,
+            "saa_sweeps": self.saa_sweeps,
+            "scrub_period_max_inside_saa_s": self.period_max_saa_s,
             "incomplete_sweeps": self.incomplete_sweeps,
             "words_per_step": self.plan.words_per_step,
             "words_per_step_inside_saa": self.plan_inside.words_per_step,

@@ -65,10 +65,13 @@ class EdacRegions:
         page_bytes: int,
         register_memory: RegisterMemory | None = None,
         tmr: TmrState | None = None,
+        interleave: int = 1,
     ) -> None:
         self.store = store
         self.scrubber = scrubber
         self.page_bytes = page_bytes
+        #: bit interleaving of the regions created here (1 or 8 words per group)
+        self.interleave = interleave
         self._register_memory = register_memory
         self.tmr = tmr if tmr is not None else TmrState(register_memory)
         self._by_name: dict[str, ProtectedRegion] = {}
@@ -147,6 +150,7 @@ class EdacRegions:
                 store=self.store,
                 page_bytes=self.page_bytes,
                 writable=writable,
+                interleave=self.interleave,
             )
         except (SatnodeError, OSError) as exc:  # the golden copy could not be stored
             raise ConfigError(

@@ -22,6 +22,7 @@ uploaded to NV storage beforehand, since a catalogue is larger than a telecomman
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flight.core import InstallContext
@@ -151,6 +152,9 @@ class GncApp:
     def sample(self) -> dict[str, float]:
         """Slot and altitude error against their box, for the run's plots (NaN before the
         orbit determination has converged)."""
+        if not self.component.od_ready():
+            # no estimate yet: NaN (no point on the plot), never a made-up 0
+            return {"slot_error_km": math.nan, "altitude_error_m": math.nan}
         hk = self.component.hk
         return {
             "slot_error_km": float(hk.slot_error_km),

@@ -71,6 +71,12 @@ __all__ = ["MAX_STATE_AGE_S", "GncComponent", "catalogue_blob_name"]
 
 #: Largest distance (s) between an uploaded state vector's epoch and onboard time.
 MAX_STATE_AGE_S = 7 * 86_400.0
+#: Slot altitudes a command may ask for (km): below 300 km a compute satellite re-enters
+#: within weeks; above 1500 km it sits in the inner radiation belt.
+MIN_SLOT_ALT_KM = 300.0
+MAX_SLOT_ALT_KM = 1500.0
+#: Largest change of the target semi-major axis one set_slot may make (m).
+MAX_SLOT_CHANGE_M = 100e3
 
 
 def catalogue_blob_name(blob_id: int) -> str:
@@ -86,14 +92,29 @@ def _decl() -> Declaration:
                 1,
                 "set_slot",
                 (
-                    Arg("target_altitude_km", f64, 200.0, 2000.0, "km", "target mean a - R_E"),
+                    Arg(
+                        "target_altitude_km",
+                        f64,
+                        MIN_SLOT_ALT_KM,
+                        MAX_SLOT_ALT_KM,
+                        "km",
+                        "target mean a - R_E",
+                    ),
                     Arg("arg_lat_deg", f64, 0.0, 360.0, "deg", "slot mean arg. of latitude at t=0"),
                     Arg("slot_tolerance_km", f32, 0.1, 500.0, "km", "+- along-track box"),
                     Arg("altitude_tolerance_m", f32, 5.0, 20000.0, "m", "+- mean altitude box"),
                 ),
-                "set the control box (rejected if the target is > 100 km from the orbit)",
+                "set the control box (armed; refused if the target is > 100 km from the orbit "
+                "estimate, or from the current box before the first estimate)",
+                hazardous=True,
             ),
-            CommandDef(2, "set_autonomy", (Arg("enable", FieldType.BOOL),), "autonomous burns"),
+            CommandDef(
+                2,
+                "set_autonomy",
+                (Arg("enable", FieldType.BOOL),),
+                "autonomous burns (enabling them is armed)",
+                hazardous=True,
+            ),
             CommandDef(
                 3,
                 "load_catalogue",
@@ -123,7 +144,8 @@ def _decl() -> Declaration:
                     Arg("delta_v_m_s", f32, -1.0, 1.0, "m/s", "+ along velocity, - against"),
                     Arg("delay_s", f32, 0.0, 604800.0, "s"),
                 ),
-                "ground-commanded tangential burn",
+                "ground-commanded tangential burn (armed)",
+                hazardous=True,
             ),
             CommandDef(6, "clear_fault", (), "clear a latched thruster fault"),
             CommandDef(7, "clear_catalogue", (), "forget every catalogue object"),
@@ -594,6 +616,43 @@ class GncComponent(Component):
         hk.avoidance_maneuvers = min(self.screener.avoidance_count, 65535)
 
     # -- commands ------------------------------------------------------------------------------
+    def hazard_set_autonomy(self, enable: bool) -> bool:
+        """Enabling autonomous burns is hazardous; stopping them is not."""
+        return bool(enable)
+
+    def check_set_slot(
+        self,
+        target_altitude_km: float,
+        arg_lat_deg: float,
+        slot_tolerance_km: float,
+        altitude_tolerance_m: float,
+    ) -> None:
+        """Refuse at acceptance a target more than 100 km from the orbit: from the orbit
+        estimate, or before the first estimate from the current box target; with neither,
+        the orbit is unknown and no slot may be set."""
+        if arg_lat_deg >= 360.0:
+            raise CommandError(
+                "gnc.set_slot: arg_lat_deg must be < 360", FailureCode.ILLEGAL_ARGUMENT
+            )
+        a_new = EARTH_RADIUS_M + target_altitude_km * 1e3
+        est = self.estimator.last_estimate
+        if est is not None:
+            reference, what = est.a_m, "the orbit estimate"
+        elif self.box.a_target_m is not None:
+            reference, what = self.box.a_target_m, "the current box (no orbit estimate yet)"
+        else:
+            raise CommandError(
+                "gnc.set_slot: no orbit estimate and no box yet: the orbit is unknown",
+                FailureCode.NOT_ALLOWED,
+            )
+        if abs(a_new - reference) > MAX_SLOT_CHANGE_M:
+            raise CommandError(
+                f"gnc.set_slot: target {target_altitude_km:.1f} km is "
+                f"{abs(a_new - reference) / 1e3:.0f} km from {what} (limit "
+                f"{MAX_SLOT_CHANGE_M / 1e3:.0f} km)",
+                FailureCode.ILLEGAL_ARGUMENT,
+            )
+
     def cmd_set_slot(
         self,
         target_altitude_km: float,
@@ -602,18 +661,11 @@ class GncComponent(Component):
         altitude_tolerance_m: float,
     ) -> None:
         """Set the control box; the reference is recalibrated for the new target."""
-        if arg_lat_deg >= 360.0:
-            raise CommandError(
-                "gnc.set_slot: arg_lat_deg must be < 360", FailureCode.ILLEGAL_ARGUMENT
-            )
+        self.check_set_slot(
+            target_altitude_km, arg_lat_deg, slot_tolerance_km, altitude_tolerance_m
+        )
         a_new = EARTH_RADIUS_M + target_altitude_km * 1e3
         est = self.estimator.last_estimate
-        if est is not None and abs(a_new - est.a_m) > 100e3:
-            raise CommandError(
-                f"gnc.set_slot: target {target_altitude_km:.1f} km is "
-                f"{abs(a_new - est.a_m) / 1e3:.0f} km from the orbit (limit 100 km)",
-                FailureCode.ILLEGAL_ARGUMENT,
-            )
         inc = est.inc_rad if est is not None else math.radians(53.0)
         rate = calibrate_reference_rate(a_new, inc, self.prop)
         box = self.box
@@ -755,9 +807,11 @@ class GncComponent(Component):
         lists hold at most the last ``history_len`` entries."""
         box, ex, sc, st, ver = self.box, self.executor, self.screener, self.stats, self.verifier
         f = self.estimator.filter
+        estimated = st.samples > 0  # no box sample before orbit determination converged
         return {
-            "slot_error_max_km": st.slot_err_max_m / 1e3,
-            "altitude_error_max_m": st.alt_err_max_m,
+            # None ("no estimate"), never 0, while no sample was taken
+            "slot_error_max_km": st.slot_err_max_m / 1e3 if estimated else None,
+            "altitude_error_max_m": st.alt_err_max_m if estimated else None,
             "slot_tolerance_km": box.slot_tol_m / 1e3,
             "altitude_tolerance_m": box.alt_tol_m,
             "target_altitude_km": None

@@ -124,8 +124,18 @@ class OrbitEstimator:
     def ingest(
         self, t_s: float, t_ns: int, fix: GnssReading, drag_m_s2: float, clean_after_s: float
     ) -> OdResult:
-        """Fuse a valid GNSS fix taken at onboard ``t_s`` (``t_ns``); samples taken at or
-        after ``clean_after_s`` (a burn's end plus the settling time) feed the decay fit."""
+        """Fuse a valid GNSS fix read at onboard ``t_s`` (``t_ns``); samples taken at or
+        after ``clean_after_s`` (a burn's end plus the settling time) feed the decay fit.
+
+        The fix is fused at its *own* time (``fix.t_ns``, when the receiver's solution was
+        valid), not at the step that read it: in real time, or on a rig, the solution can be
+        up to a plant period older than the step, and tagging it with the step time would put
+        a 7.5 km/s position error into the innovation test (issue 19). A fix stamped in the
+        future of the step (a backend clock ahead of onboard time) is taken at the step time.
+        """
+        fix_ns = min(int(fix.t_ns), t_ns)
+        t_s = t_s - (t_ns - fix_ns) / 1e9
+        t_ns = fix_ns
         self.utc_offset_ns = fix.utc_ns - t_ns
         r, v = ecef_to_eci(fix.position_ecef_m, fix.velocity_ecef_m_s, fix.utc_ns)
         f = self.filter

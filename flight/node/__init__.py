@@ -14,6 +14,7 @@ from flight.node._compose import (
     compose,
     make_context,
     message_types,
+    resolve_downlink,
 )
 from flight.node._node import Node
 from flight.node._plant import attach_plant
@@ -32,4 +33,5 @@ __all__ = [
     "dependencies",
     "make_context",
     "message_types",
+    "resolve_downlink",
 ]

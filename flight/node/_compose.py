@@ -33,7 +33,7 @@ from flight.core import (
     Executive,
     InstallContext,
     LoadReport,
-    MonotonicClock,
+    PacedClock,
     ParamStore,
     SimClock,
 )
@@ -47,7 +47,7 @@ from flight.tmtc import (
     parse_host_port,
 )
 from native import schema
-from native.errors import ConfigError
+from native.errors import ConfigError, ParameterError
 
 __all__ = [
     "Composition",
@@ -56,6 +56,7 @@ __all__ = [
     "compose",
     "make_context",
     "message_types",
+    "resolve_downlink",
     "section",
 ]
 
@@ -66,10 +67,19 @@ class NodeOptions:
 
     out_dir: Path = Path("satnode-out")
     seed: int | None = None
-    realtime: bool = False
+    #: Pace simulated time at ``speed`` x real time (:class:`~flight.core.PacedClock`;
+    #: 1.0 is real time). None: as fast as possible. Either way onboard time is simulated,
+    #: so the same seed computes the same run.
+    speed: float | None = None
+    #: fault scenario file, loaded into the backend at boot (after composition, before the
+    #: first tick, so faults due at t = 0 find every flight memory region registered)
     scenario: Path | None = None
     uplink_port: int | None = None
+    #: ``HOST:PORT`` receiving every TM packet; None: ``[tmtc] downlink`` ('' there: off)
     downlink: str | None = None
+    #: called with a one-line message for conditions worth telling the operator once
+    #: (the first downlink send error); None: silent (they are counted in the summary)
+    warn: Callable[[str], None] | None = None
     #: extra TM sinks (each gets every packet's octets)
     extra_sinks: list[Callable[[bytes], None]] = field(default_factory=list)
     #: Start from the declared parameter defaults (a fresh spacecraft) instead of the
@@ -78,22 +88,66 @@ class NodeOptions:
 
 
 class TmArchive:
-    """Appends every TM packet to ``tm.bin`` (raw concatenated CCSDS packets)."""
+    """Appends every TM packet to ``tm.bin`` (raw concatenated CCSDS packets).
+
+    The file is created by :meth:`open`; packets made before that (during composition) are
+    kept in memory and written first, so building a node never touches the output folder.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self._fh: BinaryIO | None = None
+        self._pending: list[bytes] = []
+        self._closed = False
         self.packets = 0
         self.octets = 0
 
+    def open(self) -> None:
+        """Create (truncate) the file and write the packets made so far (idempotent)."""
+        if self._fh is not None or self._closed:
+            return
+        self._fh = open(self.path, "wb")  # noqa: SIM115 - closed by close()
+        for packet in self._pending:
+            self._fh.write(packet)
+        self._pending.clear()
+
     def __call__(self, packet: bytes) -> None:
-        self._fh.write(packet)
+        if self._fh is not None:
+            self._fh.write(packet)
+        elif not self._closed:
+            self._pending.append(packet)
         self.packets += 1
         self.octets += len(packet)
 
     def close(self) -> None:
         """Flush and close the archive (idempotent)."""
-        self._fh.close()
+        self._closed = True
+        self._pending.clear()
+        if self._fh is not None:
+            self._fh.close()
+
+
+class _DownlinkSender:
+    """Sends every TM packet to the downlink; counts errors, tells the operator once."""
+
+    def __init__(
+        self, link: UdpGroundLink, address: str, warn: Callable[[str], None] | None
+    ) -> None:
+        self.link = link
+        self.address = address
+        self.warn = warn
+        self.warned = False
+
+    def __call__(self, packet: bytes) -> None:
+        errors = self.link.send_errors
+        self.link.send(packet)
+        if self.link.send_errors > errors and not self.warned:
+            self.warned = True
+            if self.warn is not None:
+                self.warn(
+                    f"downlink {self.address}: cannot send TM; further send errors are "
+                    "counted in the summary (tmtc.downlink.send_errors)"
+                )
 
 
 def message_types() -> dict[str, type]:
@@ -129,6 +183,29 @@ class Composition:
     app_specs: list[AppSpec] = field(default_factory=list)
     services: dict[str, Any] = field(default_factory=dict)
     param_load: LoadReport | None = None
+    #: the TM downlink: the address given (``HOST:PORT`` as configured), the resolved
+    #: (IPv4, port) it sends to, and its sender (None: downlink off)
+    downlink_text: str | None = None
+    downlink: tuple[str, int] | None = None
+    downlink_sender: _DownlinkSender | None = None
+    #: True once :meth:`open_output` created the output folder's files
+    output_open: bool = False
+
+    def open_output(self) -> None:
+        """Create the output folder, the TM archive (``tm.bin``) and load the parameters
+        (idempotent). Until this is called the node has not touched the folder: a caller can
+        validate everything (configuration, scenario, ports) first."""
+        if self.output_open:
+            return
+        self.options.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.options.fresh_params:
+            try:
+                self.params.discard_files()  # an obstacle (a directory) is moved aside
+            except ParameterError as exc:
+                raise ConfigError(f"[params] file: {exc}") from None
+        self.archive.open()
+        self.param_load = self.params.load()
+        self.output_open = True
 
     def close(self) -> None:
         """Release the archive, the link and the backend (idempotent)."""
@@ -162,13 +239,17 @@ def compose(
     config: dict[str, Any],
     options: NodeOptions | None = None,
     applications: Sequence[AppSpec] = APPLICATIONS,
+    *,
+    open_output: bool = True,
 ) -> Composition:
     """Build a node from a validated configuration dict (see :func:`flight.config.load_config`).
 
-    Creates the output folder, the core (clock, events, parameters, executive, TM/TC
-    endpoint), opens the HAL backend, then installs every application of ``applications``
-    (the registry, :data:`flight.apps.APPLICATIONS` by default) whose section is present, in
-    data-flow order. On any error everything built so far is released.
+    Creates the core (clock, events, parameters, executive, TM/TC endpoint), opens the HAL
+    backend, then installs every application of ``applications`` (the registry,
+    :data:`flight.apps.APPLICATIONS` by default) whose section is present, in data-flow
+    order. With ``open_output`` the output folder is then created and its files opened
+    (:meth:`Composition.open_output`); without, nothing in it is touched yet. On any error
+    everything built so far is released.
     """
     try:
         id_table(applications)
@@ -178,14 +259,10 @@ def compose(
     opts = options or NodeOptions()
     node = section(sections, "node", NodeSection)
     ex = section(sections, "executive", ExecutiveSection)
-    opts.out_dir.mkdir(parents=True, exist_ok=True)
     seed = int(opts.seed if opts.seed is not None else node.seed)
-    clock: Clock = MonotonicClock() if opts.realtime else SimClock()
+    clock: Clock = SimClock() if opts.speed is None else PacedClock(opts.speed)
     events = EventLog(clock)
     param_path = opts.out_dir / section(sections, "params", ParamsSection).file
-    if opts.fresh_params:
-        for stale in (param_path, param_path.with_name(param_path.name + ".bak")):
-            stale.unlink(missing_ok=True)
     params = ParamStore(param_path)
     executive = Executive(
         clock,
@@ -211,7 +288,8 @@ def compose(
         _build_tmtc(comp)
         _open_hal(comp)
         _install_apps(comp, applications)
-        comp.param_load = params.load()
+        if open_output:
+            comp.open_output()
     except BaseException:
         comp.close()  # release the archive, sockets and backend of a half-built node
         raise
@@ -221,13 +299,17 @@ def compose(
 def _build_tmtc(comp: Composition) -> None:
     opts = comp.options
     tmtc_cfg = section(comp.sections, "tmtc", TmtcSection)
-    if tmtc_cfg.ground_link or opts.uplink_port is not None:
+    downlink_text = opts.downlink if opts.downlink is not None else tmtc_cfg.downlink
+    if tmtc_cfg.ground_link or opts.uplink_port is not None or opts.downlink:
         port = opts.uplink_port if opts.uplink_port is not None else tmtc_cfg.uplink_port
-        downlink = parse_host_port(opts.downlink or tmtc_cfg.downlink)
-        comp.link = UdpGroundLink(tmtc_cfg.uplink_host, port, downlink)
+        if downlink_text:
+            comp.downlink_text = downlink_text
+            comp.downlink = resolve_downlink(downlink_text)
+        comp.link = UdpGroundLink(tmtc_cfg.uplink_host, port, comp.downlink)
     sinks: list[Callable[[bytes], None]] = [comp.archive, *opts.extra_sinks]
-    if comp.link is not None:
-        sinks.append(comp.link.send)
+    if comp.link is not None and comp.downlink is not None:
+        comp.downlink_sender = _DownlinkSender(comp.link, downlink_text, opts.warn)
+        sinks.append(comp.downlink_sender)
     comp.tmtc = TmtcService(
         comp.executive,
         section(comp.sections, "node", NodeSection).apid,
@@ -238,6 +320,22 @@ def _build_tmtc(comp: Composition) -> None:
         sinks=sinks,
         poll=comp.link.poll if comp.link is not None else None,
     )
+
+
+def resolve_downlink(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` -> (IPv4 address, port), resolved once at start-up so that a host that
+    does not resolve is a ConfigError before the run, not a silent stream of send errors."""
+    import socket
+
+    host, port = parse_host_port(text)
+    try:
+        infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(f"downlink {text!r}: host {host!r} does not resolve ({exc})") from None
+    if not infos:
+        raise ConfigError(f"downlink {text!r}: host {host!r} has no IPv4 address")
+    address = infos[0][4]
+    return str(address[0]), int(address[1])
 
 
 def _open_hal(comp: Composition) -> None:
@@ -254,8 +352,6 @@ def _open_hal(comp: Composition) -> None:
         table.setdefault("world", comp.config["world"])
     if "devices" in comp.config:
         table.setdefault("devices", comp.config["devices"])
-    if comp.options.scenario is not None:
-        table["scenario"] = str(comp.options.scenario)
     comp.backend = open_from_config(table)
     wd_name = section(comp.sections, "executive", ExecutiveSection).watchdog
     if wd_name:
@@ -315,6 +411,8 @@ def _install_apps(comp: Composition, applications: Sequence[AppSpec]) -> None:
     present = [spec for spec in applications if comp.config.get(spec.section) is not None]
     comp.app_specs = dataflow_order(present)
     after: list[Callable[[], None]] = []
+    if comp.link is not None:  # the security app becomes the uplink's gate through this
+        comp.services.setdefault("tmtc.uplink", comp.link)
     for spec in comp.app_specs:
         module = importlib.import_module(spec.module)
         cfg = comp.sections[spec.section]  # parsed by the app's own schema in validate()

@@ -2,7 +2,14 @@
 
 :class:`Node` is the facade the ground uses: it composes the node (:mod:`._compose`), runs it
 in onboard time and reports (:mod:`._summary`). The backend's capabilities are checked with
-``isinstance`` on the Protocols of :mod:`hal.registry`, never probed by attribute name.
+``isinstance`` on the Protocols of :mod:`hal.registry`, never
+probed by attribute name.
+
+Sequence of a run: composition (nothing touches the output folder unless asked), then
+:meth:`Node.open_output`, then boot (every component's lifecycle, which also loads the compiled
+kernels, then the fault scenario, so faults due at t = 0 act on a composed node), then ticks
+from t = 0. :meth:`Node.request_stop` (safe from a signal handler) ends a run at the next tick
+boundary; the summary then says ``"interrupted": true``.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from flight.node._compose import Composition, NodeOptions, compose, section
 from flight.node._plant import attach_plant
 from flight.node._summary import build_summary
 from flight.tmtc import require_crc_extension
+from native.errors import ConfigError
 
 __all__ = ["Node"]
 
@@ -36,6 +44,8 @@ class Node:
     The configuration is the merged, validated dict of :func:`flight.config.load_config`.
     Attributes give read access to what composition built: ``executive``, ``tmtc``,
     ``backend``, ``apps`` (section -> app), ``clock``, ``events``, ``params``, ``seed``.
+    With ``open_output=False`` the output folder is left alone until :meth:`open_output`
+    (or the first :meth:`run`), so a caller can validate the built node first.
     """
 
     def __init__(
@@ -43,9 +53,11 @@ class Node:
         config: dict[str, Any],
         options: NodeOptions | None = None,
         applications: Sequence[AppSpec] = APPLICATIONS,
+        *,
+        open_output: bool = True,
     ) -> None:
         require_crc_extension()  # fail loudly before anything runs
-        self._c: Composition = compose(config, options, applications)
+        self._c: Composition = compose(config, options, applications, open_output=open_output)
         c = self._c
         self.config = c.config
         self.options = c.options
@@ -71,11 +83,25 @@ class Node:
             c.backend if isinstance(c.backend, ProcessorReset) else None
         )
         self._booted = False
+        self._stop_requested = False
+        #: True when the last :meth:`run` ended early on :meth:`request_stop`
+        self.interrupted = False
         try:
             self._sync_plant()
         except BaseException:
             c.close()
             raise
+
+    def open_output(self) -> None:
+        """Create the output folder's files (``tm.bin``) and load the parameters (idempotent;
+        :meth:`run` does it when the caller has not)."""
+        self._c.open_output()
+        self.param_load = self._c.param_load
+
+    def request_stop(self) -> None:
+        """Ask a running :meth:`run` to stop at the next tick boundary (only sets a flag: safe
+        to call from a signal handler)."""
+        self._stop_requested = True
 
     @property
     def composition(self) -> Composition:
@@ -105,6 +131,7 @@ class Node:
         ex = self.executive
         ex.start()  # init counts the boot (fdir) and loads compiled kernels
         self._arm_watchdog()
+        self._load_scenario()
         load = self.param_load
         if load is not None and load.outcome in (LoadOutcome.BACKUP, LoadOutcome.DEFAULTS):
             ex.monitor.emit(
@@ -114,6 +141,19 @@ class Node:
         fdir = self.apps.get("fdir")
         count = fdir.boot_count if isinstance(fdir, BootCounting) else 0
         ex.monitor.emit("boot", count=count, native=selected_backend(), kernels=",".join(variants))
+
+    def _load_scenario(self) -> None:
+        """Hand the fault scenario to the backend now that every app is installed and booted
+        (its memory regions registered): faults due at t = 0 act before the first tick."""
+        scenario = self.options.scenario
+        if scenario is None:
+            return
+        from hal.registry import FaultScenarios
+
+        if not isinstance(self.backend, FaultScenarios):
+            name = type(self.backend).__name__ if self.backend is not None else "no backend"
+            raise ConfigError(f"scenario {scenario}: {name} cannot run fault scenarios")
+        self.backend.load_scenario(scenario)
 
     def _arm_watchdog(self) -> None:
         if self.watchdog is not None:
@@ -126,27 +166,44 @@ class Node:
     ) -> dict[str, Any]:
         """Run for ``duration_s`` seconds of onboard time; return the run summary.
 
-        ``progress(fraction)`` is called about 100 times. The run's wall time (for the
-        real-time factor) is measured with the clock module's performance counter.
+        ``progress(fraction)`` is called about 100 times. A :meth:`request_stop` ends the run
+        at the next tick boundary (``interrupted`` is then True). The run's wall time (for
+        the real-time factor) is measured with the clock module's performance counter, from
+        the first tick: boot is not part of it.
         """
+        self.open_output()
         if not self._booted:
             self._boot()
             self._booted = True
         duration_ns = seconds_to_ns(duration_s)
+        self.interrupted = False
+
+        def stop() -> bool:
+            return self._stop_requested or self._reset_pending()
+
         t_start = perf_counter_ns()
         chunks = 100 if progress else 1
         done = 0
         for i in range(chunks):
             target = duration_ns * (i + 1) // chunks
-            while done < target:
+            while done < target and not self._stop_requested:
                 before = self.clock.now_ns()
-                self.executive.run_for(target - done, stop=self._reset_pending)
+                self.executive.run_for(target - done, stop=stop)
                 done += self.clock.now_ns() - before
                 if self._reset_pending():
                     self._processor_reset()
+            if self._stop_requested:
+                break
             if progress:
                 progress((i + 1) / chunks)
         self.wall_seconds += (perf_counter_ns() - t_start) / NS_PER_S
+        if self.tmtc is not None:
+            # TM still waiting in the downlink buffer goes out now, so that tm.bin holds
+            # every packet the summary counts
+            self.tmtc.flush_downlink()
+        if self._stop_requested:
+            self.interrupted = True
+            self._stop_requested = False
         return self.summary()
 
     def _reset_pending(self) -> bool:
@@ -181,12 +238,15 @@ class Node:
     # -- reporting ---------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         """Figures of merit of the run so far (JSON-serialisable; see :mod:`._summary`)."""
-        return build_summary(self._c, self.wall_seconds, self.resets)
+        return build_summary(self._c, self.wall_seconds, self.resets, self.interrupted)
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
-        """Write ``summary.json`` to the output folder."""
+        """Write ``summary.json`` to the output folder (atomically: a reader never sees half
+        a summary)."""
         path = self.options.out_dir / "summary.json"
-        path.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str))
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+        tmp.replace(path)
         return path
 
     def close(self) -> None:

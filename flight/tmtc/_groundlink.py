@@ -59,7 +59,8 @@ def parse_host_port(text: str) -> tuple[str, int]:
 class UdpGroundLink:
     """Non-blocking UDP uplink socket (drained each poll, through a gate) and downlink sender.
 
-    ``uplink_port=0`` binds an ephemeral port (see :attr:`uplink_address`). ``drain_limit``:
+    ``uplink_port=0`` binds an ephemeral port (see :attr:`uplink_address`). ``downlink``:
+    (host, port) the TM goes to, or None for no downlink (nothing is sent). ``drain_limit``:
     datagrams judged per poll; ``ready_depth``: released packets waiting for the TC budget;
     ``rcvbuf``: requested socket receive buffer (octets).
     """
@@ -68,7 +69,7 @@ class UdpGroundLink:
         self,
         uplink_host: str = "127.0.0.1",
         uplink_port: int = 0,
-        downlink: tuple[str, int] = ("127.0.0.1", 10026),
+        downlink: tuple[str, int] | None = None,
         *,
         drain_limit: int = 4096,
         ready_depth: int = 256,
@@ -208,7 +209,10 @@ class UdpGroundLink:
         self.send_frame(packet)
 
     def send_frame(self, datagram: bytes) -> None:
-        """Send one datagram to the downlink address (errors are counted, not raised)."""
+        """Send one datagram to the downlink address (errors are counted, not raised; no
+        downlink: nothing is sent)."""
+        if self.downlink is None:
+            return
         try:
             self._tx.sendto(datagram, self.downlink)
             self.sent += 1

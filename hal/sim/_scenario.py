@@ -203,6 +203,43 @@ class Scenario:
         line = self.key_lines.get(fault.index, {}).get(key or "", 0) or fault.line
         return f"{self.source}:{line}"
 
+    def check(
+        self,
+        targets: Mapping[str, Family],
+        channels: Mapping[str, Iterable[str]],
+        *,
+        regions: Iterable[str] | None = None,
+        end_ns: int | None = None,
+    ) -> tuple[str, ...]:
+        """Check the scenario against the node that will run it, before it runs.
+
+        ``targets``/``channels``: the node's devices (name -> family, name -> fault channels);
+        ``regions``: the memory regions registered with the radiation model (None: not
+        checked); ``end_ns``: the run's length (ns of simulated time). Raises ConfigError
+        (naming the line) for an unknown device, channel or region; returns one warning per
+        fault that the run will not reach (onset at or after ``end_ns``).
+        """
+        check_targets(self, targets, channels)
+        if regions is not None:
+            known = tuple(regions)
+            for f in self.faults:
+                radiation = f.device == "radiation" and _SPECS[f.kind].radiation
+                if radiation and f.channel not in known:
+                    raise ConfigError(
+                        f"{self.where(f, 'target')}: fault #{f.index}: unknown memory "
+                        f"region {f.channel!r} (registered: {', '.join(known) or 'none'})"
+                    )
+        warnings: list[str] = []
+        if end_ns is not None:
+            for f in self.faults:
+                if f.at_ns >= end_ns:
+                    warnings.append(
+                        f"{self.where(f, 'at_s')}: fault #{f.index} ({f.kind.value} on "
+                        f"{f.target}) at {f.at_s:g} s is at or after the end of the run "
+                        f"({end_ns / 1e9:g} s): it will not be applied"
+                    )
+        return tuple(warnings)
+
 
 @dataclass(frozen=True, slots=True)
 class FaultEvent:

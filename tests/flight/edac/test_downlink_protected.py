@@ -69,15 +69,16 @@ def test_single_bit_upsets_are_corrected_before_the_downlink() -> None:
     assert rig.ring is not None
     flipped = list(range(0, rig.ring.used_bytes // 8, 7))  # words inside queued records
     for w in flipped:  # one bit in each: correctable
-        rig.region.data[w] ^= np.uint64(1 << (w % 64))
-    rig.region.checks[3] ^= np.uint8(0x10)  # and one check bit of another word
+        rig.region.flip(w, 1 << (w % 64))
+    rig.region.flip(3, 0, 0x10)  # and one check bit of another word
     rig.svc.flush_downlink()
     sent = [p for p in rig.tm if p in made]
     assert sent == made  # octet for octet what was made: the upsets never left
     for p in sent:
         PusTm.unpack(p, timestamp_len=rig.svc.time_code.length)  # CRC checked by the peer
     assert rig.region.corrected == len(flipped) + 1 and rig.ring.dropped_corrupt == 0
-    assert np.array_equal(rig.region.checks, encode_ref(rig.region.data))
+    words, checks = rig.region.words()
+    assert np.array_equal(checks, encode_ref(words))
 
 
 def test_an_uncorrectable_record_is_dropped_counted_and_never_sent() -> None:
@@ -89,7 +90,7 @@ def test_an_uncorrectable_record_is_dropped_counted_and_never_sent() -> None:
         made += rig.queue(1)
         ends.append(rig.ring.used_bytes)  # records are [0, e0), [e0, e1), ...
     starts = [0, *ends[:-1]]
-    rig.region.data[starts[1] // 8 + 2] ^= np.uint64(0b11)  # two bits in record 1
+    rig.region.flip(starts[1] // 8 + 2, 0b11)  # two bits in record 1
     rig.svc.flush_downlink()
     # Record 1 is dropped; records 2..4 wait for the reload. The "uncorrectable" event
     # report, made while the region is BAD, went to the ground directly.

@@ -95,10 +95,16 @@ def test_faults_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert doc["passed"] and set(doc["results"]) == {"1", "2"}
     assert "injections in" in capsys.readouterr().out
     defaults = parser.parse_args(["faults", "seu"])
-    assert (defaults.injections, defaults.bits, defaults.seed) == (100_000, "1,2,3", 1)
+    assert (defaults.injections, defaults.bits, defaults.seed, defaults.interleave) == (
+        100_000,
+        "1,2,3,world",
+        1,
+        8,
+    )
+    assert parse_bits("3,world,mbu") == (3, "world", "mbu")
 
 
-@pytest.mark.parametrize("text", ["", "0", "1,1", "73", "a"])
+@pytest.mark.parametrize("text", ["", "0", "1,1", "73", "a", "world,world", "mbus"])
 def test_bad_bits(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_bits(text)
@@ -107,3 +113,46 @@ def test_bad_bits(text: str) -> None:
 def test_bad_injections() -> None:
     with pytest.raises(ConfigError):
         cmd_faults_seu(argparse.Namespace(injections=0, bits="1", seed=1, json=None))
+
+
+# -- multiple-bit upsets as the simulated world draws them (issue 19) ------------------------
+def _world_mbu_same_word_fraction() -> float:
+    """Oracle: the share of adjacent physical bit pairs (the world's ``pos, pos + 1``) that
+    share a word in plain (non-interleaved) storage, by enumerating the positions of one
+    word's 64 data bits and 8 check bits: only the last bit of an octet run breaks the pair."""
+    same_data = sum((q + 1) // 64 == q // 64 for q in range(64))
+    same_check = sum((q + 1) // 8 == q // 8 for q in range(8))
+    return (same_data + same_check) / 72
+
+
+@pytest.fixture(scope="module")
+def mbu_reports():  # type: ignore[no-untyped-def]
+    return {il: run_seu_campaign(1500, ("mbu",), seed=4, interleave=il) for il in (1, 8)}
+
+
+def test_interleaving_turns_adjacent_bit_upsets_into_corrections(mbu_reports) -> None:  # type: ignore[no-untyped-def]
+    inter = mbu_reports[8]
+    r = inter.results["mbu"]
+    assert inter.passed and r.consistent
+    # every pair lands in two words, each a single-bit error: all corrected, nothing reloaded
+    assert r.multi_word == r.injections and r.counts["corrected"] == r.effective
+    assert r.kernel_corrected == 2 * r.effective and r.kernel_uncorrectable == 0
+    assert inter.orbit["campaign_memory"]["outside_saa"]["mbu_doubles_per_year"] == 0.0
+
+
+def test_without_interleaving_adjacent_bit_upsets_are_uncorrectable(mbu_reports) -> None:  # type: ignore[no-untyped-def]
+    plain = mbu_reports[1]
+    r = plain.results["mbu"]
+    assert r.consistent and r.counts["silent"] == 0 and r.counts["latent"] == 0
+    same = r.counts["detected_recovered"] / r.effective
+    lo, hi = wilson_interval(r.counts["detected_recovered"], r.effective)
+    assert lo <= _world_mbu_same_word_fraction() <= hi, same
+    assert plain.orbit["mbu_same_word_fraction"] == pytest.approx(_world_mbu_same_word_fraction())
+
+
+def test_world_upsets_mix_singles_and_pairs() -> None:
+    report = run_seu_campaign(1500, ("world",), seed=6, mbu_fraction=0.2)
+    r = report.results["world"]
+    assert report.passed and r.counts["corrected"] == r.effective
+    lo, hi = wilson_interval(r.multi_word, r.injections)
+    assert lo <= 0.2 <= hi  # interleaved: every pair is split

@@ -174,7 +174,7 @@ def test_scrubber_reloads_a_created_region_from_its_golden_copy() -> None:
     region = app.regions.create("detector", 4_096, writable=False)
     content = np.random.default_rng(2).integers(0, 256, 4_096, dtype=np.uint8).tobytes()
     region.load(content)
-    region.data[300] ^= np.uint64(0b11)
+    region.flip(300, 0b11)
     steps = round(app.scrubber.plan.planned_period_s * app.scrubber.rate_hz)
     for k in range(steps):  # one sweep finds the word and reloads its page at once
         app.scrubber.step(k * 1_000_000_000)

@@ -77,7 +77,7 @@ def test_check_memory_reports_crc16_of_each_area() -> None:
 def test_dump_returns_corrected_bytes() -> None:
     rig = Rig()
     region = rig.app.region("params_copy")
-    region.data[10] ^= np.uint64(1 << 33)  # an upset inside the dumped area
+    region.flip(10, 1 << 33)  # an upset inside the dumped area
     _, out = rig.send(5, areas(5, (80, 16), (990, 10)))
     (dump,) = [p for p in out if p.service == 6]
     assert dump.message_subtype == 6
@@ -109,12 +109,13 @@ def test_dump_returns_corrected_bytes() -> None:
 def test_rejections_change_nothing(subtype: int, data: bytes, code: FailureCode) -> None:
     rig = Rig()
     region = rig.app.region("weights")
-    region.data[0] ^= np.uint64(1)  # would be corrected by any read
-    before = (region.data.copy(), region.checks.copy(), region.counters())
+    region.flip(0, 1)  # would be corrected by any read
+    before = (*region.words(), region.counters())
     tc, out = rig.send(subtype, data)
     assert [k for k in kinds(out) if k[0] != 5] == [(1, 2)]  # plus the tc_rejected event
     assert failure_code(tc, out, 2) == code
-    assert np.array_equal(region.data, before[0]) and np.array_equal(region.checks, before[1])
+    words, checks = region.words()
+    assert np.array_equal(words, before[0]) and np.array_equal(checks, before[1])
     assert region.counters() == before[2]
     assert rig.svc.hk.tc_rejected == 1
 
@@ -122,7 +123,7 @@ def test_rejections_change_nothing(subtype: int, data: bytes, code: FailureCode)
 def test_bad_region_is_not_allowed_then_execution_failure() -> None:
     rig = Rig()
     region = rig.app.region("weights")
-    region.data[50] ^= np.uint64(0b11)
+    region.flip(50, 0b11)
     # Acceptance passes (region still OK), the read meets the uncorrectable word: TM[1,8].
     tc, out = rig.send(9, areas(1, (0, 1000)))
     assert failure_code(tc, out, 8) == FailureCode.EXECUTION_FAILED

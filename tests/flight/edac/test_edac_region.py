@@ -45,9 +45,9 @@ def flip(region: ProtectedRegion, word: int, *bits: int) -> None:
     """Flip stored bits of one word: 0..63 data, 64..71 check."""
     for b in bits:
         if b < 64:
-            region.data[word] ^= np.uint64(1 << b)
+            region.flip(word, 1 << b)
         else:
-            region.checks[word] ^= np.uint8(1 << (b - 64))
+            region.flip(word, 0, 1 << (b - 64))
 
 
 def test_layout_and_padding() -> None:

@@ -77,7 +77,8 @@ class Rig:
 
     def image_ok(self) -> None:
         assert self.region.read_all() == expected_image(self.params.table(), self.region.size_bytes)
-        assert np.array_equal(self.region.checks, encode_ref(self.region.data))
+        words, checks = self.region.words()
+        assert np.array_equal(checks, encode_ref(words))
         golden = unpack_golden(
             self.store.blobs["edac.params.golden"], self.region.region_id, self.region.size_bytes
         )
@@ -109,7 +110,7 @@ def test_single_bit_upset_is_corrected_on_restore(tmp_path: Path) -> None:
     w = rig.word_of(b'"limit_c":70')
     # Flip a bit of the digit '7' (0x37 -> 0x33 would read 30): SECDED must undo it.
     byte = rig.region.read_all().index(b'"limit_c":70') + len(b'"limit_c":')
-    rig.region.data[w] ^= np.uint64(1 << (8 * (byte % 8) + 2))
+    rig.region.flip(w, 1 << (8 * (byte % 8) + 2))
     # The live value is lost as after a processor reset: only the image knows it.
     rig.params.values("thermal")["limit_c"] = 60
     report = rig.params.restore()
@@ -124,7 +125,7 @@ def test_double_bit_upset_is_detected_and_recovered_from_golden(tmp_path: Path) 
     rig = Rig(tmp_path / "params.bin")
     rig.params.set("thermal", "gain", 4.0)
     w = rig.word_of(b'"gain":4.0')
-    rig.region.data[w] ^= np.uint64(0b101 << 9)  # two bits of one word: uncorrectable
+    rig.region.flip(w, 0b101 << 9)  # two bits of one word: uncorrectable
     with pytest.raises(ParamImageError, match="unreadable"):
         rig.params.read_image()
     rig.params.values("thermal")["gain"] = 1.0  # lost with the processor reset
@@ -146,7 +147,7 @@ def test_unusable_golden_copy_falls_back_to_the_file(tmp_path: Path) -> None:
     blob = bytearray(rig.store.blobs["edac.params.golden"])
     blob[-1] ^= 0xFF  # the golden copy fails its CRC-32C
     rig.store.blobs["edac.params.golden"] = bytes(blob)
-    rig.region.data[rig.word_of(b'"gain":3.0')] ^= np.uint64(0b11)
+    rig.region.flip(rig.word_of(b'"gain":3.0'), 0b11)
     rig.params.values("thermal")["gain"] = 1.0
     report = rig.params.restore()
     assert report.outcome is LoadOutcome.PRIMARY
