@@ -23,17 +23,31 @@ from native.errors import ConfigError
 __all__ = ["add_faults_parser", "cmd_faults_seu", "parse_bits"]
 
 
-def parse_bits(text: str) -> tuple[int, ...]:
-    """``"1,2,3"`` -> ``(1, 2, 3)``; each in 1..72, no duplicates (ConfigError otherwise)."""
-    try:
-        values = tuple(int(p) for p in text.split(",") if p.strip())
-    except ValueError:
-        raise ConfigError(f"--bits must be comma-separated integers, got {text!r}") from None
+def parse_bits(text: str) -> tuple[int | str, ...]:
+    """``"1,2,3,world"`` -> ``(1, 2, 3, "world")``: bits per word in 1..72 or a world-model
+    kind (``world``, ``mbu``), no duplicates (ConfigError otherwise)."""
+    from ground.campaigns import WORLD_KINDS
+
+    values: list[int | str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if part in WORLD_KINDS:
+            values.append(part)
+            continue
+        try:
+            values.append(int(part))
+        except ValueError:
+            raise ConfigError(
+                f"--bits must be comma-separated integers or {', '.join(WORLD_KINDS)}, "
+                f"got {text!r}"
+            ) from None
     if not values:
         raise ConfigError("--bits is empty")
-    if len(set(values)) != len(values) or any(not 1 <= v <= 72 for v in values):
-        raise ConfigError(f"--bits must be distinct values in 1..72, got {text!r}")
-    return values
+    ints = [v for v in values if isinstance(v, int)]
+    if len(set(values)) != len(values) or any(not 1 <= v <= 72 for v in ints):
+        raise ConfigError(f"--bits must be distinct values in 1..72 or kinds, got {text!r}")
+    return tuple(values)
 
 
 def cmd_faults_seu(args: argparse.Namespace) -> int:
@@ -53,7 +67,9 @@ def cmd_faults_seu(args: argparse.Namespace) -> int:
             sys.stderr.flush()
 
     t0 = perf_counter_ns()
-    report = run_seu_campaign(args.injections, bits, args.seed, progress=progress)
+    report = run_seu_campaign(
+        args.injections, bits, args.seed, interleave=args.interleave, progress=progress
+    )
     wall = (perf_counter_ns() - t0) / 1e9
     print(format_campaign(report))
     total = report.injections_per_bit * len(report.results)
@@ -79,10 +95,22 @@ def add_faults_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     seu.add_argument(
         "--bits",
-        default="1,2,3",
-        help="bits flipped per 72-bit word, comma-separated (default 1,2,3)",
+        default="1,2,3,world",
+        help="bits flipped per 72-bit word, or 'world' (upsets as the simulated world draws "
+        "them, 1.4%% flipping two adjacent bits) or 'mbu' (only such pairs), comma-separated "
+        "(default 1,2,3,world)",
     )
     seu.add_argument("--seed", type=int, default=1, help="campaign seed (default 1)")
+    seu.add_argument(
+        "--interleave",
+        type=int,
+        choices=(1, 8),
+        default=8,
+        help="bit interleaving of the regions, words per group (default 8, as [edac])",
+    )
     seu.add_argument("--json", help="write the full report to this JSON file")
     seu.set_defaults(func=cmd_faults_seu)
+    from ground.boot_cli import add_power_cut_parser
+
+    add_power_cut_parser(kinds)
     return faults
