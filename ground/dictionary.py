@@ -59,7 +59,7 @@ def _type_info(t: FieldType) -> dict[str, Any]:
     if kind == "float":
         info["encoding"] = "IEEE 754 binary" + str(8 * t.size)
     elif kind == "bool":
-        info["encoding"] = "one octet: 0 false, 1 true (any non-zero reads as true)"
+        info["encoding"] = "one octet: 0 false, 1 true; other octets are rejected in a TC"
     else:
         info["encoding"] = "two's complement" if kind == "signed" else "unsigned binary"
         info["min"], info["max"] = int(t.lo), int(t.hi)

@@ -177,17 +177,20 @@ class PowerController(Component):
             EventDef(7, "propulsion_switched", Severity.INFO, "propulsion rail {state}: {reason}"),
         ),
         params=(
+            # Bounds are physical, not just representable: below a 20 % floor the Li-ion
+            # pack is at risk in one eclipse; charging outside 0..45 C plates lithium or
+            # ages the cells; a heater budget under 400 W cannot run the survival heaters.
             ParamDef(
-                1, "soc_floor_frac", FieldType.F32, 0.30, 0.05, 0.9, "1", "depth-of-discharge floor"
+                1, "soc_floor_frac", FieldType.F32, 0.30, 0.2, 0.9, "1", "depth-of-discharge floor"
             ),
             ParamDef(2, "shed_compute_soc", FieldType.F32, 0.45, 0.1, 0.95),
             ParamDef(3, "shed_laser_soc", FieldType.F32, 0.40, 0.1, 0.95),
             ParamDef(4, "shed_heaters_soc", FieldType.F32, 0.35, 0.1, 0.95),
             ParamDef(5, "hysteresis_frac", FieldType.F32, 0.05, 0.01, 0.3),
-            ParamDef(6, "charge_min_c", FieldType.F32, 0.0, -20.0, 20.0, "degC"),
-            ParamDef(7, "charge_max_c", FieldType.F32, 45.0, 20.0, 60.0, "degC"),
+            ParamDef(6, "charge_min_c", FieldType.F32, 0.0, 0.0, 15.0, "degC"),
+            ParamDef(7, "charge_max_c", FieldType.F32, 45.0, 25.0, 45.0, "degC"),
             ParamDef(8, "reserve_frac", FieldType.F32, 0.05, 0.0, 0.5),
-            ParamDef(9, "heater_budget_w", FieldType.F32, 400.0, 0.0, 5000.0, "W"),
+            ParamDef(9, "heater_budget_w", FieldType.F32, 400.0, 400.0, 2000.0, "W"),
         ),
     )
 
@@ -337,6 +340,7 @@ class PowerController(Component):
         hk.battery_v, hk.battery_a, hk.battery_temp_c = bat.voltage_v, bat.current_a, bat.temp_c
         hk.array_w, hk.load_w = arr.power_w, load_w
         hk.charge_allowed = charge_allowed
+        hk.shed_level = int(self.applied)  # the level in force on the rails now
         self.bus.publish(
             PowerStatus(
                 t_ns,

@@ -4,6 +4,18 @@
   outcome classes with Wilson 95 % intervals (``satnode faults seu``).
 """
 
-from ground.campaigns.seu import CampaignReport, Classification, format_campaign, run_seu_campaign
+from ground.campaigns.seu import (
+    WORLD_KINDS,
+    CampaignReport,
+    Classification,
+    format_campaign,
+    run_seu_campaign,
+)
 
-__all__ = ["CampaignReport", "Classification", "format_campaign", "run_seu_campaign"]
+__all__ = [
+    "WORLD_KINDS",
+    "CampaignReport",
+    "Classification",
+    "format_campaign",
+    "run_seu_campaign",
+]
