@@ -12,19 +12,29 @@ Records (medians, one thread, default world: own spacecraft + 4 neighbours, all 
   REFERENCE.md's Basilisk figure (point mass + J2 only, ~0.8 s per day at 1 s RK4 steps),
   quoted, not measured in this run (Basilisk is not installed here). Goal: <= 0.5 s.
 * ``world.advance_overhead``: microseconds per ``advance`` call of 0.1 s (one partial step).
+* ``universe.12sc.orbit``: seconds of wall time to advance a Walker 12/3/1 universe (550 km,
+  53 deg, no catalogue) through one orbit in 1 s steps (a 1 Hz plant, one kernel call per
+  step for all 12 spacecraft); the note gives spacecraft-seconds per wall-second. The peer,
+  measured in the same run, is 12 separate worlds advanced through the same orbit in 1 s steps.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
 import sys
 import time
 from pathlib import Path
 
-from hal.sim.world import World, WorldConfig
+import numpy as np
+
 from ground.bench import format_table
 from ground.bench.record import BenchRecord, median_seconds
+from hal.sim.world import Universe, World, WorldConfig, walker_delta_elements
+from native.constants import EARTH_RADIUS_M, MU_EARTH_M3_S2
+from native.kernels import elements_to_state_kernel
 
 __all__ = ["main", "run"]
 
@@ -49,6 +59,54 @@ def _day_seconds(chunk_s: int, days: float, repeats: int) -> float:
         samples.append((time.perf_counter() - t0) / days)
     samples.sort()
     return samples[len(samples) // 2]
+
+
+def _universe_records(repeats: int, quick: bool) -> list[BenchRecord]:
+    """12 spacecraft for one orbit: one universe against 12 separate worlds."""
+    base = WorldConfig.default()
+    cfg = dataclasses.replace(base, neighbours=dataclasses.replace(base.neighbours, satellites={}))
+    alt = 550e3
+    period_s = 2 * math.pi * math.sqrt((EARTH_RADIUS_M + alt) ** 3 / MU_EARTH_M3_S2)
+    steps = round(period_s / (4 if quick else 1))
+    el = walker_delta_elements(12, 3, 1, altitude_m=alt, inclination_rad=math.radians(53.0))
+
+    def universe() -> None:
+        u = Universe.walker(12, 3, 1, altitude_km=550.0, inclination_deg=53.0, config=cfg)
+        adv = u.advance
+        for _ in range(steps):
+            adv(_NS)
+
+    def separate() -> None:
+        worlds = []
+        for row in el:
+            w = World(cfg, 1)
+            st = np.empty((1, 6))
+            elements_to_state_kernel(row.reshape(1, 6), st)
+            w.set_state_eci(st[0, :3], st[0, 3:])
+            worlds.append(w)
+        advs = [w.advance for w in worlds]
+        for _ in range(steps):
+            for adv in advs:
+                adv(_NS)
+
+    universe()  # compile / load the kernel caches
+    t_u = median_seconds(universe, repeats=repeats)
+    t_s = median_seconds(separate, repeats=repeats)
+    sc_s = 12 * steps
+    return [
+        BenchRecord(
+            name="universe.12sc.orbit" if not quick else "universe.12sc.quarter_orbit",
+            value=t_u,
+            unit="s",
+            peer="12 separate worlds, same run",
+            peer_value=t_s,
+            ratio=t_s / t_u,
+            note=(
+                f"{sc_s / t_u:,.0f} spacecraft-s per wall-s (separate: {sc_s / t_s:,.0f}); "
+                f"{steps} steps of 1 s"
+            ),
+        )
+    ]
 
 
 def run(quick: bool) -> list[BenchRecord]:
@@ -85,6 +143,7 @@ def run(quick: bool) -> list[BenchRecord]:
             note="advance(0.1 s): one partial physics step per call",
         )
     )
+    records += _universe_records(repeats, quick)
     return records
 
 

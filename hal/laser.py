@@ -137,7 +137,8 @@ class LaserReading:
 
     ``rx_power_dbm`` is -inf when no light from the peer reaches the detector (states IDLE,
     POINTING, SCANNING); ``valid`` is True when the detector has a measurement (tracking or
-    COMM). ``link_rate_bps`` is 0 outside COMM.
+    COMM). ``link_rate_bps`` is 0 outside COMM. The fields after ``acq_failures`` have
+    defaults (added by issue 15) so that older producers still build a reading.
     """
 
     t_ns: int
@@ -151,6 +152,10 @@ class LaserReading:
     frames_received: int
     frames_dropped: int  #: frames lost (receive queue full, peer not listening)
     acq_failures: int  #: acquisitions that timed out
+    frames_in_error: int = 0  #: received frames discarded by the receiver's check (bit errors)
+    lock_losses: int = 0  #: times tracking or COMM was lost (geometry, rate, gimbal, fault)
+    light_time_s: float = math.nan  #: one-way light time to the peer, s (NaN when no peer)
+    pointing_error_rad: float = math.nan  #: pointing error behind ``rx_power_dbm``, rad
 
 
 @runtime_checkable

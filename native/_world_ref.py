@@ -49,6 +49,7 @@ __all__ = [
     "attitude_target_ref",
     "power_flows_ref",
     "quat_from_matrix_ref",
+    "universe_advance_ref",
     "world_advance_ref",
 ]
 
@@ -525,3 +526,27 @@ def world_advance_ref(
         o[L.O_SAA_S_CALL] = saa_s
         o[L.O_ECL_S_CALL] = ecl_s
         o[L.O_UV_S_CALL] = uv_s
+
+
+def universe_advance_ref(
+    layout: Any,
+    t0_s: float,
+    n_full: int,
+    h_full: float,
+    h_last: float,
+    eval_out: bool,
+    blobs: F64,
+    conds: F64,
+    surfs: F64,
+    works: F64,
+    ocvs: F64,
+    dtab: F64,
+) -> None:
+    """Reference of the universe step: :func:`world_advance_ref` on each spacecraft's row of
+    the stacked arrays (node axis first), in place; the spacecraft share time, Sun and
+    atmosphere and do not act on each other."""
+    for k in range(blobs.shape[0]):
+        world_advance_ref(
+            layout, t0_s, n_full, h_full, h_last, eval_out, blobs[k], conds[k], surfs[k],
+            works[k], ocvs[k], dtab,
+        )  # fmt: skip

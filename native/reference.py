@@ -12,7 +12,8 @@ runs these same functions for the physics kernels.
 - Orbit: :func:`acceleration_ref`, :func:`rk4_batch_ref`, :func:`elements_to_state_ref`,
   :func:`state_to_elements_ref`, :func:`propagate_j2_ref`.
 - Thermal: :func:`thermal_step_ref`, :func:`view_factor_ref`.
-- The simulated world's fused step: :func:`world_advance_ref` (with the world's array layout
+- The simulated world's fused step: :func:`world_advance_ref` and the universe's
+  :func:`universe_advance_ref` (with the world's array layout
   passed in, since :mod:`native` imports nothing of the project).
 """
 
@@ -40,7 +41,7 @@ from native._secded_ref import (
 )
 from native._thermal_ref import thermal_step_ref, view_factor_ref
 from native._tmr_ref import repair_ref, vote_ref
-from native._world_ref import world_advance_ref
+from native._world_ref import universe_advance_ref, world_advance_ref
 
 __all__ = [
     "KIND_CHECK",
@@ -64,6 +65,7 @@ __all__ = [
     "sun_batch_ref",
     "syndromes_ref",
     "thermal_step_ref",
+    "universe_advance_ref",
     "view_factor_ref",
     "vote_ref",
     "world_advance_ref",

@@ -91,7 +91,14 @@ class SimBackend:
     table and ``seed`` are used when ``world``/``seed`` are not given), ``node_name`` (this
     node's name on the optical channel, default ``"self"``), ``optical_channel``
     (:class:`~hal.sim.laser.OpticalChannel` shared with other in-process nodes; default the
-    process-wide one).
+    process-wide one), ``universe`` and ``spacecraft`` (a
+    :class:`~hal.sim.world.Universe` and the name of this node's spacecraft in it, instead of
+    ``world``; ``node_name`` then defaults to the spacecraft name).
+
+    Time: :meth:`advance` advances the world's universe (every spacecraft once, every
+    backend attached to it preparing and finishing the step; see
+    :mod:`hal.sim.world._universe`): in a multi-node run the other nodes then find their
+    plant at the tick time already.
     """
 
     name = "sim"
@@ -102,8 +109,10 @@ class SimBackend:
         world: Any = None,
         seed: int | None = None,
         scenario: str | os.PathLike[str] | Scenario | None = None,
-        node_name: str = "self",
+        node_name: str | None = None,
         optical_channel: OpticalChannel | None = None,
+        universe: Any = None,
+        spacecraft: str | None = None,
     ) -> None:
         if scenario is not None and not isinstance(scenario, Scenario):
             scenario = load_scenario(Path(scenario))
@@ -111,6 +120,12 @@ class SimBackend:
             seed = scenario.seed if scenario is not None and scenario.seed is not None else 0
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"sim.seed: must be an integer, got {seed!r}")
+        if universe is not None:
+            world = _universe_world(universe, spacecraft, world)
+        elif spacecraft is not None:
+            raise ConfigError("sim.spacecraft: only with sim.universe")
+        if node_name is None:
+            node_name = world.name if universe is not None else "self"
         if world is None and scenario is not None:
             world = scenario.world
         if not isinstance(node_name, str) or not node_name:
@@ -132,6 +147,7 @@ class SimBackend:
         cfg = self._world.config
         self._rail_base_w = {k: float(r.load_w) for k, r in cfg.power.rails.items()}
         self._node_base_w = {k: float(n.dissipation_w) for k, n in cfg.thermal.nodes.items()}
+        self._world.universe.attach(self)
 
     # ----------------------------------------------------------------- world facts
     @property
@@ -246,6 +262,7 @@ class SimBackend:
         for dev in self._devices.values():
             if isinstance(dev, SimLaserTerminal):
                 dev._detach()
+        self._world.universe.detach(self)
         self._closed = True
 
     # ------------------------------------------------------------------ simulation
@@ -270,19 +287,27 @@ class SimBackend:
         """Advance simulated time by ``dt_ns`` (>= 0)."""
         if isinstance(dt_ns, bool) or not isinstance(dt_ns, int) or dt_ns < 0:
             raise DeviceCommandError(f"advance: dt_ns must be an int >= 0, got {dt_ns!r}")
+        if self._closed:
+            self._world.advance(dt_ns)  # a closed backend's devices no longer take part
+            return
+        self._world.universe.advance_to(self.t_ns + dt_ns)
+
+    def universe_before_step(self, t0_ns: int, dt_ns: int) -> None:
+        """Universe step hook: due faults, device pre-step, declared loads to the world."""
         runner = self.scenario_runner()
-        t0 = self.t_ns
         if runner is not None:
-            runner.update(t0)
+            runner.update(t0_ns)
         for dev in self._devices.values():
-            dev._pre_step(t0, dt_ns)
+            dev._pre_step(t0_ns, dt_ns)
         self._push()
-        self._world.advance(dt_ns)
-        t1 = self.t_ns
+
+    def universe_after_step(self, t1_ns: int) -> None:
+        """Universe step hook: the devices' timed behaviour at ``t1_ns``, due faults, loads."""
         for dev in self._devices.values():
-            dev._post_step(t1)
+            dev._post_step(t1_ns)
+        runner = self._runner
         if runner is not None:
-            runner.update(t1)
+            runner.update(t1_ns)
         self._push()
 
     def run_for(self, duration_ns: int, step_ns: int = 1_000_000_000) -> None:
@@ -413,7 +438,24 @@ class SimBackend:
         return recorded
 
 
-_OPTIONS = ("world", "seed", "scenario", "node_name", "optical_channel")
+_OPTIONS = ("world", "seed", "scenario", "node_name", "optical_channel", "universe", "spacecraft")
+
+
+def _universe_world(universe: Any, spacecraft: str | None, world: Any) -> Any:
+    """The world of ``spacecraft`` in ``universe`` (the sole one when not named)."""
+    from hal.sim.world import Universe
+
+    if not isinstance(universe, Universe):
+        raise ConfigError(f"sim.universe: must be a Universe, got {type(universe).__name__}")
+    if world is not None:
+        raise ConfigError("sim.world: give a world or a universe, not both")
+    if spacecraft is None:
+        if len(universe.names) != 1:
+            raise ConfigError(
+                f"sim.spacecraft: required with a universe of {len(universe.names)} spacecraft"
+            )
+        spacecraft = universe.names[0]
+    return universe.spacecraft(spacecraft)
 
 
 def open_sim_backend(**options: Any) -> SimBackend:

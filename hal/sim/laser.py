@@ -1,20 +1,45 @@
-"""Simulated laser terminal: Gaussian-beam link budget, a timed PAT sequence against the world's
-neighbours, and frames carried between terminals of different in-process nodes.
+"""Simulated laser terminal and the optical channel between terminals of in-process nodes.
 
-Frames go through an :class:`OpticalChannel`: terminals attach under their node's name (the
-backend's ``node_name``); a frame sent by node A's terminal to peer B is delivered to the
-terminal of node B whose own PAT is in COMM with peer A. Delivery is immediate (no light time
-or rate limit yet); a frame to a peer nobody simulates, or that is not in COMM with us, is
-counted in ``frames_dropped``.
+The terminal runs a timed PAT sequence against a neighbour of its world: in a
+:class:`~hal.sim.world.Universe` the neighbours are the other spacecraft themselves, so a
+terminal pointed at a peer node's spacecraft tracks that spacecraft's actual motion.
+
+The channel, physically (:class:`OpticalChannel`, the default):
+
+* geometry (:func:`hal.sim.world.link_geometry`): line of sight above the grazing height,
+  range, light time ``R / c``; the line of sight's angular rate seen from the turning body
+  ``|(omega_los - omega_body) x u|`` and its angle from the terminal's gimbal boresight;
+* link budget (:func:`hal.laser.received_power_dbm`): received power at the current range
+  and pointing error; the rate is the highest configured rate whose need
+  ``photons_per_bit h c / lambda * rate`` plus the margin the power meets; the bit error rate
+  is ``BER = erfc(Q / sqrt 2) / 2`` with ``Q = Q_req sqrt(n / n_req)`` (a shot-noise-limited
+  receiver: SNR grows with the photons per bit ``n = P_r lambda / (h c rate)``; at the
+  required ``n_req = photons_per_bit`` the BER is ``required_ber``); a frame of ``b`` bits
+  is lost with ``FER = 1 - (1 - BER)^b`` (the receiver's check discards it, counted in
+  ``frames_in_error``), its pointing error drawn from the fine-tracking Rayleigh law;
+* timing: a frame leaves when the transmitter is free, takes ``8 n / rate`` to serialise and
+  arrives ``R / c`` later; the peer's terminal takes it when its time reaches the arrival and
+  it is still in COMM with us (else ``frames_dropped`` of the sender); more than
+  ``tx_backlog_s`` of queued transmission drops the frame at once;
+* loss of lock: tracking or COMM drops to SCANNING (``lock_losses``) when the line of sight
+  is lost, the range exceeds ``max_range_m``, the peer leaves the gimbal's field of regard or
+  turns faster than ``tracking_rate_rad_s``, or on the ``laser_loss_of_lock`` fault.
+
+``OpticalChannel(ideal=True)`` keeps the first model: immediate, lossless, unlimited-rate
+delivery (for protocol tests that want no physics).
 """
 
 from __future__ import annotations
 
 import collections
+import heapq
 import math
 import weakref
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
+
+import numpy as np
 
 from hal._common import Family, require_range
 from hal.laser import (
@@ -28,9 +53,62 @@ from hal.laser import (
 )
 from hal.sim._base import Options, SimDevice
 from hal.sim._context import DeviceContext
+from hal.sim.world import LinkGeometry, link_geometry
 from native.errors import ConfigError, DeviceCommandError, DeviceFaultError
 
-__all__ = ["DEFAULT_OPTICAL_CHANNEL", "OpticalChannel", "SimLaserTerminal"]
+__all__ = [
+    "DEFAULT_OPTICAL_CHANNEL",
+    "FrameInFlight",
+    "OpticalChannel",
+    "SimLaserTerminal",
+    "bit_error_rate",
+    "frame_error_rate",
+    "photons_per_bit",
+    "q_for_ber",
+]
+
+
+def photons_per_bit(power_w: float, rate_bps: float, wavelength_m: float) -> float:
+    """Received photons per bit ``P lambda / (h c rate)``."""
+    return power_w * wavelength_m / (PLANCK_J_S * SPEED_OF_LIGHT_M_S * rate_bps)
+
+
+def q_for_ber(ber: float) -> float:
+    """The Q factor with ``erfc(Q / sqrt 2) / 2 = ber`` (0 < ber < 0.5), by bisection."""
+    if not 0.0 < ber < 0.5:
+        raise ValueError(f"ber must be in (0, 0.5), got {ber!r}")
+    lo, hi = 0.0, 40.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if 0.5 * math.erfc(mid / math.sqrt(2.0)) > ber:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def bit_error_rate(n_photons: float, n_required: float, required_ber: float) -> float:
+    """``erfc(Q / sqrt 2) / 2`` with ``Q = q_for_ber(required_ber) sqrt(n / n_required)``."""
+    if n_photons <= 0.0:
+        return 0.5
+    q = q_for_ber(required_ber) * math.sqrt(n_photons / n_required)
+    return 0.5 * math.erfc(q / math.sqrt(2.0))
+
+
+def frame_error_rate(ber: float, frame_bits: int) -> float:
+    """Probability that a frame of ``frame_bits`` has at least one bit error."""
+    return -math.expm1(frame_bits * math.log1p(-ber)) if ber < 1.0 else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class FrameInFlight:
+    """A frame on its way: sender and receiver node, arrival time (ns, simulated), size."""
+
+    src_node: str
+    dst_node: str
+    arrival_ns: int
+    n_bytes: int
+
 
 _TRACKING = (PatState.COARSE_TRACK, PatState.FINE_TRACK, PatState.COMM)
 
@@ -38,11 +116,22 @@ _TRACKING = (PatState.COARSE_TRACK, PatState.FINE_TRACK, PatState.COMM)
 class OpticalChannel:
     """In-process medium joining simulated laser terminals of different nodes by node name.
 
-    Terminals are held weakly, so a forgotten backend does not keep receiving frames.
+    Physical by default (frames arrive after serialisation and light time, see the module
+    docstring); ``ideal=True``: immediate, lossless delivery. Terminals are held weakly, so a
+    forgotten backend does not keep receiving frames.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, ideal: bool = False) -> None:
         self._nodes: dict[str, weakref.WeakSet[SimLaserTerminal]] = {}
+        self._ideal = bool(ideal)
+        self._seq = 0
+        # (arrival_ns, seq, src, dst, frame, sender): a heap per destination node.
+        self._flight: dict[str, list[tuple[int, int, str, str, bytes, Any]]] = {}
+
+    @property
+    def ideal(self) -> bool:
+        """True: immediate lossless delivery; False: the physical channel."""
+        return self._ideal
 
     def attach(self, node: str, terminal: SimLaserTerminal) -> None:
         """Make ``terminal`` reachable as a terminal of node ``node``."""
@@ -55,7 +144,7 @@ class OpticalChannel:
             ts.discard(terminal)
 
     def deliver(self, src_node: str, dst_node: str, frame: bytes) -> bool:
-        """Hand ``frame`` to the terminal of ``dst_node`` in COMM with ``src_node``.
+        """Hand ``frame`` to the terminal of ``dst_node`` in COMM with ``src_node`` now.
 
         Returns False when no such terminal listens.
         """
@@ -64,6 +153,36 @@ class OpticalChannel:
                 term._enqueue(frame)
                 return True
         return False
+
+    def has_node(self, node: str) -> bool:
+        """True if a terminal of ``node`` is attached."""
+        return bool(self._nodes.get(node))
+
+    def transmit(
+        self, src_node: str, dst_node: str, frame: bytes, arrival_ns: int, sender: Any
+    ) -> None:
+        """Put ``frame`` on its way to ``dst_node``, arriving at ``arrival_ns``."""
+        self._seq += 1
+        heapq.heappush(
+            self._flight.setdefault(dst_node, []),
+            (int(arrival_ns), self._seq, src_node, dst_node, frame, weakref.ref(sender)),
+        )
+
+    def collect(self, dst_node: str, now_ns: int) -> None:
+        """Deliver every frame to ``dst_node`` that has arrived by ``now_ns`` (to the
+        terminal in COMM with its sender; else the sender counts it dropped)."""
+        q = self._flight.get(dst_node)
+        while q and q[0][0] <= now_ns:
+            _, _, src, dst, frame, sender_ref = heapq.heappop(q)
+            if not self.deliver(src, dst, frame):
+                sender = sender_ref()
+                if sender is not None:
+                    sender._dropped += 1
+
+    def in_flight(self) -> tuple[FrameInFlight, ...]:
+        """Frames on their way, by arrival time."""
+        out = [FrameInFlight(e[2], e[3], e[0], len(e[4])) for q in self._flight.values() for e in q]
+        return tuple(sorted(out, key=lambda f: f.arrival_ns))
 
 
 #: The channel backends share unless given their own (``optical_channel=`` option).
@@ -85,6 +204,11 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
     beacon after a uniform time in [0, scan_max_s]), ``coarse_s`` (2), ``fine_s`` (1),
     ``acq_timeout_s`` (100), ``coarse_error_rad`` (3e-6) and ``fine_error_rad`` (0.5e-6): the
     Rayleigh-distributed pointing error (per-axis sigma) while tracking.
+
+    Channel keys (module docstring): ``tracking_rate_rad_s`` (0.05: the fastest line-of-sight
+    motion relative to the body the gimbal follows), ``gimbal_boresight_body`` ([1, 0, 0]) and
+    ``gimbal_half_angle_deg`` (180: no limit) the field of regard about the boresight,
+    ``required_ber`` (1e-12: the BER at ``photons_per_bit``), ``tx_backlog_s`` (1.0).
 
     Other keys: ``mtu_bytes`` (16384), ``rx_queue_frames`` (1024), ``rail`` (default ``isl``).
     Fault ``laser_loss_of_lock``: tracking drops to SCANNING and the scan cannot succeed while
@@ -126,7 +250,21 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
         self._fine_err = r("fine_error_rad", 0.5e-6, lo=0.0)
         self._mtu = opts.integer("mtu_bytes", 16384, lo=1, hi=1 << 24)
         self._rxq_max = opts.integer("rx_queue_frames", 1024, lo=1, hi=1 << 20)
+        self._track_rate = r("tracking_rate_rad_s", 0.05, lo=0.0, lo_open=True)
+        bore = opts.vec3("gimbal_boresight_body", (1.0, 0.0, 0.0))
+        if float(np.linalg.norm(bore)) == 0.0:
+            raise ConfigError(f"{opts.path}.gimbal_boresight_body: must be non-zero")
+        self._boresight = bore / np.linalg.norm(bore)
+        self._gimbal_cos = math.cos(
+            math.radians(r("gimbal_half_angle_deg", 180.0, lo=0.0, hi=180.0, lo_open=True))
+        )
+        self._req_ber = r("required_ber", 1e-12, lo=1e-30, hi=0.1)
+        self._backlog_ns = round(r("tx_backlog_s", 1.0, lo=0.0) * 1e9)
         opts.finish()
+        self._frame_rng = ctx.world.rng(name + ".channel")  # apart from the reading noise
+        self._tx_free_ns = 0
+        self._errors = 0
+        self._lock_losses = 0
 
         self._state = PatState.IDLE
         self._peer = ""
@@ -171,6 +309,59 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
             return 0.0
         return self._rate_for(self._power_dbm(self._range(), self._fine_err))
 
+    def geometry(self) -> LinkGeometry | None:
+        """The line to the current peer now (None without a peer)."""
+        if not self._peer:
+            return None
+        w = self.world
+        r, v = w.neighbours.state(self._peer)
+        own = np.concatenate([w.orbit.r_eci_m, w.orbit.v_eci_m_s])
+        return link_geometry(
+            own, np.concatenate([r, v]), w.config.neighbours.grazing_height_km * 1e3
+        )
+
+    def body_los_rate_rad_s(self) -> float:
+        """Angular rate (rad/s) of the line to the peer relative to the body (NaN: no peer)."""
+        g = self.geometry()
+        if g is None:
+            return math.nan
+        att = self.world.attitude
+        w_b = att.body_to_eci(att.rate_body_rad_s)
+        rel = np.asarray(g.los_rate_eci) - w_b
+        return float(np.linalg.norm(np.cross(rel, np.asarray(g.unit_eci))))
+
+    def gimbal_angle_rad(self) -> float:
+        """Angle (rad) of the peer from the gimbal boresight (NaN: no peer)."""
+        if not self._peer:
+            return math.nan
+        d = self.world.neighbours.direction_body(self._peer)
+        return math.acos(max(-1.0, min(1.0, float(d @ self._boresight))))
+
+    def blocked_reason(self) -> str:
+        """Why the peer cannot be tracked now ("" when it can): ``no line of sight``,
+        ``out of range``, ``gimbal limit`` or ``angular rate``."""
+        if not self._peer:
+            return "no peer"
+        nb = self.world.neighbours
+        if not nb.line_of_sight(self._peer):
+            return "no line of sight"
+        if float(nb.range_m(self._peer)) > self._max_range:
+            return "out of range"
+        if math.cos(self.gimbal_angle_rad()) < self._gimbal_cos:
+            return "gimbal limit"
+        if self.body_los_rate_rad_s() > self._track_rate:
+            return "angular rate"
+        return ""
+
+    def fer(self, pointing_error_rad: float, frame_bytes: int) -> float:
+        """Frame error rate at the current range and rate for this pointing error (COMM)."""
+        rate = self._nominal_rate()
+        if rate <= 0.0:
+            return 1.0
+        p_w = 1e-3 * 10.0 ** (self._power_dbm(self._range(), pointing_error_rad) / 10.0)
+        n = photons_per_bit(p_w, rate, self._wavelength)
+        return frame_error_rate(bit_error_rate(n, self._ppb, self._req_ber), 8 * frame_bytes)
+
     # ---------------------------------------------------------------------------- PAT
     @property
     def mtu_bytes(self) -> int:
@@ -212,10 +403,7 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
         self._peer = ""
 
     def _visible(self) -> bool:
-        nb = self.world.neighbours
-        return bool(nb.line_of_sight(self._peer)) and float(nb.range_m(self._peer)) <= (
-            self._max_range
-        )
+        return self.blocked_reason() == ""
 
     def _enter_scan(self, t0_ns: int) -> PatState:
         """Start a spiral scan at ``t0_ns``; it finds the beacon after a random time."""
@@ -224,6 +412,7 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
         return PatState.SCANNING
 
     def _post_step(self, t_ns: int) -> None:
+        self._collect()  # frames that arrived during the step meet the state they found
         if not self.powered:
             if self._state is not PatState.FAULT:
                 self._state, self._peer = PatState.IDLE, ""
@@ -251,6 +440,7 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
             elif st in (PatState.COARSE_TRACK, PatState.FINE_TRACK):
                 if not visible:
                     st = self._enter_scan(t_ns)
+                    self._lock_losses += 1
                     break
                 if t_ns < self._phase_end_ns:
                     break
@@ -263,6 +453,7 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
                     # Lost lock: re-acquire, with a fresh acquisition timeout.
                     st = self._enter_scan(t_ns)
                     self._acq_start_ns = t_ns
+                    self._lock_losses += 1
                 break
         if st is not PatState.COMM and t_ns - self._acq_start_ns > self._timeout_ns:
             st, self._peer = PatState.IDLE, ""
@@ -270,6 +461,10 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
         self._state = st
 
     # --------------------------------------------------------------------------- frames
+    def _collect(self) -> None:
+        if isinstance(self._channel, OpticalChannel) and not self._channel.ideal:
+            self._channel.collect(self._node, self._now())
+
     def _listens_to(self, node: str) -> bool:
         return self.powered and self._state is PatState.COMM and self._peer == node
 
@@ -296,11 +491,34 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
         if self._nominal_rate() <= 0.0:
             raise DeviceCommandError(f"{self._name}: received power too low for any rate")
         self._sent += 1
-        if not self._channel.deliver(self._node, self._peer, data):
-            self._dropped += 1
+        chan = self._channel
+        if not isinstance(chan, OpticalChannel) or chan.ideal:
+            if not chan.deliver(self._node, self._peer, data):
+                self._dropped += 1
+            return
+        if not chan.has_node(self._peer):
+            self._dropped += 1  # nobody simulates that peer's terminal
+            return
+        now = self._now()
+        start = max(now, self._tx_free_ns)
+        if start - now > self._backlog_ns:
+            self._dropped += 1  # transmit queue full
+            return
+        bits = 8 * len(data)
+        self._tx_free_ns = start + math.ceil(bits / self._nominal_rate() * 1e9)
+        g = self.geometry()
+        assert g is not None  # in COMM there is a peer
+        err = float(self._frame_rng.rayleigh(self._fine_err)) if self._fine_err > 0 else 0.0
+        if float(self._frame_rng.random()) < self.fer(err, len(data)):
+            self._errors += 1  # the receiver's check will discard it: never delivered
+            return
+        chan.transmit(
+            self._node, self._peer, data, self._tx_free_ns + round(g.light_time_s * 1e9), self
+        )
 
     def receive(self) -> bytes | None:
         self._require_power()
+        self._collect()
         return self._rxq.popleft() if self._rxq else None
 
     def read(self) -> LaserReading:
@@ -311,7 +529,7 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
             err = float(self._rng.rayleigh(sigma)) if sigma > 0 else 0.0
             p_dbm, valid = self._power_dbm(rng_m, err), True
         else:
-            p_dbm, valid = -math.inf, False
+            p_dbm, valid, err = -math.inf, False, math.nan
         return LaserReading(
             self._now(),
             valid,
@@ -324,6 +542,10 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
             self._received,
             self._dropped,
             self._acq_failures,
+            self._errors,
+            self._lock_losses,
+            rng_m / SPEED_OF_LIGHT_M_S if self._peer else math.nan,  # the nan singleton: equal
+            err if valid else math.nan,
         )
 
     # ---------------------------------------------------------------------------- faults
@@ -333,6 +555,7 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
             return
         self._lock_fault = True
         if self._state in _TRACKING:
+            self._lock_losses += 1
             now = self._now()
             self._state = self._enter_scan(now)
             self._acq_start_ns = now

@@ -10,7 +10,7 @@ import pytest
 
 from hal import AcceleratorStatus, JobState, PowerMode
 from hal.registry import open_backend
-from hal.sim import SimAccelerator, SimBackend, World
+from hal.sim import SimAccelerator, SimBackend
 from native.errors import DeviceCommandError, DeviceFaultError, DeviceUnavailableError
 from native.jit import kernel
 
@@ -112,13 +112,18 @@ def test_power_declared_to_rail_and_node_is_the_step_average(
 ) -> None:
     b, acc = _acc()
     seen: list[tuple[float, float]] = []
-    original = World.advance
+    u = b.world.universe
+    w = b.world
 
-    def spy(self: World, dt_ns: int) -> None:
-        seen.append((self.thermal.dissipation_w("compute"), self.power.rail_load_w("compute")))
-        original(self, dt_ns)
+    class Probe:  # attached after the backend: sees the loads the physics step will use
+        def universe_before_step(self, t0_ns: int, dt_ns: int) -> None:
+            seen.append((w.thermal.dissipation_w("compute"), w.power.rail_load_w("compute")))
 
-    monkeypatch.setattr(World, "advance", spy)
+        def universe_after_step(self, t1_ns: int) -> None:
+            pass
+
+    probe = Probe()
+    u.attach(probe)
     acc.submit(lambda: None, ops=0.25e12)  # busy for the first quarter of the step
     b.advance(S)
     b.advance(S)

@@ -349,7 +349,7 @@ def test_terminal_unpowered_drops_to_idle() -> None:
 
 def test_frames_cross_between_two_nodes() -> None:
     phase = 360.0 / 22.0
-    chan = OpticalChannel()
+    chan = OpticalChannel(ideal=True)  # immediate delivery; the physical one: test_optical
     a = _sim(
         {"lct": {"family": "laser_terminal"}},
         seed=1,

@@ -4,7 +4,9 @@
 eclipse, atmosphere, SAA), kinematic attitude, a lumped thermal network, the electrical power
 system, propulsion, radiation upsets and constellation neighbours; ``world.advance(dt_ns)``
 runs the spacecraft physics in one fused Numba kernel call (neighbours are propagated when
-asked). ``WorldConfig.from_dict(toml["world"])`` validates
+asked). A :class:`Universe` holds many spacecraft in one time, Sun and atmosphere, stepped
+together by one kernel call (a lone ``World`` is a universe of one); :func:`link_geometry`
+gives the line of sight, range and light time between two states. ``WorldConfig.from_dict(toml["world"])`` validates
 the configuration; ``default_world.toml`` is the default section.
 """
 
@@ -30,12 +32,24 @@ from hal.sim.world._config import (
     default_world_toml,
 )
 from hal.sim.world._environment import EnvironmentView
+from hal.sim.world._links import (
+    LinkGeometry,
+    contact_windows,
+    link_geometry,
+    los_max_central_angle_rad,
+)
 from hal.sim.world._neighbours import NeighboursView
 from hal.sim.world._orbit import OrbitView
 from hal.sim.world._power import PowerView
 from hal.sim.world._propulsion import PropulsionView
 from hal.sim.world._radiation import RadiationView
 from hal.sim.world._thermal import ThermalView
+from hal.sim.world._universe import (
+    SpacecraftSpec,
+    StepParticipant,
+    Universe,
+    walker_delta_elements,
+)
 from hal.sim.world._world import World
 
 __all__ = [
@@ -46,6 +60,7 @@ __all__ = [
     "ConductanceConfig",
     "EnvironmentConfig",
     "EnvironmentView",
+    "LinkGeometry",
     "NeighbourConfig",
     "NeighboursConfig",
     "NeighboursView",
@@ -59,11 +74,18 @@ __all__ = [
     "RadiationView",
     "RailConfig",
     "SpacecraftConfig",
+    "SpacecraftSpec",
+    "StepParticipant",
     "SurfaceConfig",
     "ThermalConfig",
     "ThermalNodeConfig",
     "ThermalView",
+    "Universe",
     "World",
     "WorldConfig",
+    "contact_windows",
     "default_world_toml",
+    "link_geometry",
+    "los_max_central_angle_rad",
+    "walker_delta_elements",
 ]

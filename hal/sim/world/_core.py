@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -142,6 +143,9 @@ class WorldCore:
         self.nb_step_ns = round(cfg.neighbours.propagation_step_s * 1e9)
         self.nb_grid_t_ns = 0
         self.nb_now_t_ns = 0
+        # In a universe of several spacecraft the neighbours are the other spacecraft plus
+        # the universe's catalogue: the universe installs their source here.
+        self.peer_states: Callable[[], NDArray[np.float64]] | None = None
         p = self.p
         p[L.P_J2] = J2 if cfg.orbit.j2 else 0.0
         p[L.P_DRAG_ON] = 1.0 if cfg.orbit.drag else 0.0
@@ -329,10 +333,20 @@ class WorldCore:
 
     def neighbour_states(self) -> NDArray[np.float64]:
         """Neighbour ECI states (M, 6) at ``t_ns``: the grid state advanced by whole
-        ``propagation_step_s`` steps, plus one partial step from the last grid point."""
-        if self.nb_now_t_ns == self.t_ns:
+        ``propagation_step_s`` steps, plus one partial step from the last grid point.
+
+        In a universe of several spacecraft: the other spacecraft and the catalogue, from
+        the universe (:attr:`peer_states`)."""
+        if self.peer_states is not None:
+            return self.peer_states()
+        return self.catalogue_states(self.t_ns)
+
+    def catalogue_states(self, t_ns: int) -> NDArray[np.float64]:
+        """Catalogue neighbour states (M, 6) at ``t_ns`` (>= the last time asked): see
+        :meth:`neighbour_states`."""
+        if self.nb_now_t_ns == t_ns:
             return self.nb_now
-        k, rem = divmod(self.t_ns - self.nb_grid_t_ns, self.nb_step_ns)
+        k, rem = divmod(t_ns - self.nb_grid_t_ns, self.nb_step_ns)
         if k > 0:
             neighbours_advance_kernel(
                 self.nb_grid, self.nb_cdam, self.nb_grid_t_ns * 1e-9, k,
@@ -345,8 +359,44 @@ class WorldCore:
                 self.nb_now, self.nb_cdam, self.nb_grid_t_ns * 1e-9, 1, rem * 1e-9, self.p,
                 self.dtab,
             )  # fmt: skip
-        self.nb_now_t_ns = self.t_ns
+        self.nb_now_t_ns = t_ns
         return self.nb_now
+
+    # ------------------------------------------------------------------ universe support
+    def rebind(
+        self,
+        blob: NDArray[np.float64],
+        cond: NDArray[np.float64],
+        surf: NDArray[np.float64],
+        work: NDArray[np.float64],
+        ocv: NDArray[np.float64],
+    ) -> None:
+        """Move the state into caller-owned arrays (rows of a universe's stacked arrays, same
+        shapes as ours): the values are copied and every named view re-pointed."""
+        n = self.temp_k.shape[0]
+        for dst, src in ((blob, self.blob), (cond, self.cond), (surf, self.surf),
+                         (work, self.work), (ocv, self.ocv)):  # fmt: skip
+            if dst.shape != src.shape or dst.dtype != src.dtype:
+                raise ConfigError(f"rebind: shape {dst.shape} != {src.shape}")
+            dst[...] = src
+        self.blob, self.cond, self.surf, self.work, self.ocv = blob, cond, surf, work, ocv
+        b = blob
+        self.own = b[L.B_OWN : L.B_OWN + 6]
+        self.x = b[L.B_X : L.B_X + L.N_X]
+        self.p = b[L.B_P : L.B_P + L.N_P]
+        self.o = b[L.B_O : L.B_O + L.N_O]
+        self.acc = b[L.B_A : L.B_A + L.N_A]
+        self.temp_k = b[L.B_NODES : L.B_NODES + n]
+        self.cap = b[L.B_NODES + n : L.B_NODES + 2 * n]
+        self.q_base = b[L.B_NODES + 2 * n : L.B_NODES + 3 * n]
+        self._tail = (self.blob, self.cond, self.surf, self.work, self.ocv, self.dtab)
+
+    def set_own_state(self, state: NDArray[np.float64]) -> None:
+        """Set the own ECI state (6,) (m, m/s), then put the attitude on its mode's target for
+        that state, as at construction, and re-evaluate the outputs."""
+        self.own[:] = state
+        self.p[L.P_SNAP_ATT] = 1.0
+        self._call(0, 0.0, True)
 
     # ------------------------------------------------------------------ stepping
     def _call(self, n_full: int, h_last: float, eval_out: bool) -> None:
@@ -390,6 +440,14 @@ class WorldCore:
         self.out()
         for a in (self.blob, self.neighbour_states()):
             h.update(np.ascontiguousarray(a).tobytes())
+        h.update(self.t_ns.to_bytes(16, "little", signed=True))
+        return h.hexdigest()
+
+    def plant_digest(self) -> str:
+        """SHA-256 over this spacecraft's own state only (no neighbours)."""
+        h = hashlib.sha256()
+        self.out()
+        h.update(np.ascontiguousarray(self.blob).tobytes())
         h.update(self.t_ns.to_bytes(16, "little", signed=True))
         return h.hexdigest()
 

@@ -185,7 +185,7 @@ from native.kernels import (
     thermal_step,
     view_factor_plate_earth,
 )
-from native.reference import world_advance_ref
+from native.reference import universe_advance_ref, world_advance_ref
 
 __all__ = [
     "attitude_axes",
@@ -195,6 +195,8 @@ __all__ = [
     "power_flows",
     "quat_from_axes",
     "target_quaternion",
+    "universe_advance",
+    "universe_advance_kernel",
     "world_advance",
     "world_advance_kernel",
 ]
@@ -858,6 +860,32 @@ def neighbours_advance(
         t += h
 
 
+@kernel
+def universe_advance(
+    t0_s: float,
+    n_full: int,
+    h_full: float,
+    h_last: float,
+    eval_out: bool,
+    blobs: NDArray[np.float64],
+    conds: NDArray[np.float64],
+    surfs: NDArray[np.float64],
+    works: NDArray[np.float64],
+    ocvs: NDArray[np.float64],
+    dtab: NDArray[np.float64],
+) -> None:
+    """Advance every spacecraft of a universe (the node axis, first, of every array) by
+    ``n_full * h_full + h_last`` s from ``t0_s``, in one call: spacecraft ``k`` runs exactly
+    :func:`world_advance` on ``blobs[k]``, ``conds[k]``... (so a spacecraft's result is bit
+    for bit the one it would have alone; the spacecraft share the time, the Sun and the
+    atmosphere, and do not act on each other)."""
+    for k in range(blobs.shape[0]):
+        world_advance(
+            t0_s, n_full, h_full, h_last, eval_out, blobs[k], conds[k], surfs[k], works[k],
+            ocvs[k], dtab,
+        )  # fmt: skip
+
+
 #: The fused kernel as registered with :mod:`native.backend` (``world_advance``). The
 #: ``python`` implementation of the world step is the NumPy reference
 #: (:func:`native.reference.world_advance_ref`, given this world's layout), the same oracle
@@ -870,4 +898,8 @@ neighbours_advance_kernel = register_kernel(
 world_advance_kernel = register_kernel(
     "world_advance",
     {"numba": world_advance, "python": functools.partial(world_advance_ref, _world_layout)},
+)
+universe_advance_kernel = register_kernel(
+    "universe_advance",
+    {"numba": universe_advance, "python": functools.partial(universe_advance_ref, _world_layout)},
 )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from hal.sim.world._attitude import AttitudeView
 from hal.sim.world._config import WorldConfig
@@ -18,7 +20,10 @@ from hal.sim.world._power import PowerView
 from hal.sim.world._propulsion import PropulsionView
 from hal.sim.world._radiation import RadiationView
 from hal.sim.world._thermal import ThermalView
-from native.errors import ConfigError
+from native.errors import ConfigError, DeviceCommandError
+
+if TYPE_CHECKING:
+    from hal.sim.world._universe import Universe
 
 __all__ = ["World"]
 
@@ -38,7 +43,9 @@ class World:
 
     __slots__ = (
         "_core",
+        "_name",
         "_rngs",
+        "_universe",
         "attitude",
         "env",
         "neighbours",
@@ -56,8 +63,18 @@ class World:
             raise ConfigError(f"World needs a WorldConfig, got {type(config).__name__}")
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ConfigError(f"world seed must be an int >= 0, got {seed!r}")
+        from hal.sim.world._universe import Universe  # the universe builds worlds: no cycle
+
+        # A lone world is the one spacecraft ("self") of its own universe, with the
+        # configuration's catalogue neighbours: exactly the world of before the universe.
+        Universe._solo(self, WorldCore(config, int(seed)))
+
+    def _bind(self, universe: Universe, core: WorldCore, name: str) -> None:
+        """Attach this world to ``core`` (its spacecraft's state) in ``universe``."""
+        self._universe = universe
+        self._name = name
         self._rngs: dict[str, np.random.Generator] = {}
-        self._core = WorldCore(config, int(seed))
+        self._core = core
         self.orbit = OrbitView(self._core)
         self.env = EnvironmentView(self._core)
         self.attitude = AttitudeView(self._core)
@@ -66,6 +83,16 @@ class World:
         self.propulsion = PropulsionView(self._core)
         self.radiation = RadiationView(self._core, self.rng("world.radiation"))
         self.neighbours = NeighboursView(self._core)
+
+    @property
+    def universe(self) -> Universe:
+        """The universe this spacecraft lives in (a universe of one for a lone world)."""
+        return self._universe
+
+    @property
+    def name(self) -> str:
+        """This spacecraft's name in its universe (``"self"`` for a lone world)."""
+        return self._name
 
     @property
     def config(self) -> WorldConfig:
@@ -98,11 +125,34 @@ class World:
         return self._core.step_s
 
     def advance(self, dt_ns: int) -> None:
-        """Advance all physics by ``dt_ns`` ns (>= 0), then apply the radiation upsets."""
-        core = self._core
-        core.advance(dt_ns)
+        """Advance all physics by ``dt_ns`` ns (>= 0), then apply the radiation upsets.
+
+        In a universe of several spacecraft this advances the whole universe (every
+        spacecraft, once): see :meth:`Universe.advance_to`.
+        """
+        if isinstance(dt_ns, bool) or not isinstance(dt_ns, int | np.integer):
+            raise DeviceCommandError(f"dt_ns must be an integer number of ns, got {dt_ns!r}")
+        if dt_ns < 0:
+            raise DeviceCommandError(f"dt_ns must be >= 0, got {dt_ns}")
+        self._universe.advance_to(self._core.t_ns + int(dt_ns))
+
+    def _apply_radiation(self, dt_ns: int) -> None:
+        """Upsets of the last advance of ``dt_ns`` (called by the universe)."""
         if self.radiation.regions:
-            self.radiation.apply(dt_ns * 1e-9, float(core.o[O_SAA_S_CALL]))
+            self.radiation.apply(dt_ns * 1e-9, float(self._core.o[O_SAA_S_CALL]))
+
+    def set_state_eci(self, r_eci_m: ArrayLike, v_eci_m_s: ArrayLike) -> None:
+        """Set this spacecraft's ECI position (m) and velocity (m/s), at any time; the
+        attitude is put on its mode's target for the new state (as at construction).
+
+        Not finite, not 3-vectors, or a position below the Earth's surface ->
+        DeviceCommandError, with nothing changed.
+        """
+        self._universe.set_state_eci(self._name, r_eci_m, v_eci_m_s)
+
+    def spacecraft_digest(self) -> str:
+        """SHA-256 of this spacecraft's own physical state (not its neighbours')."""
+        return self._core.plant_digest()
 
     def rng(self, name: str) -> np.random.Generator:
         """The random stream of ``name`` (a device name): independent of every other name,
@@ -120,4 +170,7 @@ class World:
         return self._core.digest()
 
     def __repr__(self) -> str:
-        return f"World(t_ns={self.t_ns}, seed={self.seed}, epoch={self.epoch_utc.isoformat()})"
+        return (
+            f"World({self._name!r}, t_ns={self.t_ns}, seed={self.seed}, "
+            f"epoch={self.epoch_utc.isoformat()})"
+        )

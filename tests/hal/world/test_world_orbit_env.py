@@ -293,8 +293,8 @@ def test_python_backend_matches_the_reference() -> None:
     it must agree with the NumPy reference (not only with the Numba kernel it may share code
     with)."""
     from hal.sim.world import _layout
-    from native.reference import world_advance_ref
     from native.backend import use_backend
+    from native.reference import world_advance_ref
 
     with use_backend("python"):
         w = make(orbit={"raan_deg": 0.0})
