@@ -83,6 +83,14 @@ class FdirConfig:
         units="entries",
         doc="recent detections and mode changes kept for the summary",
     )
+    sense_period_s: float = setting(
+        2.0,
+        lo=0,
+        lo_open=True,
+        hi=60,
+        units="s",
+        doc="how often the watched sensors are read for SensorHealth (>= one FDIR step)",
+    )
     # Sensor devices FDIR reads for staleness and validity (SensorHealth); '' = not watched.
     gnss: str = setting("", doc="GNSS receiver device watched for validity ('' = none)")
     imu: str = setting("", doc="IMU device watched for validity ('' = none)")

@@ -216,6 +216,7 @@ class FdirManager(Component):
         self.seconds_in: dict[str, float] = {m.name: 0.0 for m in Mode}
         self.latched = False
         self._last_t_ns: int | None = None
+        self._last_sense_ns: int | None = None
         self._nominal_since_ns: int | None = None
         #: the last ``cfg.history`` detections, oldest first
         self.detections: deque[Detection] = deque(maxlen=cfg.history)
@@ -269,6 +270,7 @@ class FdirManager(Component):
         self._nominal_since_ns = None
         self._boot_ns = now
         self._last_valid_ns.clear()
+        self._last_sense_ns = None
 
     def on_init(self) -> None:
         """(Re)start of the component: only the step timing is reset."""
@@ -399,7 +401,13 @@ class FdirManager(Component):
         dt_s = 0.0 if self._last_t_ns is None else (t_ns - self._last_t_ns) / NS_PER_S
         self._last_t_ns = t_ns
         self.seconds_in[self.mode.name] += dt_s
-        if self.sensors:
+        # Reading every watched sensor costs a device read each; once per sense period is
+        # enough for staleness monitors whose thresholds are several periods long.
+        if self.sensors and (
+            self._last_sense_ns is None
+            or t_ns - self._last_sense_ns >= round(self.cfg.sense_period_s * NS_PER_S)
+        ):
+            self._last_sense_ns = t_ns
             self._sense(t_ns)
         # Only fresh data counts: a source older than stale_s reads as unknown (NaN), which
         # neither raises nor clears a violation, and blocks every step toward NOMINAL.

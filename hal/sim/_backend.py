@@ -267,9 +267,16 @@ class SimBackend:
 
     # ------------------------------------------------------------------ simulation
     def load_scenario(self, scenario: str | os.PathLike[str] | Scenario) -> ScenarioRunner:
-        """Use ``scenario`` from now on (targets checked against the current devices)."""
+        """Use ``scenario`` from now on: targets checked against the current devices and
+        radiation targets against the memory regions registered now (ConfigError naming the
+        line), so a bad target is refused here, never swallowed when its fault is due."""
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(Path(scenario))
+        scenario.check(
+            {n: d.family for n, d in self._devices.items()},
+            {n: d.fault_channels for n, d in self._devices.items()},
+            regions=self._world.radiation.regions,
+        )
         self._scenario = scenario
         self._runner = None
         return self.scenario_runner()  # type: ignore[return-value]

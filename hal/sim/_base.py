@@ -194,11 +194,24 @@ def quat_mul(p: Array, q: Array) -> Array:
 
 
 def quat_rotate(q: Array, v: Array, *, inverse: bool = False) -> Array:
-    """Rotate ``v`` by the unit quaternion ``q`` (q v q*), or by q* with ``inverse``."""
-    w = q[0]
-    u = -q[1:] if inverse else q[1:]
-    t = 2.0 * np.cross(u, v)
-    return np.asarray(v + w * t + np.cross(u, t), dtype=np.float64)
+    """Rotate ``v`` by the unit quaternion ``q`` (q v q*), or by q* with ``inverse``:
+    v + w t + u x t with t = 2 u x v. Written out in scalars: for one 3-vector this is ~20x
+    cheaper than numpy's cross, and sensors call it every read."""
+    w, ux, uy, uz = float(q[0]), float(q[1]), float(q[2]), float(q[3])
+    if inverse:
+        ux, uy, uz = -ux, -uy, -uz
+    vx, vy, vz = float(v[0]), float(v[1]), float(v[2])
+    tx = 2.0 * (uy * vz - uz * vy)
+    ty = 2.0 * (uz * vx - ux * vz)
+    tz = 2.0 * (ux * vy - uy * vx)
+    return np.array(
+        [
+            vx + w * tx + (uy * tz - uz * ty),
+            vy + w * ty + (uz * tx - ux * tz),
+            vz + w * tz + (ux * ty - uy * tx),
+        ],
+        dtype=np.float64,
+    )
 
 
 def as_vec3(a: Array) -> tuple[float, float, float]:

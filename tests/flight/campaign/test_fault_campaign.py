@@ -71,7 +71,7 @@ CAMPAIGN: dict[str, Case] = {
     "accelerator_bit_errors": Case("accelerator_bit_errors", "accel",
                                    "event:redundancy_disagreement", 600.0, False, 700.0, 900.0),
     # Detected by the scrubber's corrections (a counter, no event): one sweep period.
-    "seu_burst": Case("seu_burst", "radiation.params", "edac:corrected", 60.0 + 1, False, None,
+    "seu_burst": Case("seu_burst", "radiation.edac.params.data", "edac:corrected", 60.0 + 1, False, None,
                       200.0, "n_bits = 10"),
     # The findings: every temperature channel blind for 15 minutes, GNSS lost for an orbit,
     # battery and array telemetry lost, star tracker and sun sensor blind.
@@ -130,7 +130,8 @@ def run_case(tmp: Path, case: Case) -> dict[str, Any]:
         times = [
             e.t_ns / NS_PER_S
             for e in events
-            if e.name == "detection" and f"monitor {case.detector} " in e.message
+            if e.name == "detection"
+            and f"monitor {case.detector} " in e.message
             and e.t_ns >= at_ns
         ]
     thermal, power = summary["thermal"], summary["power"]
@@ -148,11 +149,6 @@ def run_case(tmp: Path, case: Case) -> dict[str, Any]:
 
 
 def _params(name: str) -> Any:
-    if name == "seu_burst":
-        # Known gap (reported to the lead): a burst in region "params" is never corrected by
-        # the scrubber in the current tree (0 corrections in 25 sweeps); the EDAC work in
-        # flight makes this pass, and strict xfail then says so.
-        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="EDAC in flight"))
     return name
 
 
