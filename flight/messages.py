@@ -13,6 +13,7 @@ __all__ = [
     "AttitudeRequest",
     "AttitudeStatus",
     "EclipseForecast",
+    "LinkStatus",
     "Mode",
     "ModeStatus",
     "PowerBudget",
@@ -207,3 +208,25 @@ class PropulsionPowerRequest:
     t_ns: int
     on: bool
     reason: str  #: why (e.g. "stationkeeping burn"), for events and telemetry
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """The laser link manager's state (producer: isl, every step).
+
+    ``state`` is :class:`flight.isl.LinkState` as an int (0 IDLE, 1 ACQUIRING, 2 LINKED,
+    3 REACQUIRING, 4 FAULT); ``peer`` the neighbour acquired or served ("" when none).
+    """
+
+    t_ns: int
+    state: int
+    peer: str
+    link_up: bool
+    time_in_state_s: float
+    link_rate_bps: float  #: 0 while down
+    rx_power_dbm: float  #: -inf without light from the peer
+    pointing_error_rad: float  #: NaN without a measurement
+    range_m: float  #: NaN without a peer
+    bundles_stored: int
+    store_bytes: int
+    next_contact_s: float  #: to the next planned contact with any enabled peer (inf: none)

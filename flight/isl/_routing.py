@@ -1,0 +1,103 @@
+"""Contact-graph routing: the earliest arrival of a bundle over a plan of contacts.
+
+A :class:`Contact` is a window in which two nodes can exchange data at a rate, with a one-way
+light time. The route of a bundle of ``size`` octets from ``source`` at ``t0`` is found by
+Dijkstra's algorithm over nodes with time labels (contact graph routing as in ION, in its
+node-label form): from node ``u`` reached at ``t``, a contact ``(u, v, start, end)`` that is
+still open carries the bundle from ``max(t, start)``; it arrives at ``v`` after the
+transmission time ``8 size / rate`` and the light time, provided the transmission ends
+before the contact does. Waiting at a node is allowed (store and forward), so labels only
+improve and the first label a node is settled with is its earliest arrival.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["Contact", "Route", "earliest_arrival"]
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """Nodes ``a`` and ``b`` can talk (both ways) from ``start_ns`` to ``end_ns``."""
+
+    a: str
+    b: str
+    start_ns: int
+    end_ns: int
+    rate_bps: float  #: data rate during the contact (bit/s)
+    owlt_ns: int = 0  #: one-way light time (ns)
+
+    def other(self, node: str) -> str:
+        """The node at the other end from ``node``."""
+        return self.b if node == self.a else self.a
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The earliest-arrival route of a bundle: the neighbour to hand it to, when it arrives
+    at the destination (onboard ns) and over how many hops."""
+
+    next_hop: str
+    arrival_ns: int
+    hops: int
+
+
+def _index(contacts: Iterable[Contact]) -> dict[str, list[Contact]]:
+    idx: dict[str, list[Contact]] = {}
+    for c in contacts:
+        idx.setdefault(c.a, []).append(c)
+        idx.setdefault(c.b, []).append(c)
+    return idx
+
+
+def earliest_arrival(
+    contacts: Iterable[Contact] | Mapping[str, list[Contact]],
+    source: str,
+    destination: str,
+    t0_ns: int,
+    size_bytes: int,
+    *,
+    exclude: Iterable[str] = (),
+    max_hops: int = 16,
+) -> Route | None:
+    """The earliest-arrival :class:`Route`, or None when the
+    contacts do not reach ``destination``. ``exclude``: nodes the route may not pass
+    through (e.g. a neighbour that refused custody). ``max_hops`` bounds the route length."""
+    if source == destination:
+        return Route(destination, t0_ns, 0)
+    idx = contacts if isinstance(contacts, Mapping) else _index(contacts)
+    banned = set(exclude)
+    bits = 8.0 * size_bytes
+    best: dict[str, int] = {source: t0_ns}
+    first: dict[str, str] = {}
+    hops: dict[str, int] = {source: 0}
+    heap: list[tuple[int, int, str]] = [(t0_ns, 0, source)]
+    settled: set[str] = set()
+    while heap:
+        t, h, u = heapq.heappop(heap)
+        if u in settled:
+            continue
+        settled.add(u)
+        if u == destination:
+            return Route(first[u], t, h)
+        if h >= max_hops:
+            continue
+        for c in idx.get(u, ()):
+            v = c.other(u)
+            if v in settled or v in banned:
+                continue
+            start = max(t, c.start_ns)
+            tx_ns = math.ceil(bits / c.rate_bps * 1e9) if c.rate_bps > 0 else None
+            if tx_ns is None or start + tx_ns > c.end_ns:
+                continue
+            arrive = start + tx_ns + c.owlt_ns
+            if arrive < best.get(v, math.inf):
+                best[v] = arrive
+                first[v] = v if u == source else first[u]
+                hops[v] = h + 1
+                heapq.heappush(heap, (arrive, h + 1, v))
+    return None
