@@ -148,9 +148,14 @@ class HalSection:
         units="Hz",
         doc="a stepped plant advances in lock-step at this rate (<= [executive] base_hz)",
     )
+    rig: str = setting("", max_len=255, doc="hil backend: the rig's HOST:PORT")
+    timeout_s: float = setting(
+        1.0, lo=0, lo_open=True, hi=600, units="s", doc="hil backend: device call timeout"
+    )
 
     def validate(self) -> None:
-        """The backend is registered (its module is imported only when opened)."""
+        """The backend is registered (its module is imported only when opened); ``rig``
+        goes with the ``hil`` backend, which needs it."""
         from hal.registry import known_backends
 
         known = known_backends()
@@ -159,6 +164,10 @@ class HalSection:
                 f"backend: {self.backend!r} is not a registered HAL backend "
                 f"(known: {', '.join(known)})"
             )
+        if self.backend == "hil" and not self.rig:
+            raise ConfigError('rig: the hil backend needs rig = "HOST:PORT"')
+        if self.backend != "hil" and self.rig:
+            raise ConfigError(f"rig: only the hil backend talks to a rig (backend is {self.backend!r})")
 
 
 @dataclass(frozen=True, slots=True)

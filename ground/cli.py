@@ -212,6 +212,12 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from hal.sim import load_scenario
 
     config = load_config(args.config)
+    if args.hal is not None or args.rig is not None:  # --hal/--rig: [hal] overrides
+        hal_table = config.setdefault("hal", {})
+        if args.hal is not None:
+            hal_table["backend"] = args.hal
+        if args.rig is not None:
+            hal_table["rig"] = args.rig
     if args.policy is not None:
         if "compute" not in config:
             raise SatnodeError("--policy needs a [compute] section in the configuration")
@@ -459,6 +465,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("edf", "fifo"),
         help="AI executor scheduling policy (overrides [compute])",
     )
+    sim.add_argument("--hal", metavar="BACKEND", help="HAL backend (overrides [hal] backend)")
+    sim.add_argument(
+        "--rig", metavar="HOST:PORT", help="rig of the hil backend (overrides [hal] rig)"
+    )
     sim.set_defaults(func=cmd_sim)
 
     dct = sub.add_parser(
@@ -489,6 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ground.faults import add_faults_parser
 
     add_faults_parser(sub)
+    from ground.rig import add_rig_parser
+
+    add_rig_parser(sub)
     from ground.operate import add_ground_parser
 
     add_ground_parser(sub)

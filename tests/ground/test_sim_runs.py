@@ -114,7 +114,8 @@ def test_overwrite_replaces_only_satnodes_files(tmp_path: Path) -> None:
     assert (out / "tm.bin").read_bytes() != b"old packets"
     assert (out / "power.png").read_bytes() != b"old plot"
     names = {p.name for p in out.iterdir()} - {"notes.txt", "params.bin", "params.bin.bak"}
-    assert names <= {"run.json", "tm.bin", "summary.json", "ground-keys.json", *REPORT_FILES}
+    assert names <= {"run.json", "dictionary.json", "tm.bin", "summary.json", "ground-keys.json",
+                     *REPORT_FILES}  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", ["file", "proc", "under_file"])

@@ -29,7 +29,7 @@ from hal.hil import (
     encode_value,
 )
 from hal.imager import ImageTiles
-from hal.power import CellStatus, RailStatus, PduReading
+from hal.power import CellStatus, PduReading, RailStatus
 from hal.sensors import GnssFix, GnssReading, TemperatureChannel, TemperatureReading
 
 
@@ -55,7 +55,9 @@ def test_readings_round_trip_exactly() -> None:
     g = GnssReading(5, False, GnssFix.NONE, 0, nan3, nan3, 0)
     out = roundtrip(g)
     assert type(out) is GnssReading and out.fix is GnssFix.NONE and out.t_ns == 5
-    assert all(math.isnan(x) for x in out.position_ecef_m) and isinstance(out.position_ecef_m, tuple)
+    assert all(math.isnan(x) for x in out.position_ecef_m) and isinstance(
+        out.position_ecef_m, tuple
+    )
     t = TemperatureReading(9, True, (TemperatureChannel("bat", 21.25, True),))
     assert roundtrip(t) == t
     p = PduReading(1, True, (RailStatus("comms", True, False, 0.5),))
@@ -91,10 +93,15 @@ def test_job_outputs_keep_tuples_and_arrays() -> None:
 
 @given(
     st.recursive(
-        st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False)
-        | st.text(max_size=20) | st.binary(max_size=20),
-        lambda inner: st.lists(inner, max_size=4).map(tuple) | st.dictionaries(
-            st.text(max_size=5), inner, max_size=4
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**63), 2**63 - 1)
+        | st.floats(allow_nan=False)
+        | st.text(max_size=20)
+        | st.binary(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=4).map(tuple)
+            | st.dictionaries(st.text(max_size=5), inner, max_size=4)
         ),
         max_leaves=12,
     )
@@ -115,8 +122,22 @@ def test_plain_values_round_trip(value: Any) -> None:
         cbor2.dumps({"type": "call", "seq": True, "ts": 0, "calls": []}),  # bool is no int
         cbor2.dumps(cbor2.CBORTag(TAG_RECORD, ["os.system", {}])),
         cbor2.dumps({"type": "bye", "seq": 1, "ts": 0, "x": cbor2.CBORTag(99999, 1)}),
-        cbor2.dumps({"type": "bye", "seq": 1, "ts": 0, "x": cbor2.CBORTag(TAG_RECORD, ["GnssReading", {"t_ns": 1}])}),
-        cbor2.dumps({"type": "bye", "seq": 1, "ts": 0, "x": cbor2.CBORTag(40, [[3], cbor2.CBORTag(85, b"\0" * 4)])}),
+        cbor2.dumps(
+            {
+                "type": "bye",
+                "seq": 1,
+                "ts": 0,
+                "x": cbor2.CBORTag(TAG_RECORD, ["GnssReading", {"t_ns": 1}]),
+            }
+        ),
+        cbor2.dumps(
+            {
+                "type": "bye",
+                "seq": 1,
+                "ts": 0,
+                "x": cbor2.CBORTag(40, [[3], cbor2.CBORTag(85, b"\0" * 4)]),
+            }
+        ),
     ],
 )
 def test_malformed_messages_are_typed_errors(body: bytes) -> None:

@@ -1,0 +1,152 @@
+"""Hardware-in-the-loop over loopback: device-call round trip, and one orbit of the default
+node in lock-step over the wire against the in-process run (issue 14).
+
+    python bench/bench_hil.py [--calls 20000] [--orbits 1.0] [--json FILE]
+
+A rig (``satnode rig``, the default configuration, lock-step) runs in its own process; this
+process is the flight side. Reported, each with its peer measured in the same run:
+
+- round trip of one device call (``imu.read()``) over the wire, median and p99 (us), and of an
+  empty batch (the protocol's floor), against the same call on the in-process ``sim`` device;
+- wall time of ``--orbits`` orbits of the full default node on ``sim`` in-process and on
+  ``hil`` against the rig, their real-time factors and the ratio (targets: median call
+  <= 50 us, hil >= 100x real time and within 3x of sim). The two runs' ``tm.bin`` are compared
+  too (lock-step equivalence).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from flight.config import load_config
+from flight.node import Node, NodeOptions
+from hal.registry import open_backend
+
+ORBIT_S = 5739.0
+
+
+def start_rig(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port_file = workdir / "rig.port"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from ground.cli import main; sys.exit(main())",
+         "rig", "--listen", "127.0.0.1:0", "--port-file", str(port_file)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not port_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("bench_hil: the rig did not start")
+        time.sleep(0.05)
+    return proc, port_file.read_text().strip()
+
+
+def percentiles(xs_ns: list[int]) -> dict[str, float]:
+    xs = sorted(xs_ns)
+    return {
+        "median_us": statistics.median(xs) / 1e3,
+        "p99_us": xs[int(0.99 * (len(xs) - 1))] / 1e3,
+    }
+
+
+def bench_calls(address: str, n: int) -> dict[str, Any]:
+    config = load_config(None)
+    imu_table = config["devices"]["imu"]
+    out: dict[str, Any] = {}
+    hil: Any = open_backend("hil", rig=address, seed=1)
+    sim: Any = open_backend("sim", seed=1)
+    try:
+        imu = hil.create("imu", "imu", imu_table)
+        sim_imu = sim.create("imu", "imu", imu_table)
+        for _ in range(500):  # warm-up
+            imu.read()
+        for label, fn in (
+            ("hil_read", imu.read),
+            ("hil_empty_batch", lambda: hil._request_calls([])),
+            ("sim_read", sim_imu.read),
+        ):
+            samples = []
+            for _ in range(n):
+                t0 = time.perf_counter_ns()
+                fn()
+                samples.append(time.perf_counter_ns() - t0)
+            out[label] = percentiles(samples)
+    finally:
+        hil.close()
+        sim.close()
+    out["ratio_hil_to_sim_read"] = out["hil_read"]["median_us"] / out["sim_read"]["median_us"]
+    return out
+
+
+def run_node(config: dict[str, Any], out_dir: Path, duration_s: float) -> tuple[float, bytes, Any]:
+    node = Node(config, NodeOptions(out_dir=out_dir, seed=1))
+    try:
+        summary = node.run(duration_s)
+        wall = node.wall_seconds
+        backend_summary = summary.get("hal") or (
+            node.backend.summary() if hasattr(node.backend, "summary") else None
+        )
+    finally:
+        node.close()
+    return wall, (out_dir / "tm.bin").read_bytes(), backend_summary
+
+
+def bench_orbit(address: str, orbits: float, workdir: Path) -> dict[str, Any]:
+    duration = orbits * ORBIT_S
+    sim_wall, sim_tm, _ = run_node(load_config(None), workdir / "sim", duration)
+    config = load_config(None)
+    config["hal"] = {**config["hal"], "backend": "hil", "rig": address}
+    hil_wall, hil_tm, _ = run_node(config, workdir / "hil", duration)
+    return {
+        "onboard_s": duration,
+        "sim_wall_s": sim_wall,
+        "hil_wall_s": hil_wall,
+        "sim_realtime_factor": duration / sim_wall,
+        "hil_realtime_factor": duration / hil_wall,
+        "ratio_hil_to_sim": hil_wall / sim_wall,
+        "tm_bin_identical": sim_tm == hil_tm,
+        "tm_bin_bytes": len(sim_tm),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--orbits", type=float, default=1.0)
+    parser.add_argument("--json", help="write the figures to this JSON file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-hil-") as tmp:
+        work = Path(tmp)
+        proc, address = start_rig(work)
+        try:
+            calls = bench_calls(address, args.calls)
+            orbit = bench_orbit(address, args.orbits, work)
+        finally:
+            proc.terminate()
+            proc.wait()
+    for label in ("hil_read", "hil_empty_batch", "sim_read"):
+        c = calls[label]
+        print(f"{label:16s} median {c['median_us']:8.1f} us   p99 {c['p99_us']:8.1f} us")
+    print(
+        f"hil/sim read ratio: {calls['ratio_hil_to_sim_read']:.1f}x (target: hil median <= 50 us)"
+    )
+    print(
+        f"{orbit['onboard_s']:.0f} s onboard: sim {orbit['sim_wall_s']:.2f} s "
+        f"({orbit['sim_realtime_factor']:.0f}x real time), hil {orbit['hil_wall_s']:.2f} s "
+        f"({orbit['hil_realtime_factor']:.0f}x real time); hil/sim {orbit['ratio_hil_to_sim']:.2f}x "
+        f"(targets: >= 100x, <= 3x); tm.bin identical: {orbit['tm_bin_identical']}"
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps({"calls": calls, "orbit": orbit}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
