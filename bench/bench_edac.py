@@ -17,9 +17,9 @@ import time
 import numpy as np
 
 from flight.edac import MemoryBlobStore, ProtectedRegion, TmrArray
+from ground.bench import BenchRecord, bench_main, median_seconds, throughput_record
 from ground.campaigns import run_seu_campaign
 from native.backend import backend_report
-from ground.bench import BenchRecord, bench_main, median_seconds, throughput_record
 
 __all__ = ["main", "run"]
 

@@ -152,6 +152,11 @@ class HalSection:
     timeout_s: float = setting(
         1.0, lo=0, lo_open=True, hi=600, units="s", doc="hil backend: device call timeout"
     )
+    root: str = setting(
+        "",
+        max_len=4096,
+        doc="linux backend: the folder standing for / (sysfs, /dev); '' = the real root",
+    )
 
     def validate(self) -> None:
         """The backend is registered (its module is imported only when opened); ``rig``
@@ -168,6 +173,10 @@ class HalSection:
             raise ConfigError('rig: the hil backend needs rig = "HOST:PORT"')
         if self.backend != "hil" and self.rig:
             raise ConfigError(f"rig: only the hil backend talks to a rig (backend is {self.backend!r})")
+        if self.backend != "linux" and self.root:
+            raise ConfigError(
+                f"root: only the linux backend reads device files (backend is {self.backend!r})"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,9 +105,9 @@ APPLICATIONS: tuple[AppSpec, ...] = (
         devices=("gnss", "thruster", "storage"),
         summary="orbit determination, station keeping, burns, conjunction screening",
     ),
-    AppSpec("boot", "flight.boot", components=(("boot", 27),), consumes=("ModeStatus",), devices=("storage",), summary="health gate, mark-good, boot.rollback, boot record telemetry"),  # noqa: E501
-    AppSpec("security", "flight.security", components=(("security", 26),), devices=("storage",), requires=("tmtc.uplink",), summary="authenticated uplink (SDLS), key store, SA management"),  # noqa: E501
-    AppSpec("isl", "flight.isl", components=(("isl", 28),), publishes=("LinkStatus",), devices=("terminal",), provides=("isl.network",), summary="laser links: contact planning, PAT, ARQ frames, store-and-forward bundles"),  # noqa: E501
+    AppSpec("boot", "flight.boot", components=(("boot", 27),), consumes=("ModeStatus",), devices=("storage",), summary="health gate, mark-good, boot.rollback, boot record telemetry"),
+    AppSpec("security", "flight.security", components=(("security", 26),), devices=("storage",), requires=("tmtc.uplink",), summary="authenticated uplink (SDLS), key store, SA management"),
+    AppSpec("isl", "flight.isl", components=(("isl", 28),), publishes=("LinkStatus",), devices=("terminal",), provides=("isl.network",), summary="laser links: contact planning, PAT, ARQ frames, store-and-forward bundles"),
 )
 
 

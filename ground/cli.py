@@ -288,7 +288,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
         manifest = run_manifest(node, config)
         # The run's own dictionary beside it: a ground tool reading --run DIR decodes this
         # node, whatever --config it was built from.
-        _write_json(out / "dictionary.json", build_dictionary(node.executive, node.tmtc))
+        if node.tmtc is not None:
+            _write_json(out / "dictionary.json", build_dictionary(node.executive, node.tmtc))
         _write_json(out / "run.json", manifest)
         up, down = manifest["uplink"], manifest["downlink"]
         print(

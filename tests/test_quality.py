@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["flight", "hal", "native", "hil"]
+PACKAGES = ["flight", "hal", "native", "hil", "ground"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flight.config import merge
 from flight.apps import APPLICATIONS
+from flight.config import merge
 from flight.core import Component
 from flight.node import Node
 from flight.testing import build_node, node_config

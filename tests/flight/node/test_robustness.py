@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from spacepackets.ecss import PusTc, PusTm
 
-from ground.cli import main
 from flight.core import NS_PER_S, Executive, SimClock
 from flight.messages import ShedLevel, ThermalThrottle
 from flight.tmtc import TmtcService
+from ground.cli import main
 from native.errors import DeviceCommandError, DeviceUnavailableError
 from tests.flight.node._harness import make_node
 
