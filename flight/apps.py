@@ -91,9 +91,9 @@ APPLICATIONS: tuple[AppSpec, ...] = (
         "compute",
         "flight.compute",
         components=(("compute", 40),),
-        consumes=("PowerBudget", "ThermalThrottle", "ModeStatus", "PowerStatus"),
+        consumes=("PowerBudget", "ThermalThrottle", "ModeStatus", "PowerStatus", "LinkStatus"),
         devices=("accelerator", "storage", "imager"),
-        requires=("edac.regions",),
+        requires=("edac.regions", "isl.network"),  # isl.network optional: offload
         summary="AI job executor under power, thermal and deadline limits",
     ),
     AppSpec(
@@ -107,6 +107,7 @@ APPLICATIONS: tuple[AppSpec, ...] = (
     ),
     AppSpec("boot", "flight.boot", components=(("boot", 27),), consumes=("ModeStatus",), devices=("storage",), summary="health gate, mark-good, boot.rollback, boot record telemetry"),
     AppSpec("security", "flight.security", components=(("security", 26),), devices=("storage",), requires=("tmtc.uplink",), summary="authenticated uplink (SDLS), key store, SA management"),
+    AppSpec("filexfer", "flight.filexfer", components=(("filexfer", 29),), devices=("staging", "nv", "slots"), summary="image uplink: CFDP class 2 over PUS-23 into the inactive slot"),
     AppSpec("isl", "flight.isl", components=(("isl", 28),), publishes=("LinkStatus",), devices=("terminal",), provides=("isl.network",), summary="laser links: contact planning, PAT, ARQ frames, store-and-forward bundles"),
 )
 

@@ -327,4 +327,7 @@ def add_ground_parser(subparsers: Any) -> argparse.ArgumentParser:
     put.add_argument("name", metavar="COMPONENT.PARAM")
     put.add_argument("value", metavar="VALUE")
     put.set_defaults(func=cmd_params_set)
+    from ground.filexfer import add_upload_parser  # image uplink over CFDP (issue 17)
+
+    add_upload_parser(actions, common)
     return ground

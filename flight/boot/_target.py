@@ -38,7 +38,18 @@ __all__ = [
 TARGET_FILE: Final = "target.json"
 TARGET_SCHEMA: Final = "satnode-target/1"
 #: The runtime dependencies a flight image expects (those installed are fingerprinted).
-RUNTIME_DISTS: Final = ("numpy", "numba", "llvmlite", "cffi", "crcmod", "cryptography", "sgp4")
+RUNTIME_DISTS: Final = (
+    "numpy",
+    "numba",
+    "llvmlite",
+    "cffi",
+    "crcmod",
+    "cryptography",
+    "sgp4",
+    "cbor2",
+    "cfdp-py",
+    "spacepackets",
+)
 
 
 def runtime_fingerprint(dists: tuple[str, ...] = RUNTIME_DISTS) -> dict[str, dict[str, str]]:
