@@ -35,6 +35,7 @@ from flight.gnc._burn import (
     BurnPlan,
     BurnSegment,
     BurnState,
+    FilterState,
 )
 from flight.gnc._catalogue import Catalogue, CatalogueObject, parse_catalogue, tle_checksum
 from flight.gnc._component import MAX_STATE_AGE_S, GncComponent, catalogue_blob_name
@@ -71,7 +72,14 @@ from flight.gnc._screening import (
     OwnOrbit,
 )
 from flight.gnc._stats import BoxSample, GncStatistics
-from flight.gnc._verification import BurnVerifier, PendingVerification, Verdict, judge_burn
+from flight.gnc._verification import (
+    BurnVerifier,
+    FilterComparison,
+    PendingVerification,
+    Verdict,
+    judge_burn,
+    judge_delta_a,
+)
 from hal import GnssReceiver, Storage, Thruster
 from hal.registry import Backend, get_device
 from native.errors import ConfigError
@@ -100,6 +108,8 @@ __all__ = [
     "ConjunctionScreener",
     "ControlBox",
     "Estimate",
+    "FilterComparison",
+    "FilterState",
     "GncApp",
     "GncComponent",
     "GncConfig",
@@ -130,6 +140,7 @@ __all__ = [
     "install",
     "j2_secular_rates",
     "judge_burn",
+    "judge_delta_a",
     "linear_closest_approach",
     "mean_longitude_rate_rad_s",
     "mean_semi_major_axis_m",

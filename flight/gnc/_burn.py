@@ -47,6 +47,7 @@ __all__ = [
     "BurnPlan",
     "BurnSegment",
     "BurnState",
+    "FilterState",
 ]
 
 
@@ -96,10 +97,21 @@ class BurnSegment:
 
 
 @dataclass(frozen=True, slots=True)
+class FilterState:
+    """The orbit filter's ECI state ``x`` (m, m/s) at its epoch ``t_s`` (onboard s): what
+    verification compares the re-converged orbit with when no full-orbit fit precedes a
+    burn (the first burns after boot)."""
+
+    t_s: float
+    x: tuple[float, float, float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
 class ActiveBurn:
     """The burn being fired: from ``t0_s`` to ``end_s`` (onboard s), ``delta_v_m_s`` (signed,
     rocket equation over the whole duration), initial mass and propellant (kg), the secular
-    mean a before it (m, full-orbit fit?) for verification, and the segments fired so far."""
+    mean a before it (m, full-orbit fit?) and the filter state at its start for
+    verification, and the segments fired so far."""
 
     kind: BurnKind
     t0_s: float
@@ -109,6 +121,7 @@ class ActiveBurn:
     propellant0_kg: float
     a_before: tuple[float, bool] | None
     segments: int = 0
+    state_before: FilterState | None = None
 
     @property
     def sign(self) -> float:
@@ -124,7 +137,10 @@ class BurnOutcome:
     fraction of the planned duration that ran); ``propellant_kg``: used, from the thruster's
     readings; ``ended``: '' for a normal end, else why it stopped early; ``achieved_*`` and
     ``ratio`` are filled in by verification one orbit later (None until then, or when the
-    change was too small to judge).
+    change was too small to judge); ``state_before`` is the filter state when the burn
+    started and ``verified_by`` says which comparison judged it (``"fit"``: mean-a fits over
+    the orbits before and after; ``"filter"``: the pre-burn filter state propagated across
+    the burn against the re-converged one).
     """
 
     seq: int
@@ -137,6 +153,8 @@ class BurnOutcome:
     ended: str = ""
     achieved_delta_v_m_s: float | None = None
     ratio: float | None = None
+    state_before: FilterState | None = None
+    verified_by: str = ""
 
 
 class BurnEnvironment(Protocol):
@@ -164,6 +182,10 @@ class BurnEnvironment(Protocol):
 
     def a_before(self, t_s: float) -> tuple[float, bool] | None:
         """Secular mean a (m) over the last orbit, for verification (None if unknown)."""
+        ...
+
+    def filter_state(self) -> FilterState | None:
+        """The orbit filter's current state, for verification (None before it has one)."""
         ...
 
     def add_segment(self, segment: BurnSegment) -> None:
@@ -370,8 +392,16 @@ class BurnExecutor:
         dv = isp_s * G0_M_S2 * math.log(mass / (mass - mdot * duration_s))
         sign = 1.0 if plan.remaining_delta_v_m_s > 0 else -1.0
         before = env.a_before(t_s) if cfg.verify else None
+        state = env.filter_state() if cfg.verify else None
         self.active = ActiveBurn(
-            plan.kind, t_s, t_s + duration_s, sign * dv, mass, float(rd.propellant_kg), before
+            plan.kind,
+            t_s,
+            t_s + duration_s,
+            sign * dv,
+            mass,
+            float(rd.propellant_kg),
+            before,
+            state_before=state,
         )
         left = plan.remaining_delta_v_m_s - sign * dv
         if abs(left) < 1e-5 or (left > 0) != (sign > 0):
@@ -445,7 +475,15 @@ class BurnExecutor:
         self, burn: ActiveBurn, t1_s: float, dv: float, used_kg: float, ended: str
     ) -> BurnOutcome:
         out = BurnOutcome(
-            self.outcome_count, burn.kind, burn.t0_s, t1_s, dv, used_kg, burn.a_before, ended
+            self.outcome_count,
+            burn.kind,
+            burn.t0_s,
+            t1_s,
+            dv,
+            used_kg,
+            burn.a_before,
+            ended,
+            state_before=burn.state_before,
         )
         self.outcome_count += 1
         if t1_s > burn.t0_s:

@@ -9,7 +9,9 @@ default). Each step, in this order:
 2. **estimation** (:mod:`flight.gnc._estimation`) every ``od_interval_s``: a GNSS fix into
    the orbit filter, mean elements, decay;
 3. **verification** (:mod:`flight.gnc._verification`) one orbit after a burn: achieved vs
-   planned delta-v from OD; out of bounds latches a thruster fault and stops autonomy;
+   planned delta-v from OD (mean-a fits, or from the first burn after boot the filter state
+   at burn start against the re-converged filter); out of bounds latches a thruster fault
+   and stops autonomy;
 4. **planning** (:mod:`flight.gnc._planning`) once per orbit: the control box and the drag
    make-up law, burns checked against the power budget, eclipse and duty limits;
 5. **screening** (:mod:`flight.gnc._screening`) every ``screen_interval_s``: conjunctions,
@@ -22,6 +24,7 @@ The ground interface (commands, housekeeping, events) is declared here, once.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +49,24 @@ from flight.gnc._burn import (
     BurnOutcome,
     BurnPlan,
     BurnSegment,
+    FilterState,
 )
 from flight.gnc._catalogue import Catalogue, CatalogueObject, _parse_state, parse_catalogue
 from flight.gnc._config import GncConfig
 from flight.gnc._conjunction import Conjunction
 from flight.gnc._estimation import Estimate, OrbitEstimator
 from flight.gnc._kernels import EARTH_RADIUS_M
+from flight.gnc._mean import mean_semi_major_axis_m
 from flight.gnc._planning import ControlBox, StationKeepingPlanner, burn_window_s
 from flight.gnc._propagator import OrbitPropagator, calibrate_reference_rate
 from flight.gnc._screening import AvoidanceDecision, ConjunctionScreener, OwnOrbit
 from flight.gnc._stats import GncStatistics
-from flight.gnc._verification import BurnVerifier, judge_burn
+from flight.gnc._verification import (
+    BurnVerifier,
+    Verdict,
+    judge_burn,
+    judge_delta_a,
+)
 from flight.messages import (
     EclipseForecast,
     Mode,
@@ -77,6 +87,8 @@ MIN_SLOT_ALT_KM = 300.0
 MAX_SLOT_ALT_KM = 1500.0
 #: Largest change of the target semi-major axis one set_slot may make (m).
 MAX_SLOT_CHANGE_M = 100e3
+#: Fixes after a burn that the filter-state verification needs (see FilterComparison).
+MIN_COMPARISON_FIXES = 8
 
 
 def catalogue_blob_name(blob_id: int) -> str:
@@ -388,6 +400,16 @@ class GncComponent(Component):
             max(t_s - self._period(), self._clean_after()), t_s, t_s, self._period()
         )
 
+    def filter_state(self) -> FilterState | None:
+        """The orbit filter's state at its epoch (None before the first fix)."""
+        f = self.estimator.filter
+        if not f.initialised:
+            return None
+        x = f.x
+        return FilterState(
+            f.t_s, (float(x[0]), float(x[1]), float(x[2]), float(x[3]), float(x[4]), float(x[5]))
+        )
+
     def add_segment(self, segment: BurnSegment) -> None:
         """A fired segment: the filter propagates through it."""
         self.estimator.add_arc(segment.arc())
@@ -424,8 +446,8 @@ class GncComponent(Component):
         self._update_hk()
 
     def _burn_ended(self, t: float, outcome: BurnOutcome) -> None:
-        if outcome.a_before is not None:
-            self.verifier.schedule(outcome, self._period())
+        if outcome.a_before is not None or outcome.state_before is not None:
+            self.verifier.schedule(outcome, self._period(), self.prop)
         if outcome.kind is BurnKind.AVOIDANCE:
             self._next_screen = min(self._next_screen, t + self.cfg.settle_s)
 
@@ -438,6 +460,9 @@ class GncComponent(Component):
         if not fix.valid:
             return
         res = self.estimator.ingest(t, t_ns, fix, self.drag_accel_m_s2(), self._clean_after())
+        if res.accepted:
+            f = self.estimator.filter
+            self.verifier.observe(f.t_s, f.x, self.drag_accel_m_s2())
         if res.reset:
             self.emit("od_reset")
         if res.converged_now:
@@ -467,20 +492,51 @@ class GncComponent(Component):
 
     # -- verification --------------------------------------------------------------------------
     def _verify(self, t: float, outcome: BurnOutcome) -> None:
-        after = self.estimator.fit_a(
-            outcome.t1_s + self.cfg.settle_s, t, outcome.t1_s, self._period()
-        )
-        if after is None or outcome.a_before is None or self.box.a_target_m is None:
+        """Judge a burn one orbit after it: from the mean-a fits when a full orbit of OD
+        preceded it, else from the filter states before and after it (the first burns after
+        boot); a burn neither can judge (no OD after it) stays unverified."""
+        verdict = self._verify_by_fits(t, outcome)
+        if verdict is None:
+            verdict = self._verify_by_filter(outcome)
+        if verdict is None:
             return
-        verdict = judge_burn(
-            self.cfg, outcome, after[0], self.estimator.decay_m_s or 0.0, self.box.a_target_m
-        )
         self.executor.update_outcome(verdict.outcome)
         self.verifier.account(verdict)
         if verdict.outcome.ratio is not None:
             self.emit("burn_verified", ratio=verdict.outcome.ratio)
         if verdict.fault:
             self.executor.latch_fault(verdict.fault)
+
+    def _verify_by_fits(self, t: float, outcome: BurnOutcome) -> Verdict | None:
+        before = outcome.a_before
+        if before is None or not before[1] or self.box.a_target_m is None:
+            return None  # a partial-orbit fit before the burn is not trusted to judge it
+        after = self.estimator.fit_a(
+            outcome.t1_s + self.cfg.settle_s, t, outcome.t1_s, self._period()
+        )
+        if after is None:
+            return None
+        return judge_burn(
+            self.cfg, outcome, after[0], self.estimator.decay_m_s or 0.0, self.box.a_target_m
+        )
+
+    def _verify_by_filter(self, outcome: BurnOutcome) -> Verdict | None:
+        before, cmp = outcome.state_before, self.verifier.comparison
+        self.verifier.comparison = None
+        # Only fixes fused after the burn settled count (a filter that merely propagated
+        # through the burn with the commanded thrust would "confirm" the plan), and they
+        # must span most of the half orbit they are taken over, for the drag slope to
+        # separate from the burn's step.
+        if (
+            before is None
+            or cmp is None
+            or cmp.samples < MIN_COMPARISON_FIXES
+            or cmp.span_s() < 0.4 * self._period()
+        ):
+            return None
+        da = cmp.delta_a_m(0.5 * (outcome.t0_s + outcome.t1_s))
+        a_ref = self.box.a_target_m or float(mean_semi_major_axis_m(np.array(before.x)))
+        return judge_delta_a(self.cfg, replace(outcome, verified_by="filter"), da, a_ref)
 
     # -- planning ------------------------------------------------------------------------------
     def _plan(self, t: float) -> None:
@@ -837,6 +893,7 @@ class GncComponent(Component):
                     "delta_v_m_s": b.delta_v_m_s,
                     "achieved_delta_v_m_s": b.achieved_delta_v_m_s,
                     "ratio": b.ratio,
+                    "verified_by": b.verified_by or None,
                     "ended": b.ended,
                 }
                 for b in ex.outcomes

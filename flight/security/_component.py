@@ -7,6 +7,15 @@ counter in NV, and only then hands the reassembled PUS packet to the TM/TC servi
 the management PDUs of a frame under the management SA). Nothing of a rejected frame is
 parsed, queued or logged: it changes a counter and, at most once per ``reject_event_s`` of
 onboard time, one event that says how many frames were rejected and the last reason.
+
+Key changes (OTAR, key activation and deactivation, SA rekey) bypass PUS, so the TM/TC
+service's arming cannot see them. They are made hazardous the same way: the ground arms and
+sends the PUS command ``security.arm_key_change`` (TC[8,128] then TC[8,1], declared
+``hazardous``), which opens a window of :data:`KEY_CHANGE_WINDOW_S` of onboard time in which
+ONE management frame carrying key changes is run (all its PDUs, in order: an OTAR, its
+activation and the rekey that uses it form one operation). The frame uses the window up.
+A management frame with a key change and no open window is refused as a whole (every PDU
+gets TM[150,2] ``NOT_ARMED``) and changes nothing.
 """
 
 from __future__ import annotations
@@ -15,9 +24,24 @@ import struct
 from collections.abc import Callable
 from typing import Final
 
-from flight.core import Component, Declaration, EventDef, FieldType, Severity, TlmField
+from flight.core import (
+    CommandDef,
+    Component,
+    Declaration,
+    EventDef,
+    FieldType,
+    Severity,
+    TlmField,
+)
 from flight.security._config import Config
-from flight.security._ep import EP_SERVICE, EpFailure, Procedure, pack_pdu, unpack_pdus
+from flight.security._ep import (
+    EP_SERVICE,
+    KEY_CHANGES,
+    EpFailure,
+    Procedure,
+    pack_pdu,
+    unpack_pdus,
+)
 from flight.security._state import (
     MANAGEMENT_KEY_ID,
     MANAGEMENT_SPI,
@@ -27,6 +51,7 @@ from flight.security._state import (
     StateError,
 )
 from flight.tmtc import (
+    ARM_WINDOW_S,
     GCM_IV_LEN,
     KEY_LEN,
     MAC_LEN,
@@ -41,7 +66,11 @@ from flight.tmtc import (
 )
 from native.errors import ConfigError
 
-__all__ = ["SecurityComponent"]
+__all__ = ["KEY_CHANGE_WINDOW_S", "SecurityComponent"]
+
+#: Onboard time (s) a ``security.arm_key_change`` keeps the key-change window open: the same
+#: as the TM/TC service's arming window for TC[8,128].
+KEY_CHANGE_WINDOW_S: Final = ARM_WINDOW_S  # the same window as every other armed request
 
 _U16: Final = struct.Struct(">H")
 _STATUS: Final = struct.Struct(">HBH16s")
@@ -72,6 +101,12 @@ class SecurityComponent(Component):
     required): then only bare packets pass."""
 
     DECLARATION = Declaration(
+        commands=(
+            CommandDef(1, "arm_key_change", (),
+                       f"open a {ARM_WINDOW_S:.0f} s window for one management frame that changes keys "
+                       "(OTAR, key activation/deactivation, SA rekey); armed",
+                       hazardous=True),
+        ),
         telemetry=(
             TlmField("frames_received", FieldType.U32, "", "uplink datagrams judged"),
             TlmField("frames_accepted", FieldType.U32, "", "frames that passed SDLS"),
@@ -105,6 +140,8 @@ class SecurityComponent(Component):
             EventDef(6, "ep_refused", Severity.MEDIUM, "{procedure} refused: {why}"),
             EventDef(7, "rekey_needed", Severity.HIGH,
                      "SA {spi} counter exhausted: re-key it"),
+            EventDef(8, "key_change_armed", Severity.MEDIUM,
+                     "key change window open for {s} s: one management frame may change keys"),
         ),
     )  # fmt: skip
 
@@ -129,6 +166,25 @@ class SecurityComponent(Component):
         self._last_reason = ""
         self._next_reject_event_ns = 0
         self._reject_period_ns = round(cfg.reject_event_s * 1e9)
+        #: onboard time (ns) until which one key-changing management frame is accepted
+        #: (None: no window open)
+        self.key_change_until_ns: int | None = None
+
+    # -- commands ---------------------------------------------------------------------------
+    def cmd_arm_key_change(self) -> None:
+        """Open the key-change window (the PUS arming has already been checked)."""
+        self.key_change_until_ns = self.clock.now_ns() + round(KEY_CHANGE_WINDOW_S * 1e9)
+        self.emit("key_change_armed", s=f"{KEY_CHANGE_WINDOW_S:.0f}")
+
+    def _take_key_change_window(self) -> str:
+        """Use up the key-change window; '' if it was open, else why the change is refused."""
+        until = self.key_change_until_ns
+        self.key_change_until_ns = None
+        if until is None:
+            return "key change not armed (security.arm_key_change)"
+        if self.clock.now_ns() > until:
+            return "key change arming expired"
+        return ""
 
     # -- SaLookup ---------------------------------------------------------------------------
     def lookup(self, spi: int) -> tuple[SaParams, MacEngine, ReplayWindow] | None:
@@ -202,8 +258,10 @@ class SecurityComponent(Component):
 
     # -- lifecycle --------------------------------------------------------------------------
     def on_boot(self) -> None:
-        """A processor reset loses RAM: partial packets go, the state is reloaded from NV."""
+        """A processor reset loses RAM: partial packets go, the state is reloaded from NV,
+        an open key-change window is closed."""
         self._reassembly.clear()
+        self.key_change_until_ns = None
         if self.state is not None:
             self.state.load()
             self.emit(
@@ -237,6 +295,14 @@ class SecurityComponent(Component):
         except ValueError as exc:
             self._ep_fail(0, "malformed", EpFailure.MALFORMED, str(exc))
             return
+        if any(proc in KEY_CHANGES for _, proc, _ in pdus):
+            why = self._take_key_change_window()
+            if why:
+                for tag, proc, _ in pdus:
+                    known = proc in Procedure._value2member_map_
+                    name = Procedure(proc).name.lower() if known else f"procedure {proc:#04x}"
+                    self._ep_fail(tag, name, EpFailure.NOT_ARMED, why)
+                return
         for tag, proc, value in pdus:
             try:
                 procedure = Procedure(proc)

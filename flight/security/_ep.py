@@ -7,6 +7,10 @@ procedure (4)``. Management PDUs travel as the user data of TC frames under the 
 any frame before they are read. Replies go down as TM[:data:`EP_SERVICE`, 1] (the reply PDU)
 and failures as TM[:data:`EP_SERVICE`, 2] (command tag u8, :class:`EpFailure` u16).
 
+Key changes (:data:`KEY_CHANGES`) are hazardous: a management frame that carries one is run
+only within the window the armed command ``security.arm_key_change`` opens, and uses it up;
+without one, every PDU of the frame is refused with ``NOT_ARMED`` and nothing changes.
+
 Values (big-endian):
 
 =================  =====================================================================
@@ -29,6 +33,7 @@ from typing import Final
 
 __all__ = [
     "EP_SERVICE",
+    "KEY_CHANGES",
     "EpFailure",
     "Procedure",
     "pack_pdu",
@@ -54,6 +59,15 @@ class Procedure(enum.IntEnum):
     SA_STATUS = 0x1F
 
 
+#: The procedures that change keys (hazardous: a wrong key locks the ground out). A
+#: management frame carrying any of them runs only within an arming window opened by the
+#: armed PUS command ``security.arm_key_change`` (TC[8,128] then TC[8,1]); inventory,
+#: status and SA start/stop are not key changes and need no arming.
+KEY_CHANGES: Final = frozenset(
+    {Procedure.OTAR, Procedure.KEY_ACTIVATION, Procedure.KEY_DEACTIVATION, Procedure.SA_REKEY}
+)
+
+
 @enum.unique
 class EpFailure(enum.IntEnum):
     """Failure codes of TM[150,2]."""
@@ -63,6 +77,7 @@ class EpFailure(enum.IntEnum):
     UNKNOWN_PROCEDURE = 3
     NOT_PERSISTED = 4
     OTAR_AUTHENTICATION = 5
+    NOT_ARMED = 6  #: a key change without an open arming window (security.arm_key_change)
 
 
 def pack_pdu(procedure: int, value: bytes = b"", *, reply: bool = False) -> bytes:

@@ -150,7 +150,7 @@ from flight.tmtc._sdls import (
     protect_frame,
     verify_frame,
 )
-from flight.tmtc._services import HkSchedule, ServiceHandler, TmtcService
+from flight.tmtc._services import ARM_WINDOW_S, HkSchedule, ServiceHandler, TmtcService
 from flight.tmtc._tcframe import (
     FECF_LEN,
     MAX_MAP_ID,
@@ -180,6 +180,7 @@ from flight.tmtc._tmframe import (
 )
 
 __all__ += [
+    "ARM_WINDOW_S",
     # TC/TM transfer frames and SDLS
     "ARSN_LEN",
     "DEFAULT_TM_FRAME_LEN",

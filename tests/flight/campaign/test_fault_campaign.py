@@ -47,6 +47,23 @@ class Case:
     #: the fault is latent while the device is not used (a heater stuck off while its zone
     #: needs no heat): no detection is expected, only that no limit is crossed
     latent: bool = False
+    #: command a tangential burn (m/s) as soon as GNC's orbit determination is ready: the
+    #: first burn after boot, judged by burn verification one orbit after it
+    burn_dv_m_s: float | None = None
+    #: configuration merged over the default node (e.g. an ``[isl]`` section)
+    overrides: dict[str, Any] | None = None
+
+
+#: The sim world's default neighbours ([world.neighbours]) as the ISL catalogue lists them.
+_D = 360.0 / 22.0
+ISL = {"isl": {"node": "sat0", "peers": [
+    {"name": "ahead", "arg_lat_deg": _D, "priority": 2},
+    {"name": "behind", "arg_lat_deg": -_D},
+]}}
+#: Burn verification's allowance from the onset at boot: OD ready (10 fixes at 60 s), the
+#: longest wait for sunlight (an eclipse, ~36 min), the longest burn (max_burn_s), then the
+#: settling time and one orbit before the verdict, plus one GNC step.
+BURN_ALLOWANCE_S = 11 * 60 + 2200 + 1200 + 600 + ORBIT_S + 10
 
 
 CAMPAIGN: dict[str, Case] = {
@@ -88,6 +105,16 @@ CAMPAIGN: dict[str, Case] = {
     # Finding 6: a heater stuck on for three orbits, SAFE throughout; every zone in limits.
     "heater_stuck_on_3_orbits": Case("heater_stuck_on", "htr_battery", "heater_fault",
                                      5 + 2 + 2, True, 3 * ORBIT_S, 3 * ORBIT_S + 400.0),
+    # Finding 5: a thruster at 50 % thrust on the first burn after boot (before one orbit of
+    # OD) is found by burn verification from the filter states; no SAFE (GNC latches the
+    # fault and stops autonomy), detected before the run ends.
+    "thruster_failure": Case("thruster_failure", "thruster", "event:thruster_fault",
+                             BURN_ALLOWANCE_S, False, None, BURN_ALLOWANCE_S,
+                             "thrust_scale = 0.5", burn_dv_m_s=0.05),
+    # The laser terminal loses lock with the ISL app installed (not in the default
+    # configuration): the app sees the terminal leave COMM at its next 1 Hz step.
+    "laser_loss_of_lock": Case("laser_loss_of_lock", "lct1", "event:link_lost", 1 + 1,
+                               False, 60.0, 200.0, overrides=ISL),
 }  # fmt: skip
 
 
@@ -98,7 +125,7 @@ def _fdir_action(node: Any, monitor: str) -> str:
 
 def run_case(tmp: Path, case: Case) -> dict[str, Any]:
     """Run one case; the measured row of the campaign table."""
-    node = build_node(tmp, node_config())
+    node = build_node(tmp, node_config(case.overrides))
     duration = f"duration_s = {case.duration_s}" if case.duration_s is not None else ""
     scenario = tmp / "scenario.toml"
     scenario.write_text(
@@ -116,7 +143,10 @@ def run_case(tmp: Path, case: Case) -> dict[str, Any]:
     node.executive.events.add_sink(events.append)
     fdir = node.apps["fdir"].manager
     try:
-        summary = node.run(AT_S + case.run_s)
+        if case.burn_dv_m_s is None:
+            summary = node.run(AT_S + case.run_s)
+        else:
+            summary = _run_with_first_burn(node, case, events)
     finally:
         node.close()
     at_ns = round(AT_S * NS_PER_S)
@@ -146,6 +176,30 @@ def run_case(tmp: Path, case: Case) -> dict[str, Any]:
         "zones_ok": zones_ok,
         "soc_ok": power["soc_min"] >= power["soc_floor"],
     }
+
+
+def _run_with_first_burn(node: Any, case: Case, events: list[EventRecord]) -> dict[str, Any]:
+    """Run to the onset, command the burn as soon as OD is ready (through GNC's command
+    interface, as the PUS service would once armed), then on until the verdict (the run
+    stops early once the detector fired: the rest of the allowance is idle time)."""
+    node.run(AT_S)
+    gnc = node.apps["gnc"].component
+    end_s = AT_S + case.run_s
+    t_s = AT_S
+    while not gnc.estimator.ready and t_s < end_s:
+        node.run(60.0)
+        t_s += 60.0
+    cmd = next(c for c in gnc.DECLARATION.commands if c.name == "manual_burn")
+    gnc.execute(cmd.opcode, cmd.arg_struct.pack(case.burn_dv_m_s, 0.0))
+    name = case.detector.removeprefix("event:")
+    summary: dict[str, Any] = {}
+    while t_s < end_s:
+        step = min(600.0, end_s - t_s)
+        summary = node.run(step)
+        t_s += step
+        if any(e.name == name for e in events):
+            break
+    return summary
 
 
 def _params(name: str) -> Any:

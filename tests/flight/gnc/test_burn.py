@@ -25,6 +25,7 @@ from flight.gnc import (
     BurnPlan,
     BurnSegment,
     BurnState,
+    FilterState,
     parse_config,
 )
 from hal import Family, ThrusterReading, ThrusterStatus
@@ -96,6 +97,9 @@ class Env:
         return np.array([0.0, 1.0, 0.0])
 
     def a_before(self, t_s: float) -> tuple[float, bool] | None:
+        return None
+
+    def filter_state(self) -> FilterState | None:
         return None
 
     def add_segment(self, segment: BurnSegment) -> None:

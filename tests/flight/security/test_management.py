@@ -24,6 +24,7 @@ from ground.uplink import (
     set_ground_binding,
 )
 from tests.flight.security._helpers import SecuredNode, keys_of
+from tests.flight.security.test_key_arming import arm_key_change
 
 
 def test_stop_rekey_start_and_secrets_never_leave(tmp_path: Path) -> None:
@@ -39,6 +40,7 @@ def test_stop_rekey_start_and_secrets_never_leave(tmp_path: Path) -> None:
         pdus = otar_pdu(n.key_file, {7: new_key}) + key_activation_pdu([7])
         pdus += sa_stop_pdu(2) + sa_rekey_pdu(2, 7, 0) + sa_start_pdu(2) + sa_status_pdu(2)
         pdus += key_inventory_pdu()
+        arm_key_change(n, up, 10)  # key changes are hazardous (issue 19)
         n.send(up.management(pdus))
         n.drain()
         assert n.security.hk.ep_executed == 7, n.reports(5, 3)
@@ -54,11 +56,14 @@ def test_stop_rekey_start_and_secrets_never_leave(tmp_path: Path) -> None:
         fresh = SecureUplink(n.key_file, spi=2)
         n.send(old + fresh.encode(pack_tc(n.apid, 2, 17, 1, 0xF, 0, b"")))
         n.drain()
-        assert n.completed() == [2]
+        assert [seq for seq in n.completed() if seq < 10] == [2]  # 10, 11: the arming
         # refusals: deactivating the key an operational SA uses, stopping the management SA
+        arm_key_change(n, fresh, 20)
         n.send(up.management(key_deactivation_pdu([7]) + sa_stop_pdu(255)))
         n.drain()
         assert len(n.reports(EP_SERVICE, 2)) == 2
+        codes = [struct.unpack_from(">H", r.data, 1)[0] for r in n.reports(EP_SERVICE, 2)]
+        assert codes == [2, 2]  # EpFailure.REFUSED: judged on their merits, being armed
         # -- every output searched for every key, raw and hex --------------------------
         summary = n.node.summary()
         n.node.archive.close()
