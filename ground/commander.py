@@ -644,6 +644,8 @@ class _Codec:
                 out[name] = elems
             elif kind == "bytes":
                 n = int(out[item["length"]])
+                if item.get("length_unit") == "bits":  # an SDLS PDU counts its length in bits
+                    n //= 8
                 if pos + n > len(buf):
                     raise WireError(f"{name}: {n} octets run past the end", "truncated")
                 out[name], pos = buf[pos : pos + n], pos + n
@@ -1094,6 +1096,37 @@ class Commander:
         data = self.encode_tc(service, subtype, values)
         name = self._codec.tc_types[(service, subtype)]["name"]
         return self.send_packet(f"TC[{service},{subtype}] {name}", service, subtype, data)
+
+    def arm(self, name: str, timeout_s: float | None = None) -> CommandResult:
+        """Arm the hazardous command ``component.command`` with TC[8,128] (the node accepts
+        it once within its arming window) and wait for the arming's completion."""
+        cmd = self.command(name)
+        if not cmd.get("hazardous"):
+            raise CommandArgumentError(f"{name}: not a hazardous command, nothing to arm")
+        data = struct.pack(">BBH", 8, 1, int(cmd["function_id"]))
+        return self.await_request(self.send_packet(f"arm {name}", 8, 128, data), timeout_s)
+
+    def send_management(self, pdus: bytes) -> int:
+        """Send SDLS extended-procedure ``pdus`` under the management SA (key and SA
+        management); returns the stream position to wait from. Needs a secured uplink (a
+        run's key file)."""
+        from ground.uplink import SecureUplink
+
+        codec = self.uplink_codec
+        if not isinstance(codec, SecureUplink):
+            raise CommanderError("key and SA management needs the run's key file (--run DIR)")
+        if self._uplink is None:
+            raise CommanderError("no uplink address: give --uplink HOST:PORT or --run DIR")
+        self.poll()
+        mark = self._received
+        self._cursor = mark
+        try:
+            for datagram in codec.management(pdus):
+                self._tx.sendto(datagram, self._uplink)
+        except OSError as exc:
+            host, port = self._uplink
+            raise CommanderError(f"cannot send to the uplink {host}:{port}: {exc}") from None
+        return mark
 
     def send_and_await(
         self,

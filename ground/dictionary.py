@@ -23,7 +23,8 @@ every TM packet the node sends and builds every TC it accepts. Its parts:
     - ``{"type": <scalar label>, "unit"?, "min"?, "max"?, "enum"?}``: one value;
     - ``{"type": "array", "count": <earlier item>, "max_count"?, "items": [...]}``: the items
       repeated ``min(count, max_count)`` times;
-    - ``{"type": "bytes", "length": <earlier item>}``: that many octets;
+    - ``{"type": "bytes", "length": <earlier item>, "length_unit"?: "bits"}``: that many
+      octets (or that many bits, a whole number of octets, with ``"length_unit": "bits"``);
     - ``{"type": "utf8", "length": "rest", "max_octets"}``: UTF-8 text to the end of the data;
     - ``{"type": "housekeeping_structure" | "command_arguments" | "parameter_value",
       "key": <earlier item>}``: the layout the key selects in ``housekeeping`` (by

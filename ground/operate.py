@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from flight.security import EP_SERVICE as EP_REPORT_SERVICE
 from ground.commander import (
     DEFAULT_TIMEOUT_S,
     DEFAULT_WALL_CAP_S,
@@ -47,6 +48,14 @@ from ground.commander import (
     format_value,
     parse_address,
     parse_value,
+)
+from ground.uplink import (
+    key_inventory_pdu,
+    sa_rekey_pdu,
+    sa_start_pdu,
+    sa_status_pdu,
+    sa_stop_pdu,
+    set_ground_binding,
 )
 
 __all__ = ["add_ground_parser", "open_commander"]
@@ -241,6 +250,71 @@ def cmd_params_set(args: argparse.Namespace) -> int:
         )
 
 
+# -- keys and security associations (SDLS extended procedures) ---------------------------------
+def _management(args: argparse.Namespace, pdus: bytes, what: str) -> int:
+    """Send ``pdus`` under the management SA and print the node's TM[150,x] reply."""
+    with open_commander(args, need_uplink=True) as commander:
+        mark = commander.send_management(pdus)
+        reply = commander.await_tm(lambda tm: tm.service == EP_REPORT_SERVICE, since=mark)
+        ok = reply.subtype == 1
+        print(f"{what}: {'done' if ok else 'refused'}: {reply}")
+        return 0 if ok else 1
+
+
+def cmd_keys_inventory(args: argparse.Namespace) -> int:
+    """Key inventory (ids and states; never key material)."""
+    return _management(args, key_inventory_pdu(), "key inventory")
+
+
+def cmd_sa(args: argparse.Namespace) -> int:
+    """SA status, start or stop."""
+    build = {"status": sa_status_pdu, "start": sa_start_pdu, "stop": sa_stop_pdu}[args.sa_action]
+    return _management(args, build(args.spi), f"SA {args.spi} {args.sa_action}")
+
+
+def cmd_sa_rekey(args: argparse.Namespace) -> int:
+    """Rekey an SA to a key the node holds: a key change, so it is armed first
+    (TC[8,128] then ``security.arm_key_change``), then sent under the management SA; on
+    success the ground key file follows (SA binding, counter from 0)."""
+    with open_commander(args, need_uplink=True) as commander:
+        armed = commander.arm("security.arm_key_change")
+        if not armed.ok:
+            return _report(armed, "arm security.arm_key_change (TC[8,128])")
+        opened = commander.send_and_await("security.arm_key_change")
+        if not opened.ok:
+            return _report(opened, "security.arm_key_change")
+        mark = commander.send_management(sa_rekey_pdu(args.spi, args.key_id))
+        reply = commander.await_tm(lambda tm: tm.service == EP_REPORT_SERVICE, since=mark)
+        if reply.subtype != 1:
+            print(f"SA {args.spi} rekey to key {args.key_id}: refused: {reply}")
+            return 1
+        if args.run is not None:
+            set_ground_binding(Path(args.run) / "ground-keys.json", sa=(args.spi, args.key_id, 0))
+        print(f"SA {args.spi} rekey to key {args.key_id}: done: {reply}")
+        return 0
+
+
+def _add_security_parsers(actions: Any, common: argparse.ArgumentParser) -> None:
+    keys = actions.add_parser("keys", help="the onboard key store (inventory)")
+    key_actions = keys.add_subparsers(dest="keys_command", required=True)
+    inventory = key_actions.add_parser(
+        "inventory", parents=[common], help="key ids and states (never key material)"
+    )
+    inventory.set_defaults(func=cmd_keys_inventory)
+    sa = actions.add_parser("sa", help="security associations: status, start, stop, rekey")
+    sa_actions = sa.add_subparsers(dest="sa_command", required=True)
+    for action in ("status", "start", "stop"):
+        p = sa_actions.add_parser(action, parents=[common], help=f"SA {action}")
+        p.add_argument("spi", type=int, help="security parameter index")
+        p.set_defaults(func=cmd_sa, sa_action=action)
+    rekey = sa_actions.add_parser(
+        "rekey", parents=[common], help="bind an SA to another active key (armed key change)"
+    )
+    rekey.add_argument("spi", type=int, help="security parameter index")
+    rekey.add_argument("key_id", type=int, help="id of an active key in the onboard store")
+    rekey.set_defaults(func=cmd_sa_rekey)
+
+
 # -- parser ------------------------------------------------------------------------------------
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -330,4 +404,5 @@ def add_ground_parser(subparsers: Any) -> argparse.ArgumentParser:
     from ground.filexfer import add_upload_parser  # image uplink over CFDP (issue 17)
 
     add_upload_parser(actions, common)
+    _add_security_parsers(actions, common)
     return ground

@@ -496,7 +496,8 @@ def _describe_layout(layout: list[Mapping[str, Any]]) -> str:
             n = item["count"] + (f" (max {item['max_count']})" if "max_count" in item else "")
             parts.append(f"{n} x ({_describe_layout(item['items'])})")
         elif kind == "bytes":
-            parts.append(f"{item['name']}: {item['length']} octets")
+            unit = "bits" if item.get("length_unit") == "bits" else "octets"
+            parts.append(f"{item['name']}: {item['length']} {unit}")
         elif kind == "utf8":
             parts.append(f"{item['name']}: UTF-8 to the end")
         elif "key" in kind or kind in ("housekeeping_structure", "command_arguments",

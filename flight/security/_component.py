@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from flight.core import (
     CommandDef,
@@ -326,6 +326,28 @@ class SecurityComponent(Component):
             self.emit("ep_done", procedure=name, what=what)
             if self._send_tm is not None:
                 self._send_tm(EP_SERVICE, 1, pack_pdu(proc, reply, reply=True))
+
+    def describe_tm(self) -> dict[str, Any]:
+        """The TM this component sends itself, for the ground dictionary: the replies of the
+        SDLS extended procedures (CCSDS 355.1 PDUs: tag = 0x80 | procedure, length in bits,
+        value) and their failures (the request's tag and an :class:`EpFailure` code)."""
+        procedures = {p.name: 0x80 | int(p) for p in Procedure}
+        failures = {f.name: int(f) for f in EpFailure}
+        return {
+            "service": EP_SERVICE,
+            "name": "security management (SDLS extended procedures)",
+            "tc": [],
+            "tm": [
+                {"subtype": 1, "name": "ep_reply", "layout": [
+                    {"name": "tag", "type": "u8", "enum": procedures},
+                    {"name": "length_bits", "type": "u16", "unit": "bit"},
+                    {"name": "value", "type": "bytes", "length": "length_bits",
+                     "length_unit": "bits"}]},
+                {"subtype": 2, "name": "ep_failure", "layout": [
+                    {"name": "tag", "type": "u8"},
+                    {"name": "code", "type": "u16", "enum": failures}]},
+            ],
+        }  # fmt: skip
 
     def _ep_fail(self, tag: int, name: str, code: EpFailure, why: str) -> None:
         self.hk.ep_failed += 1

@@ -144,6 +144,8 @@ class DictionaryCodec:
                     out[name].append(elem)
             elif kind == "bytes":
                 n = int(out[item["length"]])
+                if item.get("length_unit") == "bits":
+                    n //= 8
                 if pos + n > len(buf):
                     raise TmDecodeError(f"{name}: {n} octets past the end")
                 out[name], pos = buf[pos : pos + n], pos + n
