@@ -509,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ground.boot_cli import add_boot_parsers
 
     add_boot_parsers(sub)
+    from ground.constellation import add_constellation_parser
+
+    add_constellation_parser(sub)
     return parser
 
 

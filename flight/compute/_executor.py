@@ -7,7 +7,11 @@ Every step (onboard time ``t``):
    the accelerator's instantaneous power, as a fraction of its full-power mode),
    ``ModeStatus`` (compute only in NOMINAL) and ``PowerStatus.shed_level`` (compute shed).
    The energy bucket accrues the budget (:class:`~flight.compute._policy.EnergyBucket`).
-2. Take the requests of the workload generator (if any) through admission.
+2. Take the requests of the workload generator (if any) through admission, or, with
+   offload (:mod:`~flight.compute._offload`), place each one locally or on a neighbour;
+   then the offload manager's cycle (status bundles, neighbours' requests, results).
+   Every job submitted here is entered in :attr:`ComputeExecutor.ledger` (one final
+   outcome each).
 3. Poll the chunk on the accelerator. Done: compare/vote the replicas, extract detections,
    checkpoint the job's progress to NV storage; a finished job's result is stored with its
    CRC-32C and queued for downlink. No result past the chunk's timeout: the accelerator is
@@ -54,6 +58,7 @@ from flight.compute._eo import (
     tile_ops,
 )
 from flight.compute._job import Criticality, Job, JobKind, JobRequest, JobState, RejectReason
+from flight.compute._offload import JobLedger, NodeStatus, OffloadManager, Outcome
 from flight.compute._policy import (
     EnergyBucket,
     Limits,
@@ -354,6 +359,12 @@ class ComputeExecutor(Component):
         self.max_accel_power_w = 0.0
         self.limits = Limits(cfg.default_compute_w, self._full_power_w, True)
         self.hk.policy = 0 if cfg.policy is Policy.EDF else 1
+        #: every job submitted here, to its one final outcome (see flight.compute._offload)
+        self.ledger = JobLedger()
+        #: offload to neighbours (None: every job runs here); set by the installer
+        self.offload: OffloadManager | None = None
+        #: input tiles of jobs run for a neighbour (they came over the links), by job id
+        self.remote_inputs: dict[int, Any] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
     def on_init(self) -> None:
@@ -382,7 +393,20 @@ class ComputeExecutor(Component):
 
     # -- admission --------------------------------------------------------------------------
     def submit(self, req: JobRequest) -> Admission:
-        """Admit or refuse a job request (counted, and reported by event either way)."""
+        """Admit or refuse a job request submitted to this node (counted, reported by event
+        either way, and entered in the job ledger)."""
+        adm = self.admit(req)
+        now = self.clock.now_ns()
+        if adm.accepted:
+            self.ledger.open_job(("local", adm.job_id), now, req.tiles)
+        else:
+            self.ledger.reject_new(req.tiles)
+        return adm
+
+    def admit(self, req: JobRequest, *, inputs: Any = None) -> Admission:
+        """Admission control of a request (not entered in the ledger: the caller decides
+        whose job it is). ``inputs``: the job's input tiles (float32[tiles, bands, px, px]:
+        a neighbour's job) instead of this node's imager."""
         self.hk.jobs_submitted += 1
         now = self.clock.now_ns()
         cfg = self.config
@@ -438,12 +462,62 @@ class ComputeExecutor(Component):
         except HalError as exc:
             self._store_error("checkpoint", exc)
         self.jobs[job.job_id] = job
+        if inputs is not None:
+            self.remote_inputs[job.job_id] = inputs
         self.hk.queue_len = len(self.jobs)
         self.emit(
             "job_accepted", job_id=job.job_id, kind=req.kind.name.lower(), tiles=req.tiles,
             deadline_s=req.deadline_s, crit=req.criticality.name.lower(),
         )  # fmt: skip
         return Admission(True, job.job_id)
+
+    def _rate(self, limits: Limits) -> float:
+        """Sustained ops/s new work would run at now (admission's derated rate; 0: none)."""
+        _, rate = choose_mode(self.modes, self._start_limits(limits))
+        return rate * self.config.admission_derate
+
+    def local_estimate(self, req: JobRequest) -> tuple[float, float | None]:
+        """(modelled ops of ``req``, all replicas; seconds from now until it would finish
+        here behind the queued work, or None when compute is unavailable)."""
+        cfg = self.config
+        ops = tile_ops(cfg.tile_px, req.kind.detect) * cfg.ops_scale * req.tiles
+        ops *= req.criticality.replicas
+        rate = self._rate(self._read_limits(self.clock.now_ns()))
+        if rate <= 0.0 or not self._store_ready:
+            return ops, None
+        backlog = sum(j.remaining_ops() for j in self.jobs.values())
+        return ops, (backlog + ops) / rate
+
+    def status(self, now: int) -> NodeStatus:
+        """This node's budget as advertised to its neighbours."""
+        limits = self._read_limits(now)
+        rate = self._rate(limits) if self._store_ready else 0.0
+        backlog = sum(j.remaining_ops() for j in self.jobs.values())
+        return NodeStatus(
+            now, limits.allowed and rate > 0.0, len(self.jobs), self.config.queue_depth, rate,
+            backlog / rate if rate > 0.0 else 0.0, limits.budget_w,
+            limits.thermal_cap_w / self._full_power_w if self._full_power_w > 0 else 0.0,
+        )  # fmt: skip
+
+    def allocate_id(self) -> int:
+        """A fresh job id (a remote result stored here)."""
+        job_id = self._next_id
+        self._next_id += 1
+        try:
+            self.store.save_seq(self._next_id)
+        except HalError as exc:
+            self._store_error("sequence write", exc)
+        return job_id
+
+    def store_remote_result(self, rec: ResultRecord) -> None:
+        """Keep a verified remote result with this node's results (downlinked like them)."""
+        try:
+            stored = self.store.store(rec)
+        except HalError as exc:
+            self._store_error("result write", exc)
+            return
+        self.hk.results_stored += 1
+        self.emit("result_stored", job_id=rec.job_id, crc=stored.crc)
 
     def _reject(self, reason: RejectReason, detail: str) -> Admission:
         self.hk.jobs_rejected += 1
@@ -539,7 +613,12 @@ class ComputeExecutor(Component):
         self.bucket.accrue(limits.budget_w, dt_s)
         if self.generator is not None:
             for req in self.generator.due(t_ns):
-                self.submit(req)
+                if self.offload is not None:
+                    self.offload.arrive(req, t_ns)
+                else:
+                    self.submit(req)
+        if self.offload is not None:
+            self.offload.step(t_ns)
         try:
             reading = self.accelerator.read()
             if self._unavailable:
@@ -628,7 +707,11 @@ class ComputeExecutor(Component):
             acc.set_mode(mode)
             self._acc_mode = mode
         try:
-            tiles = self.imager.read_tiles(job.scene_id, p.next_tile, n).bands
+            given = self.remote_inputs.get(job.job_id)
+            if given is not None:  # a neighbour's job: its inputs came with it
+                tiles = given[p.next_tile : p.next_tile + n]
+            else:
+                tiles = self.imager.read_tiles(job.scene_id, p.next_tile, n).bands
         except HalError as exc:
             self._abort(job, f"imager: {exc}")
             return
@@ -858,6 +941,7 @@ class ComputeExecutor(Component):
         self.finished[job.job_id] = state
         if len(self.finished) > 4096:
             del self.finished[next(iter(self.finished))]
+        self._settle(job, state)
         hk = self.hk
         if state is JobState.COMPLETED:
             hk.jobs_completed += 1
@@ -885,6 +969,23 @@ class ComputeExecutor(Component):
             self.store.drop_checkpoint(job.job_id)
         except HalError as exc:
             self._store_error("checkpoint delete", exc)
+
+    def _settle(self, job: Job, state: JobState) -> None:
+        """The job's final outcome in the ledger (jobs of this origin) or back to the
+        neighbour that sent it."""
+        now = self.clock.now_ns()
+        self.remote_inputs.pop(job.job_id, None)
+        if self.offload is not None and job.job_id in self.offload.served:
+            self.offload.served_final(job)
+            return
+        if state is JobState.COMPLETED:
+            outcome = Outcome.COMPLETED_LOCAL
+        elif state is JobState.MISSED:
+            outcome = Outcome.MISSED
+        else:  # aborted over budget, failed, cancelled
+            outcome = Outcome.FAILED
+        met = state is JobState.COMPLETED and job.t_done_ns <= job.deadline_ns
+        self.ledger.close(("local", job.job_id), outcome, max(now, job.t_done_ns), met=met)
 
     def _save_result(self, job: Job) -> None:
         try:
@@ -1011,6 +1112,8 @@ class ComputeExecutor(Component):
             "max_accel_power_w": self.max_accel_power_w,
             "max_energy_debt_j": -self.bucket.min_credit_j,
             "weight_repairs": self.model.repairs,
+            "jobs": self.ledger.summary(),
+            "offload": self.offload.summary() if self.offload is not None else None,
         }
 
 

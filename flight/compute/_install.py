@@ -16,13 +16,16 @@ from typing import Any
 
 from flight.compute._eo import detector_weights
 from flight.compute._executor import ComputeExecutor, ExecutorConfig
+from flight.compute._offload import OffloadConfig, OffloadManager
 from flight.compute._workload import WorkloadConfig, WorkloadGenerator, WorkloadSection
 from flight.core import InstallContext
 from flight.edac import EdacRegions
+from flight.isl import IslNetwork
 from hal.accelerator import Accelerator
 from hal.imager import Imager
 from hal.platform import Storage
 from native import schema
+from native.errors import ConfigError
 from native.schema import setting
 
 __all__ = [
@@ -90,6 +93,17 @@ class ComputeConfig(ExecutorConfig):
         max_len=64,
         doc="EDAC-protected region created for the detector weights (absent: unprotected)",
     )
+    offload: bool = setting(
+        False, doc="offer jobs to neighbours over [isl] (needs the isl.network service)"
+    )
+    offload_status_s: float = setting(
+        30.0, lo=1, hi=3600, units="s", doc="period of the status bundle to neighbours"
+    )
+    offload_hops: int = setting(2, lo=1, hi=8, doc="farthest neighbour a job goes to (hops)")
+    offload_margin: float = setting(
+        0.8, lo=0, lo_open=True, hi=1, doc="a site must finish within this of the time left"
+    )
+    offload_retries: int = setting(1, lo=0, hi=10, doc="other neighbours tried on a refusal")
     workload: WorkloadSection | None = setting(
         None, doc="[compute.workload]: the generated Earth-observation jobs (absent: none)"
     )
@@ -150,5 +164,20 @@ def install(ctx: InstallContext, cfg: ComputeConfig) -> ComputeApp:
         generator=generator,
         weights_region=region,
     )
+    if cfg.offload:
+        # Offload needs the link manager's bundle network; without [isl] it is a config error
+        network = ctx.optional("isl.network", IslNetwork)
+        if network is None:
+            raise ConfigError("[compute] offload = true needs the [isl] application")
+        executor.offload = OffloadManager(
+            executor,
+            network,
+            OffloadConfig(
+                status_period_s=cfg.offload_status_s,
+                max_hops=cfg.offload_hops,
+                retries=cfg.offload_retries,
+                margin=cfg.offload_margin,
+            ),
+        )
     ctx.add(executor, cfg.rate_hz if cfg.rate_hz is not None else min(10.0, ctx.base_hz))
     return ComputeApp(executor, generator)

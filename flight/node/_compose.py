@@ -85,6 +85,12 @@ class NodeOptions:
     #: Start from the declared parameter defaults (a fresh spacecraft) instead of the
     #: parameter file a previous run left in ``out_dir``. A reboot test sets it False.
     fresh_params: bool = True
+    #: file name of the TM archive in ``out_dir`` (a constellation: ``tm-<node>.bin``)
+    tm_file: str = "tm.bin"
+    #: extra backend options given in code, not in the file (a constellation passes the
+    #: shared ``universe``, this node's ``spacecraft`` and the ``optical_channel``); they
+    #: win over ``[hal]`` keys, and a ``universe`` replaces the ``[world]`` table
+    hal_options: dict[str, Any] = field(default_factory=dict)
 
 
 class TmArchive:
@@ -282,7 +288,7 @@ def compose(
         events=events,
         params=params,
         executive=executive,
-        archive=TmArchive(opts.out_dir / "tm.bin"),
+        archive=TmArchive(opts.out_dir / opts.tm_file),
     )
     try:
         _build_tmtc(comp)
@@ -348,7 +354,8 @@ def _open_hal(comp: Composition) -> None:
 
     table: dict[str, Any] = {k: v for k, v in hal_cfg.items() if k != "plant_rate_hz"}
     table["seed"] = comp.seed
-    if "world" in comp.config:
+    table.update(comp.options.hal_options)
+    if "world" in comp.config and "universe" not in table:
         table.setdefault("world", comp.config["world"])
     if "devices" in comp.config:
         table.setdefault("devices", comp.config["devices"])

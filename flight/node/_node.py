@@ -206,6 +206,27 @@ class Node:
             self._stop_requested = False
         return self.summary()
 
+    def advance(self, duration_s: float) -> None:
+        """Run ``duration_s`` seconds of onboard time without building a summary: how a
+        constellation driver ticks its nodes in lock-step slices (boot on the first call,
+        processor resets handled as in :meth:`run`; :meth:`summary` when done)."""
+        self.open_output()
+        if not self._booted:
+            self._boot()
+            self._booted = True
+        duration_ns = seconds_to_ns(duration_s)
+        t_start = perf_counter_ns()
+        done = 0
+        while done < duration_ns:
+            before = self.clock.now_ns()
+            self.executive.run_for(duration_ns - done, stop=self._reset_pending)
+            done += self.clock.now_ns() - before
+            if self._reset_pending():
+                self._processor_reset()
+        self.wall_seconds += (perf_counter_ns() - t_start) / NS_PER_S
+        if self.tmtc is not None:
+            self.tmtc.flush_downlink()
+
     def _reset_pending(self) -> bool:
         """True when the hardware would reset the flight computer now (watchdog expired).
         Polled after every tick: the capability check is made once, at construction."""

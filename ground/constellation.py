@@ -1,0 +1,467 @@
+"""``satnode constellation``: N full nodes in one simulated universe, ticked in lock-step.
+
+Each node has its own flight stack (executive, applications, parameter store, TM archive
+``tm-<node>.bin``) and its own sim HAL backend on the shared
+:class:`~hal.sim.world.Universe` and :class:`~hal.sim.laser.OpticalChannel`. Time advances
+one slice (``slice_s`` of onboard time, default 1 s) at a time: every node's executive runs
+the same slice in turn; the first node's plant sync steps the universe for everyone (see
+:mod:`hal.sim.world._universe`), the others find their plant already there.
+
+Configuration: the usual node configuration (merged over the embedded default and validated
+as for ``satnode sim``), plus an optional ``[constellation]`` table that is not a node
+section::
+
+    [constellation]
+    walker = "12/3/1"          # T/P/F (Walker delta)
+    altitude_km = 550.0
+    inclination_deg = 53.0
+    slice_s = 1.0              # lock-step slice of onboard time
+    offload = true             # false: as --no-offload
+    [constellation.planes.1]   # overrides merged over the nodes of plane 1 (1-based)
+    compute.workload.mean_interarrival_s = 20.0
+    [constellation.nodes.n5]   # overrides merged over node n5's configuration
+    world.power.battery.initial_soc = 0.45
+
+Per node the driver sets ``[node] name`` (``n1`` .. ``nT``), ``apid`` (base + index),
+``[tmtc] ground_link = false``, ``[params] file = "params-<node>.bin"`` and generates
+``[isl]`` (its own orbit elements and every other node as a peer).
+
+Output folder: ``tm-<node>.bin`` per node, ``summary.json`` (``nodes``: one section per
+node; ``constellation``: the totals of the run, the job conservation check) and
+``constellation.json`` (the resolved layout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from native.constants import EARTH_RADIUS_M, MU_EARTH_M3_S2
+from native.errors import ConfigError, SatnodeError
+
+__all__ = [
+    "ConstellationPlan",
+    "add_constellation_parser",
+    "cmd_constellation",
+    "constellation_totals",
+    "parse_walker",
+    "plan_constellation",
+    "run_constellation",
+]
+
+_KNOWN_KEYS = frozenset(
+    {"walker", "altitude_km", "inclination_deg", "slice_s", "offload", "planes", "nodes"}
+)
+
+
+def parse_walker(text: str) -> tuple[int, int, int]:
+    """``"T/P/F"`` -> (total, planes, phasing); ConfigError when malformed or inconsistent."""
+    parts = str(text).split("/")
+    try:
+        t, p, f = (int(x) for x in parts)
+    except ValueError:
+        raise ConfigError(f"walker {text!r}: expected T/P/F (three integers)") from None
+    if t < 1 or p < 1 or t % p:
+        raise ConfigError(f"walker {text!r}: P must divide T (T, P >= 1)")
+    if not 0 <= f < p:
+        raise ConfigError(f"walker {text!r}: phasing F must be in 0..{p - 1}")
+    if t > 64:
+        raise ConfigError(f"walker {text!r}: at most 64 nodes in one process")
+    return t, p, f
+
+
+@dataclass(slots=True)
+class ConstellationPlan:
+    """The resolved layout: names, per-node configurations, orbit elements, options."""
+
+    names: list[str]
+    configs: dict[str, dict[str, Any]]
+    elements: dict[str, tuple[float, ...]]  #: (a_m, e, i_rad, raan_rad, argp_rad, M_rad)
+    planes: dict[str, int]  #: 1-based plane of each node
+    world: dict[str, dict[str, Any]]  #: each node's [world] table (its plant)
+    walker: tuple[int, int, int]
+    altitude_km: float
+    inclination_deg: float
+    slice_s: float
+    offload: bool
+    seed: int
+
+
+def _split_file(path: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The file's node configuration and its ``[constellation]`` table."""
+    if path is None:
+        return {}, {}
+    p = Path(path)
+    try:
+        user = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read the configuration file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    table = user.pop("constellation", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{p}: [constellation] must be a table")
+    unknown = sorted(set(table) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{p}: [constellation] {unknown[0]}: unknown key (allowed: {', '.join(sorted(_KNOWN_KEYS))})"
+        )
+    return user, table
+
+
+def _float(table: dict[str, Any], key: str, default: float, lo: float, hi: float) -> float:
+    v = table.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= float(v) <= hi:
+        raise ConfigError(f"[constellation] {key}: must be a number in [{lo}, {hi}], got {v!r}")
+    return float(v)
+
+
+def plan_constellation(
+    config_path: str | None,
+    *,
+    walker: str | None = None,
+    altitude_km: float | None = None,
+    inclination_deg: float | None = None,
+    seed: int | None = None,
+    offload: bool | None = None,
+) -> ConstellationPlan:
+    """Every node's merged, validated configuration (command-line values win over the
+    file's ``[constellation]`` table). Nothing is created: errors are ConfigErrors."""
+    from flight.config import default_config, merge, validate
+    from hal.sim.world import walker_delta_elements
+
+    user, table = _split_file(config_path)
+    label = config_path or "default configuration"
+    t, p, f = parse_walker(walker if walker is not None else str(table.get("walker", "12/3/1")))
+    alt = altitude_km if altitude_km is not None else _float(table, "altitude_km", 550.0, 150, 5e4)
+    inc = (
+        inclination_deg
+        if inclination_deg is not None
+        else _float(table, "inclination_deg", 53.0, 0, 180)
+    )
+    if not (math.isfinite(alt) and 150.0 <= alt <= 5e4):
+        raise ConfigError(f"--altitude-km {alt}: must be in [150, 50000] km")
+    if not (math.isfinite(inc) and 0.0 <= inc <= 180.0):
+        raise ConfigError(f"--inclination-deg {inc}: must be in [0, 180] deg")
+    slice_s = _float(table, "slice_s", 1.0, 0.1, 60.0)
+    off = table.get("offload", True) if offload is None else offload
+    if not isinstance(off, bool):
+        raise ConfigError(f"[constellation] offload: must be true or false, got {off!r}")
+    try:
+        base = merge(default_config(), user)
+    except ConfigError as exc:
+        raise ConfigError(f"{label}: {exc}") from None
+    node_seed = int(seed if seed is not None else base.get("node", {}).get("seed", 1))
+    el = walker_delta_elements(
+        t, p, f, altitude_m=alt * 1e3, inclination_rad=math.radians(inc)
+    )
+    names = [f"n{k + 1}" for k in range(t)]
+    per_plane = t // p
+    plane_over = table.get("planes", {})
+    node_over = table.get("nodes", {})
+    for what, over, keys in (
+        ("planes", plane_over, {str(k + 1) for k in range(p)}),
+        ("nodes", node_over, set(names)),
+    ):
+        if not isinstance(over, dict):
+            raise ConfigError(f"{label}: [constellation.{what}] must be a table")
+        for k, v in over.items():
+            if k not in keys or not isinstance(v, dict):
+                raise ConfigError(
+                    f"{label}: [constellation.{what}.{k}]: no such {what[:-1]} "
+                    f"(known: {', '.join(sorted(keys))})"
+                )
+    elements = {n: tuple(float(x) for x in el[k]) for k, n in enumerate(names)}
+    configs: dict[str, dict[str, Any]] = {}
+    worlds: dict[str, dict[str, Any]] = {}
+    planes = {n: k // per_plane + 1 for k, n in enumerate(names)}
+    apid0 = int(base.get("node", {}).get("apid", 100))
+    for k, name in enumerate(names):
+        cfg = merge(base, plane_over.get(str(planes[name]), {}))
+        cfg = merge(cfg, node_over.get(name, {}))
+        isl = dict(cfg.get("isl", {}))
+        isl.update(_orbit_keys(elements[name], alt))
+        isl["node"] = name
+        isl["peers"] = [
+            {"name": other, **_orbit_keys(elements[other], alt)}
+            for other in names
+            if other != name
+        ]
+        cfg["isl"] = isl
+        cfg = merge(
+            cfg,
+            {
+                "node": {"name": name, "apid": (apid0 + k) % 2047, "seed": node_seed * 1009 + k},
+                "tmtc": {"ground_link": False, "downlink": ""},
+                "params": {"file": f"params-{name}.bin"},
+            },
+        )
+        cfg.setdefault("hal", {})
+        if cfg["hal"].get("backend", "sim") != "sim":
+            raise ConfigError(f"{label}: a constellation runs on the sim backend only")
+        if "compute" in cfg:
+            cfg["compute"] = {**cfg["compute"], "offload": bool(off)}
+        worlds[name] = dict(cfg.pop("world", {}))
+        try:
+            validate(cfg)
+        except ConfigError as exc:
+            raise ConfigError(f"{label} (node {name}): {exc}") from None
+        configs[name] = cfg
+    return ConstellationPlan(
+        names, configs, elements, planes, worlds, (t, p, f), alt, inc, slice_s, bool(off),
+        node_seed,
+    )  # fmt: skip
+
+
+def _orbit_keys(el: tuple[float, ...], alt_km: float) -> dict[str, float]:
+    """The ``[isl]`` orbit keys of elements ``(a, e, i, raan, argp, M)`` (circular orbits:
+    the argument of latitude is ``argp + M``)."""
+    return {
+        "altitude_km": alt_km,
+        "inclination_deg": math.degrees(el[2]),
+        "raan_deg": math.degrees(el[3]),
+        "arg_lat_deg": math.degrees(math.remainder(el[4] + el[5], 2 * math.pi)),
+    }
+
+
+def _universe(plan: ConstellationPlan) -> Any:
+    from hal.sim.world import SpacecraftSpec, Universe, WorldConfig
+
+    first = plan.names[0]
+    base_world = WorldConfig.from_dict(plan.world[first])
+    specs = {}
+    for name in plan.names:
+        cfg = WorldConfig.from_dict(plan.world[name])
+        specs[name] = SpacecraftSpec(config=cfg, elements=plan.elements[name])
+    return Universe(base_world, plan.seed, specs)
+
+
+def constellation_totals(nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ``constellation`` section from the per-node summaries: job totals (counted at the
+    origin of each job), energy per completed job, the ISL aggregates, and the conservation
+    check ``submitted == completed_local + completed_remote + missed + rejected + failed +
+    pending`` (``conserved``)."""
+    keys = (
+        "jobs_submitted", "deadline_met", "completed_local", "completed_remote", "offloaded",
+        "missed", "rejected", "failed", "pending", "remote_verified", "remote_corrupt",
+        "served_for_others", "captured_tiles", "processed_tiles",
+    )  # fmt: skip
+    tot: dict[str, Any] = dict.fromkeys(keys, 0)
+    energy = 0.0
+    acq, acq_time, up, delivered = 0, 0.0, 0.0, 0
+    battery_min, thermal_viol, floor_viol, zone_s, n_isl = math.inf, 0, 0, 0.0, 0
+    for s in nodes.values():
+        c = s.get("compute", {})
+        jobs = c.get("jobs") or {}
+        off = c.get("offload") or {}
+        for k in keys:
+            tot[k] += int(jobs.get(k, 0))
+        tot["remote_verified"] += int(off.get("results_verified", 0))
+        tot["remote_corrupt"] += int(off.get("results_corrupt", 0))
+        tot["served_for_others"] += int(off.get("served_accepted", 0))
+        tot["captured_tiles"] += int(jobs.get("tiles_submitted", 0))
+        tot["processed_tiles"] += int(jobs.get("tiles_completed", 0))
+        energy += float(c.get("energy_j", 0.0))
+        thermal_viol += int(c.get("thermal_violations", 0))
+        isl = s.get("isl")
+        if isl:
+            n_isl += 1
+            a = int(isl.get("acquisitions", 0))
+            acq += a
+            acq_time += a * float(isl.get("mean_acquisition_s", 0.0) or 0.0)
+            up += float(isl.get("link_up_fraction", 0.0))
+            delivered += int(isl.get("bytes_delivered", 0))
+        power = s.get("power") or {}
+        soc = power.get("soc_min")
+        if isinstance(soc, int | float):
+            battery_min = min(battery_min, float(soc))
+        floor_viol += int(power.get("floor_violations", 0))
+        zones = (s.get("thermal") or {}).get("zones", {})
+        zone_s += sum(float(z.get("seconds_outside", 0.0)) for z in zones.values())
+    done = tot["completed_local"] + tot["completed_remote"]
+    final = done + tot["missed"] + tot["rejected"] + tot["failed"] + tot["pending"]
+    tot["energy_per_job_j"] = energy / done if done else 0.0
+    tot["energy_j"] = energy
+    tot["processed_tile_fraction"] = (
+        tot["processed_tiles"] / tot["captured_tiles"] if tot["captured_tiles"] else 0.0
+    )
+    lat = sum(
+        float((s.get("compute", {}).get("jobs") or {}).get("mean_latency_s", 0.0))
+        * (
+            int((s.get("compute", {}).get("jobs") or {}).get("completed_local", 0))
+            + int((s.get("compute", {}).get("jobs") or {}).get("completed_remote", 0))
+        )
+        for s in nodes.values()
+    )
+    tot["mean_latency_s"] = lat / done if done else 0.0
+    tot["conserved"] = final == tot["jobs_submitted"]
+    tot["accelerator_thermal_violations"] = thermal_viol
+    tot["battery_floor_violations"] = floor_viol
+    tot["thermal_zone_seconds_outside"] = zone_s
+    tot["min_battery_soc"] = battery_min if math.isfinite(battery_min) else None
+    tot["isl"] = {
+        "acquisitions": acq,
+        "mean_acquisition_s": acq_time / acq if acq else 0.0,
+        "bytes_delivered": delivered,
+        "link_up_fraction": up / n_isl if n_isl else 0.0,
+    }
+    return tot
+
+
+def run_constellation(
+    plan: ConstellationPlan,
+    out: Path,
+    duration_s: float,
+    progress: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Build every node on one universe and optical channel, run them in lock-step for
+    ``duration_s`` of onboard time, write ``summary.json``; return the summary."""
+    from flight.core import perf_counter_ns
+    from flight.node import Node, NodeOptions
+    from hal.sim import OpticalChannel
+
+    universe = _universe(plan)
+    channel = OpticalChannel()
+    nodes: dict[str, Node] = {}
+    try:
+        for name in plan.names:
+            opts = NodeOptions(
+                out_dir=out,
+                tm_file=f"tm-{name}.bin",
+                hal_options={
+                    "universe": universe,
+                    "spacecraft": name,
+                    "optical_channel": channel,
+                },
+            )
+            nodes[name] = Node(plan.configs[name], opts, open_output=False)
+        out.mkdir(parents=True, exist_ok=True)
+        for node in nodes.values():
+            node.open_output()
+        t0 = perf_counter_ns()
+        slices = max(1, math.ceil(duration_s / plan.slice_s - 1e-9))
+        step = duration_s / slices
+        shown = -1
+        for i in range(slices):
+            for node in nodes.values():
+                node.advance(step)
+            pct = (i + 1) * 100 // slices
+            if progress is not None and pct != shown:
+                shown = pct
+                progress((i + 1) / slices)
+        wall_s = (perf_counter_ns() - t0) / 1e9
+        per_node = {name: node.summary() for name, node in nodes.items()}
+    finally:
+        for node in nodes.values():
+            node.close()
+    summary = {
+        "schema": "satnode-constellation/1",
+        "walker": "/".join(str(x) for x in plan.walker),
+        "altitude_km": plan.altitude_km,
+        "inclination_deg": plan.inclination_deg,
+        "seed": plan.seed,
+        "offload": plan.offload,
+        "sim_seconds": duration_s,
+        "nodes": per_node,
+        "constellation": constellation_totals(per_node),
+        # the host's measurements (everything else is a function of seed and configuration)
+        "wall": {
+            "wall_seconds": wall_s,
+            "node_seconds_per_wall_second": len(nodes) * duration_s / wall_s if wall_s else None,
+        },
+    }
+    tmp = out / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.replace(out / "summary.json")
+    return summary
+
+
+def _run_files(plan: ConstellationPlan) -> list[str]:
+    """Every file a run of ``plan`` writes into its output folder."""
+    names = ["summary.json", "summary.json.tmp"]
+    for n in plan.names:
+        params = str(plan.configs[n].get("params", {}).get("file", f"params-{n}.bin"))
+        names += [f"tm-{n}.bin", params, params + ".bak", params + ".tmp"]
+    return names
+
+
+def _prepare_out(out: Path, plan: ConstellationPlan, *, overwrite: bool) -> None:
+    """Refuse a file or a non-empty folder (unless ``overwrite``: then remove exactly the
+    files a run writes); nothing is created here."""
+    if out.exists() and not out.is_dir():
+        raise SatnodeError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise SatnodeError(
+                f"--out {out}: not empty; choose a new folder, or pass --overwrite to replace "
+                "satnode's own files there"
+            )
+        for name in _run_files(plan):
+            path = out / name
+            if path.is_file():
+                path.unlink()
+
+
+def _progress_bar(frac: float) -> None:
+    width = 40
+    filled = round(frac * width)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {frac * 100:5.1f}%")
+    if frac >= 1.0:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def cmd_constellation(args: argparse.Namespace) -> int:
+    """``satnode constellation``: validate everything, then run and summarise."""
+    plan = plan_constellation(
+        args.config,
+        walker=args.walker,
+        altitude_km=args.altitude_km,
+        inclination_deg=args.inclination_deg,
+        seed=args.seed,
+        offload=False if args.no_offload else None,
+    )
+    a_m = EARTH_RADIUS_M + plan.altitude_km * 1e3
+    period_s = 2.0 * math.pi * math.sqrt(a_m**3 / MU_EARTH_M3_S2)
+    duration = args.duration if args.duration is not None else (args.orbits or 1.0) * period_s
+    if not math.isfinite(duration) or duration <= 0:
+        raise SatnodeError(f"run length must be a positive number of seconds, got {duration}")
+    out = Path(args.out)
+    _prepare_out(out, plan, overwrite=args.overwrite)
+    progress = _progress_bar if sys.stderr.isatty() or args.progress else None
+    summary = run_constellation(plan, out, duration, progress)
+    c = summary["constellation"]
+    print(
+        f"{len(plan.names)} nodes, {duration:.0f} s: {c['jobs_submitted']} jobs, "
+        f"{c['deadline_met']} deadlines met, {c['completed_remote']} completed remotely "
+        f"({c['offloaded']} offloaded), conserved={c['conserved']}; summary: "
+        f"{out / 'summary.json'}"
+    )
+    return 0 if c["conserved"] else 1
+
+
+def add_constellation_parser(sub: Any) -> None:
+    """Register ``satnode constellation`` on the CLI's sub-parsers."""
+    p = sub.add_parser("constellation", help="run N full nodes in one universe (lock-step)")
+    p.add_argument("--config", help="TOML file merged over the embedded default")
+    p.add_argument("--walker", metavar="T/P/F", help="Walker delta constellation (default 12/3/1)")
+    p.add_argument("--altitude-km", type=float, help="orbit altitude (default 550 km)")
+    p.add_argument("--inclination-deg", type=float, help="inclination (default 53 deg)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--orbits", type=float, help="run length in orbits (default 1)")
+    length.add_argument("--duration", type=float, help="run length in seconds")
+    p.add_argument("--seed", type=int, help="master seed (overrides [node] seed)")
+    p.add_argument("--out", default="satnode-constellation", help="output folder")
+    p.add_argument("--overwrite", action="store_true", help="reuse a non-empty --out")
+    p.add_argument("--no-offload", action="store_true", help="every job runs where it arrives")
+    p.add_argument("--progress", action="store_true", help="progress bar without a tty")
+    p.set_defaults(func=cmd_constellation)
