@@ -38,7 +38,7 @@ import json
 import math
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,9 +161,7 @@ def plan_constellation(
     except ConfigError as exc:
         raise ConfigError(f"{label}: {exc}") from None
     node_seed = int(seed if seed is not None else base.get("node", {}).get("seed", 1))
-    el = walker_delta_elements(
-        t, p, f, altitude_m=alt * 1e3, inclination_rad=math.radians(inc)
-    )
+    el = walker_delta_elements(t, p, f, altitude_m=alt * 1e3, inclination_rad=math.radians(inc))
     names = [f"n{k + 1}" for k in range(t)]
     per_plane = t // p
     plane_over = table.get("planes", {})
@@ -192,9 +190,7 @@ def plan_constellation(
         isl.update(_orbit_keys(elements[name], alt))
         isl["node"] = name
         isl["peers"] = [
-            {"name": other, **_orbit_keys(elements[other], alt)}
-            for other in names
-            if other != name
+            {"name": other, **_orbit_keys(elements[other], alt)} for other in names if other != name
         ]
         cfg["isl"] = isl
         cfg = merge(
@@ -351,9 +347,11 @@ def run_constellation(
         slices = max(1, math.ceil(duration_s / plan.slice_s - 1e-9))
         step = duration_s / slices
         shown = -1
+        links = LinkSampler(list(nodes), sample_s=max(step, duration_s / LinkSampler.MAX_SAMPLES))
         for i in range(slices):
             for node in nodes.values():
                 node.advance(step)
+            links.sample((i + 1) * step, nodes)
             pct = (i + 1) * 100 // slices
             if progress is not None and pct != shown:
                 shown = pct
@@ -382,7 +380,98 @@ def run_constellation(
     tmp = out / "summary.json.tmp"
     tmp.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
     tmp.replace(out / "summary.json")
+    write_constellation_plots(out, links, per_node)
     return summary
+
+
+class LinkSampler:
+    """Which peer each node's laser link serves, over time (bounded: at most
+    :attr:`MAX_SAMPLES` samples per node, every ``sample_s`` seconds of onboard time)."""
+
+    MAX_SAMPLES = 2000
+
+    def __init__(self, names: list[str], sample_s: float) -> None:
+        self.names = names
+        self.sample_s = sample_s
+        self.t_s: list[float] = []
+        #: per node, per sample: the index of the linked peer in ``names`` (-1: no link)
+        self.peer: dict[str, list[int]] = {n: [] for n in names}
+        self._next_s = 0.0
+
+    def sample(self, t_s: float, nodes: Mapping[str, Any]) -> None:
+        """Record each node's link (from its newest LinkStatus) when a period has passed."""
+        from flight.messages import LinkStatus
+
+        if t_s + 1e-9 < self._next_s or len(self.t_s) >= self.MAX_SAMPLES:
+            return
+        self._next_s = t_s + self.sample_s
+        self.t_s.append(t_s)
+        index = {n: i for i, n in enumerate(self.names)}
+        for name, node in nodes.items():
+            status = node.executive.bus.latest(LinkStatus)
+            up = status is not None and status.link_up and status.peer in index
+            self.peer[name].append(index[status.peer] if up else -1)
+
+
+def write_constellation_plots(
+    out: Path, links: LinkSampler, per_node: Mapping[str, Mapping[str, Any]]
+) -> list[Path]:
+    """``links.png`` (which peer each node is linked to, over time) and ``jobs.png`` (where
+    each node's jobs ran: here, on a neighbour, or not at all); returns the files."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written: list[Path] = []
+    names = links.names
+    if links.t_s:
+        fig, ax = plt.subplots(figsize=(9, 0.35 * len(names) + 1.5), dpi=100)
+        t_h = [t / 3600.0 for t in links.t_s]
+        for row, name in enumerate(names):
+            peers = links.peer[name]
+            start = None
+            for k, peer in enumerate([*peers, -1]):  # runs of one peer as bars
+                if start is not None and (k == len(peers) or peer != peers[start]):
+                    end = t_h[k] if k < len(t_h) else t_h[-1]
+                    ax.broken_barh([(t_h[start], max(end - t_h[start], 1e-6))], (row - 0.4, 0.8),
+                                   color=plt.cm.tab20(peers[start] % 20))  # fmt: skip
+                    ax.annotate(names[peers[start]], (t_h[start], row), fontsize=6, va="center")
+                    start = None
+                if start is None and k < len(peers) and peer >= 0:
+                    start = k
+        ax.set_yticks(range(len(names)), names)
+        ax.set_xlabel("time since start (h)")
+        ax.set_title("Laser links: the peer each node is linked to (label), blank when down")
+        fig.tight_layout()
+        path = out / "links.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    fig, ax = plt.subplots(figsize=(9, 4), dpi=100)
+    x = range(len(names))
+
+    def count(name: str, key: str) -> float:
+        jobs = per_node[name].get("compute", {}).get("jobs") or {}
+        return float(jobs.get(key, 0) or 0)
+
+    bottom = [0.0] * len(names)
+    for key, label in (("completed_local", "ran here (jobs/node)"),
+                       ("completed_remote", "ran on a neighbour (jobs/node)"),
+                       ("missed", "missed (jobs/node)"), ("rejected", "rejected (jobs/node)")):  # fmt: skip
+        values = [count(n, key) for n in names]
+        ax.bar(x, values, bottom=bottom, label=label)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_xticks(list(x), names)
+    ax.set_ylabel("jobs submitted at the node")
+    ax.set_title("Where each node's jobs ran")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out / "jobs.png"
+    fig.savefig(path)
+    plt.close(fig)
+    written.append(path)
+    return written
 
 
 def _run_files(plan: ConstellationPlan) -> list[str]:
@@ -391,7 +480,7 @@ def _run_files(plan: ConstellationPlan) -> list[str]:
     for n in plan.names:
         params = str(plan.configs[n].get("params", {}).get("file", f"params-{n}.bin"))
         names += [f"tm-{n}.bin", params, params + ".bak", params + ".tmp"]
-    return names
+    return [*names, "links.png", "jobs.png"]
 
 
 def _prepare_out(out: Path, plan: ConstellationPlan, *, overwrite: bool) -> None:

@@ -87,6 +87,8 @@ def test_a_short_run_writes_every_node_and_totals_that_add_up(
     names = [f"n{k}" for k in range(1, 5)]
     for n in names:
         assert (out / f"tm-{n}.bin").stat().st_size > 0
+    for plot in ("links.png", "jobs.png"):  # links over time, where jobs ran
+        assert (out / plot).stat().st_size > 1000
     summary = json.loads((out / "summary.json").read_text())
     assert sorted(summary["nodes"]) == sorted(names)
     c = summary["constellation"]
