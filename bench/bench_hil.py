@@ -7,7 +7,8 @@ A rig (``satnode rig``, the default configuration, lock-step) runs in its own pr
 process is the flight side. Reported, each with its peer measured in the same run:
 
 - round trip of one device call (``imu.read()``) over the wire, median and p99 (us), and of an
-  empty batch (the protocol's floor), against the same call on the in-process ``sim`` device;
+  empty batch (the protocol's floor), against the same call on the in-process ``sim`` device
+  and a raw 64-byte socket ping-pong with a Python echo process (the floor of any protocol);
 - wall time of ``--orbits`` orbits of the full default node on ``sim`` in-process and on
   ``hil`` against the rig, their real-time factors and the ratio (targets: median call
   <= 50 us, hil >= 100x real time and within 3x of sim). The two runs' ``tm.bin`` are compared
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +56,49 @@ def percentiles(xs_ns: list[int]) -> dict[str, float]:
         "median_us": statistics.median(xs) / 1e3,
         "p99_us": xs[int(0.99 * (len(xs) - 1))] / 1e3,
     }
+
+
+_ECHO_SERVER = """
+import socket, sys
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+print(srv.getsockname()[1], flush=True)
+conn, _ = srv.accept()
+conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+while True:
+    data = conn.recv(65536)
+    if not data:
+        break
+    conn.sendall(data)
+"""
+
+
+def bench_raw_socket(n: int) -> dict[str, float]:
+    """Round trip of a 64-byte message through a Python echo server in another process over
+    loopback TCP (TCP_NODELAY, one ``sendall`` and one ``recv`` per side): the floor under
+    any protocol, measured in the same conditions as the calls."""
+    proc = subprocess.Popen([sys.executable, "-c", _ECHO_SERVER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(5.0)  # as the link does: a timed socket
+        payload = bytes(64)
+        samples = []
+        for i in range(n + 500):
+            t0 = time.perf_counter_ns()
+            sock.sendall(payload)
+            got = 0
+            while got < len(payload):
+                got += len(sock.recv(65536))
+            if i >= 500:  # warm-up
+                samples.append(time.perf_counter_ns() - t0)
+        sock.close()
+    finally:
+        proc.wait(timeout=10)
+    return percentiles(samples)
 
 
 def bench_calls(address: str, n: int) -> dict[str, Any]:
@@ -127,11 +172,12 @@ def main() -> int:
         proc, address = start_rig(work)
         try:
             calls = bench_calls(address, args.calls)
+            calls["raw_socket"] = bench_raw_socket(args.calls)
             orbit = bench_orbit(address, args.orbits, work)
         finally:
             proc.terminate()
             proc.wait()
-    for label in ("hil_read", "hil_empty_batch", "sim_read"):
+    for label in ("hil_read", "hil_empty_batch", "raw_socket", "sim_read"):
         c = calls[label]
         print(f"{label:16s} median {c['median_us']:8.1f} us   p99 {c['p99_us']:8.1f} us")
     print(

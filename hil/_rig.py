@@ -54,6 +54,9 @@ from native.errors import ConfigError, DeviceCommandError, DeviceUnavailableErro
 
 __all__ = ["ActiveFault", "Rig", "RigStats"]
 
+#: Message type by its text (checked messages only carry known types).
+_MESSAGE_TYPES = {m.value: m for m in MessageType}
+
 #: Name the rig announces in WELCOME.
 RIG_NAME = "satnode-rig"
 
@@ -152,6 +155,8 @@ class Rig:
         self._backend = backend
         self._devices = devices
         self._sources = sources
+        #: methods each device serves (looked up on every call: built once)
+        self._methods = {n: FAMILY_METHODS[Family(d.family)] for n, d in devices.items()}
         self._shadows: dict[str, np.ndarray] = {}
         self._flips_seen = 0
         self._faults: list[ActiveFault] = []
@@ -306,7 +311,7 @@ class Rig:
                     self._reject(stream, ErrorCode.SEQUENCE, f"seq {seq} after {last_seq}", seq)
                     continue
                 last_seq = seq
-                mtype = MessageType(msg["type"])
+                mtype = _MESSAGE_TYPES[msg["type"]]
                 self.stats.messages += 1
                 if role is None:
                     if mtype is not MessageType.HELLO:
@@ -421,11 +426,12 @@ class Rig:
                     self._backend.advance(dt)
                     self.stats.advances += 1
                 self._expire_faults()
+            t_ns = self.t_ns
             reply: dict[str, Any] = {
                 "type": MessageType.REPLY.value,
                 "re": msg["seq"],
-                "ts": self.t_ns,
-                "t_ns": self.t_ns,
+                "ts": t_ns,
+                "t_ns": t_ns,
                 "results": results,
                 "status": self._status(),
             }
@@ -458,7 +464,7 @@ class Rig:
             dev = self._devices.get(target)
             if dev is None:
                 raise DeviceUnavailableError(f"rig has no device named {target!r}")
-            if method not in FAMILY_METHODS[Family(dev.family)]:
+            if method not in self._methods[target]:
                 raise DeviceCommandError(f"{target}: {method!r} is not a {dev.family} method")
             if method == "submit_outputs":
                 value = _submit_outputs(dev, args, kwargs)

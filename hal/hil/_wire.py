@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import enum
 import math
+import operator
 import socket
 import struct
 import time
@@ -75,6 +76,7 @@ __all__ = [
     "TAG_ENUM",
     "TAG_RECORD",
     "TAG_TUPLE",
+    "TAG_TYPED_TUPLE",
     "ClockMode",
     "ErrorCode",
     "MessageType",
@@ -93,7 +95,8 @@ __all__ = [
 ]
 
 #: Version of the protocol this module speaks; a peer with another version is refused.
-PROTOCOL_VERSION: Final = 1
+#: 2: HAL records carry their fields as an array in declaration order (1: a map by name).
+PROTOCOL_VERSION: Final = 2
 #: Bytes of the length prefix (unsigned, big-endian) in front of every message.
 HEADER_LEN: Final = 4
 #: Largest message body accepted unless the handshake agrees on another (bytes).
@@ -107,10 +110,14 @@ CONTROL_TARGET: Final = "@faults"
 
 #: CBOR tag of a tuple (array content). A plain CBOR array is a list.
 TAG_TUPLE: Final = 60000
-#: CBOR tag of a HAL record: ``[type name, {field: value}]``.
+#: CBOR tag of a HAL record: ``[type name, [field values in declaration order]]``.
 TAG_RECORD: Final = 60001
 #: CBOR tag of a HAL enum member: ``[enum name, value]``.
 TAG_ENUM: Final = 60002
+#: CBOR tag of a tuple of values of one HAL enum or record type (a battery's cell states, a
+#: PDU's rails): ``[type name, [enum value or record field array, ...]]``; one tag instead of
+#: one per element.
+TAG_TYPED_TUPLE: Final = 60004
 #: RFC 8746 multi-dimensional array: ``[shape, typed array]``.
 _TAG_NDARRAY: Final = 40
 #: RFC 8746 typed-array tags (little endian) by NumPy dtype; bool arrays use uint8 (64)
@@ -304,6 +311,15 @@ def encode_value(value: Any) -> Any:
     become their tags (see PROTOCOL.md, "Values"); other types must be CBOR-native.
 
     Raises RigProtocolError for a value the protocol cannot carry (a callable, an object)."""
+    # Dispatch on the exact type first: every reading crosses the wire on every call, and a
+    # dictionary lookup is several times cheaper than the chain of isinstance checks below.
+    fast = _ENCODERS.get(type(value))
+    if fast is not None:
+        return fast(value)
+    return _encode_slow(value)
+
+
+def _encode_slow(value: Any) -> Any:
     if isinstance(value, enum.Enum):  # first: StrEnum/IntEnum members are str/int too
         cls = type(value)
         if _ENUMS.get(cls.__name__) is not cls:
@@ -312,7 +328,7 @@ def encode_value(value: Any) -> Any:
     if value is None or isinstance(value, (bool, str, bytes, int, float)):
         return value
     if isinstance(value, tuple):
-        return cbor2.CBORTag(TAG_TUPLE, [encode_value(v) for v in value])
+        return _encode_tuple(value)
     if isinstance(value, list):
         return [encode_value(v) for v in value]
     if isinstance(value, dict):
@@ -321,13 +337,73 @@ def encode_value(value: Any) -> Any:
         return _encode_array(value)
     if isinstance(value, np.generic):
         return encode_value(value.item())
-    cls = type(value)
-    fields = _RECORD_FIELDS.get(cls)
-    if fields is not None:
-        return cbor2.CBORTag(
-            TAG_RECORD, [cls.__name__, {f: encode_value(getattr(value, f)) for f in fields}]
-        )
-    raise RigProtocolError(f"a {cls.__name__} cannot cross the wire")
+    raise RigProtocolError(f"a {type(value).__name__} cannot cross the wire")
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _encode_tuple(value: tuple[Any, ...]) -> cbor2.CBORTag:
+    if len(value) > 1:
+        first = type(value[0])
+        items = _ITEM_ENCODERS.get(first)
+        if items is not None and all(type(v) is first for v in value):
+            return cbor2.CBORTag(TAG_TYPED_TUPLE, [first.__name__, items(value)])
+    return cbor2.CBORTag(TAG_TUPLE, [encode_value(v) for v in value])
+
+
+def _enum_items(value: tuple[Any, ...]) -> list[Any]:
+    return [v.value for v in value]
+
+
+def _record_items(cls: type) -> Callable[[tuple[Any, ...]], list[Any]]:
+    fields = _RECORD_FIELDS[cls]
+    get = operator.attrgetter(*fields)
+    if len(fields) == 1:
+        return lambda value: [[encode_value(get(v))] for v in value]
+    return lambda value: [[encode_value(x) for x in get(v)] for v in value]
+
+
+def _record_encoder(cls: type) -> Callable[[Any], cbor2.CBORTag]:
+    name = cls.__name__
+    fields = _RECORD_FIELDS[cls]
+    get = operator.attrgetter(*fields)
+    if len(fields) == 1:  # attrgetter of one name returns the value, not a tuple
+
+        def encode_one(value: Any) -> cbor2.CBORTag:
+            return cbor2.CBORTag(TAG_RECORD, [name, [encode_value(get(value))]])
+
+        return encode_one
+
+    def encode(value: Any) -> cbor2.CBORTag:
+        return cbor2.CBORTag(TAG_RECORD, [name, [encode_value(v) for v in get(value)]])
+
+    return encode
+
+
+#: ``(enum name, value)`` -> member, for the decoder.
+_ENUM_MEMBERS: Final[dict[tuple[str, Any], enum.Enum]] = {}
+#: Encoder of each exactly-typed value (subclasses take the slow path).
+_ENCODERS: Final[dict[type, Callable[[Any], Any]]] = {
+    t: _identity for t in (type(None), bool, int, float, str, bytes)
+}
+_ENCODERS[tuple] = _encode_tuple
+for _ecls in _ENUMS.values():
+    # one table per enum: IntEnum members of different enums compare equal as ints
+    _tags: dict[enum.Enum, cbor2.CBORTag] = {}
+    for _member in _ecls:
+        _tags[_member] = cbor2.CBORTag(TAG_ENUM, [_ecls.__name__, _member.value])
+        _ENUM_MEMBERS[(_ecls.__name__, _member.value)] = _member
+    _ENCODERS[_ecls] = _tags.__getitem__
+#: Element encoders of the homogeneous tuples sent as :data:`TAG_TYPED_TUPLE`.
+_ITEM_ENCODERS: Final[dict[type, Callable[[tuple[Any, ...]], list[Any]]]] = {
+    e: _enum_items for e in _ENUMS.values()
+}
+for _rcls in _RECORDS.values():
+    _ENCODERS[_rcls] = _record_encoder(_rcls)
+    _ITEM_ENCODERS[_rcls] = _record_items(_rcls)
+del _ecls, _tags, _member, _rcls
 
 
 def _encode_array(a: np.ndarray) -> cbor2.CBORTag:
@@ -350,34 +426,39 @@ def _tag_hook(first: Any, second: Any) -> Any:
     # tag cbor2 >= 6 decodes arrays as tuples and maps as frozendicts: accept both forms.
     tag = first if isinstance(first, cbor2.CBORTag) else second
     num, val = tag.tag, tag.value
+    # the protocol's own tags first, cheapest checks first: this runs for every enum, tuple
+    # and record of every reading
     if num == TAG_TUPLE:
-        if not isinstance(val, (list, tuple)):
+        if type(val) is tuple:
+            return val
+        if not isinstance(val, list):
             raise _Malformed("tuple tag must wrap an array")
         return tuple(val)
     if num == TAG_ENUM:
         if not (isinstance(val, (list, tuple)) and len(val) == 2 and isinstance(val[0], str)):
             raise _Malformed("enum tag must wrap [name, value]")
-        ecls = _ENUMS.get(val[0])
-        if ecls is None:
-            raise _Malformed(f"unknown enum {val[0]!r}")
-        try:
-            return ecls(val[1])
-        except ValueError:
-            raise _Malformed(f"{val[1]!r} is not a {val[0]}") from None
+        member = _ENUM_MEMBERS.get((val[0], val[1]))
+        if member is None:
+            if val[0] not in _ENUMS:
+                raise _Malformed(f"unknown enum {val[0]!r}")
+            raise _Malformed(f"{val[1]!r} is not a {val[0]}")
+        return member
+    if num == TAG_TYPED_TUPLE:
+        return _decode_typed_tuple(val)
     if num == TAG_RECORD:
         if not (
             isinstance(val, (list, tuple))
             and len(val) == 2
             and isinstance(val[0], str)
-            and isinstance(val[1], Mapping)
+            and isinstance(val[1], (list, tuple))
         ):
-            raise _Malformed("record tag must wrap [name, {fields}]")
+            raise _Malformed("record tag must wrap [name, [field values]]")
         rcls = _RECORDS.get(val[0])
         if rcls is None:
             raise _Malformed(f"unknown record type {val[0]!r}")
-        if set(val[1]) != set(_RECORD_FIELDS[rcls]):
+        if len(val[1]) != len(_RECORD_FIELDS[rcls]):
             raise _Malformed(f"fields of {val[0]} do not match its definition")
-        rec = rcls(**dict(val[1]))
+        rec = rcls(*val[1])
         if rcls is ImageTiles:
             rec.bands.flags.writeable = False  # image memory is read-only, as in sim
         return rec
@@ -405,6 +486,39 @@ def _tag_hook(first: Any, second: Any) -> Any:
             return arr.astype(np.bool_)
         return arr.astype(dtype.newbyteorder("="), copy=False)
     raise _Malformed(f"unknown CBOR tag {num}")
+
+
+def _decode_typed_tuple(val: Any) -> tuple[Any, ...]:
+    if not (
+        isinstance(val, (list, tuple))
+        and len(val) == 2
+        and isinstance(val[0], str)
+        and isinstance(val[1], (list, tuple))
+    ):
+        raise _Malformed("typed tuple tag must wrap [type name, [items]]")
+    name, items = val
+    ecls = _ENUMS.get(name)
+    if ecls is not None:
+        out = []
+        for v in items:
+            member = _ENUM_MEMBERS.get((name, v))
+            if member is None:
+                raise _Malformed(f"{v!r} is not a {name}")
+            out.append(member)
+        return tuple(out)
+    rcls = _RECORDS.get(name)
+    if rcls is None:
+        raise _Malformed(f"unknown enum or record type {name!r}")
+    n = len(_RECORD_FIELDS[rcls])
+    recs = []
+    for fields in items:
+        if not (isinstance(fields, (list, tuple)) and len(fields) == n):
+            raise _Malformed(f"fields of {name} do not match its definition")
+        rec = rcls(*fields)
+        if rcls is ImageTiles:
+            rec.bands.flags.writeable = False
+        recs.append(rec)
+    return tuple(recs)
 
 
 def decode_value(data: bytes) -> Any:
@@ -451,31 +565,39 @@ _FIELDS: Final[dict[MessageType, dict[str, type | tuple[type, ...]]]] = {
 }
 
 
+#: Message type by its text (a lookup cheaper than the enum's constructor).
+_TYPES: Final[dict[str, MessageType]] = {m.value: m for m in MessageType}
+#: (field, type) pairs checked on every message of a type.
+_CHECKS: Final[dict[MessageType, tuple[tuple[str, type | tuple[type, ...]], ...]]] = {
+    m: (("seq", int), ("ts", int), *fields.items()) for m, fields in _FIELDS.items()
+}
+
+
 def check_message(msg: Any) -> dict[str, Any]:
     """``msg`` if it is a well-formed message (a map with a known ``type``, ``seq`` >= 1,
     integer ``ts`` and the type's fields); RigProtocolError naming what is wrong otherwise."""
     if not isinstance(msg, dict):
         raise RigProtocolError("malformed message: not a map")
-    try:
-        mtype = MessageType(str(msg.get("type")))
-    except ValueError:
-        raise RigProtocolError(f"malformed message: unknown type {msg.get('type')!r}") from None
-    for key, tp in (("seq", int), ("ts", int), *_FIELDS[mtype].items()):
+    text = msg.get("type")
+    mtype = _TYPES.get(text) if isinstance(text, str) else None
+    if mtype is None:
+        raise RigProtocolError(f"malformed message: unknown type {msg.get('type')!r}")
+    for key, tp in _CHECKS[mtype]:
         val = msg.get(key)
-        if not isinstance(val, tp) or (isinstance(val, bool) and tp is int):
+        if not isinstance(val, tp) or (tp is int and type(val) is bool):
             raise RigProtocolError(f"malformed {mtype.value}: field {key!r} missing or mistyped")
     if msg["seq"] < 1:
         raise RigProtocolError(f"malformed {mtype.value}: seq must be >= 1")
     if mtype in (MessageType.CALL, MessageType.ADVANCE):
         for call in msg["calls"]:
             if not (
-                isinstance(call, list)
+                type(call) is list
                 and len(call) == 4
-                and isinstance(call[0], str)
-                and isinstance(call[1], str)
-                and isinstance(call[2], list)
-                and isinstance(call[3], dict)
-                and all(isinstance(k, str) for k in call[3])
+                and type(call[0]) is str
+                and type(call[1]) is str
+                and type(call[2]) is list
+                and type(call[3]) is dict
+                and all(type(k) is str for k in call[3])
             ):
                 raise RigProtocolError(
                     f"malformed {mtype.value}: a call must be [target, method, [args], {{kwargs}}]"
@@ -553,7 +675,7 @@ class Stream:
                 if left <= 0:
                     raise RigTimeoutError("no answer within the call timeout")
                 self.sock.settimeout(left)
-            else:
+            elif self.sock.gettimeout() is not None:  # the rig's sessions block: set once
                 self.sock.settimeout(None)
             try:
                 chunk = self.sock.recv(max(65536, n - len(self._buf)))

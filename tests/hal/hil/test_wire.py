@@ -130,6 +130,13 @@ def test_plain_values_round_trip(value: Any) -> None:
                 "x": cbor2.CBORTag(TAG_RECORD, ["GnssReading", {"t_ns": 1}]),
             }
         ),
+        cbor2.dumps(  # version 2: positional fields, all of them
+            {"type": "bye", "seq": 1, "ts": 0, "x": cbor2.CBORTag(TAG_RECORD, ["GnssReading", [1]])}
+        ),
+        cbor2.dumps({"type": ["call"], "seq": 1, "ts": 0, "calls": []}),  # unhashable type
+        cbor2.dumps(  # an enum value the enum does not have
+            {"type": "bye", "seq": 1, "ts": 0, "x": cbor2.CBORTag(60002, ["CellStatus", 99])}
+        ),
         cbor2.dumps(
             {
                 "type": "bye",
@@ -157,3 +164,59 @@ def test_check_message_accepts_every_documented_type() -> None:
         assert isinstance(mtype.value, str)
     ok = {"type": "advance", "seq": 3, "ts": 1, "calls": [["gnss", "read", [], {}]], "to_ns": 10}
     assert check_message(ok) is ok
+
+
+def test_records_carry_their_fields_in_declaration_order() -> None:
+    # oracle: cbor2's plain decoding and the dataclass's own field order
+    import dataclasses
+
+    p = PduReading(1, True, (RailStatus("comms", True, False, 0.5),))
+    plain = cbor2.loads(cbor2.dumps(encode_value(p)))
+    assert plain.tag == TAG_RECORD and plain.value[0] == "PduReading"
+    assert len(plain.value[1]) == len(dataclasses.fields(PduReading))
+    assert list(plain.value[1][:2]) == [1, True]
+    rail = plain.value[1][2].value[0]  # a tuple (tag 60000) of one RailStatus record
+    assert rail.tag == TAG_RECORD and rail.value[0] == "RailStatus"
+    assert list(rail.value[1]) == ["comms", True, False, 0.5]
+
+
+def test_int_enums_of_different_types_keep_their_type() -> None:
+    # IntEnum members of different enums compare equal as ints: each keeps its own class
+    assert roundtrip(CellStatus(0)) is CellStatus(0)
+    assert roundtrip(GnssFix(0)) is GnssFix(0)
+    assert roundtrip((CellStatus(1), GnssFix(1))) == (CellStatus(1), GnssFix(1))
+    assert type(roundtrip((CellStatus(1), GnssFix(1)))[1]) is GnssFix
+
+
+def test_tuples_of_one_hal_type_travel_as_one_typed_tuple() -> None:
+    from hal.hil import TAG_TYPED_TUPLE
+
+    cells = (CellStatus.OK, CellStatus.FAILED, CellStatus.OK)
+    plain = cbor2.loads(cbor2.dumps(encode_value(cells)))  # oracle: cbor2's plain decoding
+    assert plain.tag == TAG_TYPED_TUPLE and plain.value[0] == "CellStatus"
+    assert list(plain.value[1]) == [
+        CellStatus.OK.value,
+        CellStatus.FAILED.value,
+        CellStatus.OK.value,
+    ]
+    out = roundtrip(cells)
+    assert out == cells and all(type(c) is CellStatus for c in out)
+    rails = (RailStatus("a", True, False, 0.5), RailStatus("b", False, True, 0.0))
+    assert roundtrip(rails) == rails
+    mixed = (CellStatus.OK, GnssFix.NONE)  # not one type: a plain tuple of tags
+    assert cbor2.loads(cbor2.dumps(encode_value(mixed))).tag == 60000
+    assert roundtrip(mixed) == mixed
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["CellStatus", [0, 99]],  # not a member
+        ["NoSuchType", [0]],
+        ["RailStatus", [["a", True]]],  # field count
+        ["CellStatus"],
+    ],
+)
+def test_malformed_typed_tuples_are_refused(value: Any) -> None:
+    with pytest.raises(RigProtocolError):
+        decode_value(cbor2.dumps(cbor2.CBORTag(60004, value)))
