@@ -53,6 +53,10 @@ def protect_core(
     params.protect(regions.create("params", cfg.params_bytes))
     regions.param_store = params
     if tmtc is not None:
-        buffer = DownlinkBuffer(regions.create("tm_buffer", cfg.tm_buffer_bytes))
+        # A TM packet stays in the ring for about one tick before the downlink drains it: an
+        # adjacent-bit upset in that time is improbable (upsets are ~4e-7 per bit per day),
+        # so the ring is not interleaved and pays no bit transposes on every packet; each
+        # record still carries SECDED and its own CRC-32C.
+        buffer = DownlinkBuffer(regions.create("tm_buffer", cfg.tm_buffer_bytes, interleave=1))
         tmtc.attach_downlink_buffer(buffer)
         regions.downlink_buffer = buffer

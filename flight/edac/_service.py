@@ -118,6 +118,7 @@ class EdacRegions:
         *,
         writable: bool = True,
         region_id: int | None = None,
+        interleave: int | None = None,
     ) -> ProtectedRegion:
         """A new zero-filled protected region of ``size_bytes`` octets, called ``name``.
 
@@ -125,6 +126,8 @@ class EdacRegions:
         to the non-volatile store now; the scrubber sweeps it from its next step; PUS-6 can
         dump and check it under its region id (``region_id``, else :data:`REGION_IDS`, else
         the lowest free id). ``writable`` False: only ``load`` may change it (model weights).
+        ``interleave``: the bit-interleaving degree (None: ``[edac] interleave``; 1 for data
+        that lives only milliseconds, where multi-bit upsets cannot accumulate).
         ``ConfigError`` (nothing created) for a bad or duplicate name, a size outside
         1..:data:`MAX_REGION_BYTES`, no free id, or a golden copy the store cannot take.
         """
@@ -150,7 +153,7 @@ class EdacRegions:
                 store=self.store,
                 page_bytes=self.page_bytes,
                 writable=writable,
-                interleave=self.interleave,
+                interleave=self.interleave if interleave is None else interleave,
             )
         except (SatnodeError, OSError) as exc:  # the golden copy could not be stored
             raise ConfigError(
