@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hal._common import Device, Family
+from hal._device_table import create_all, lookup, new_device
 from hal.hil._devices import DEVICE_CLASSES, HilDevice
 from hal.hil._link import RigLink
 from hal.hil._wire import (
@@ -139,15 +140,7 @@ class HilBackend:
     ) -> HilDevice:
         """The client of rig device ``name``: the rig must serve it with the same family and
         the same configuration as the node's table (ConfigError naming the key otherwise)."""
-        path = f"devices.{name}"
-        if not isinstance(name, str) or not name or "." in name:
-            raise ConfigError(f"{path}: device names must be non-empty and contain no '.'")
-        if name in self._devices:
-            raise ConfigError(f"{path}: duplicate device name")
-        try:
-            fam = Family(family)
-        except ValueError:
-            raise ConfigError(f"{path}.family: unknown family {family!r}") from None
+        path, fam = new_device(name, family, self._devices)
         entry = self._rig_devices.get(name)
         if entry is None:
             raise ConfigError(
@@ -175,30 +168,14 @@ class HilBackend:
 
     def create_devices(self, devices: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Device]:
         """Create every device of ``{name: {"family": ..., ...}}``; all or nothing."""
-        if not isinstance(devices, Mapping):
-            raise ConfigError("devices: must be a table of device tables")
-        created: dict[str, Device] = {}
-        try:
-            for name, table in devices.items():
-                if not isinstance(table, Mapping):
-                    raise ConfigError(f"devices.{name}: must be a table")
-                if "family" not in table:
-                    raise ConfigError(f"devices.{name}.family: missing required key")
-                created[name] = self.create(table["family"], name, table)
-        except BaseException:
-            for name in created:
-                self._devices.pop(name, None)
-            raise
-        return types.MappingProxyType(created)
+        return create_all(devices, self.create, self._forget)
+
+    def _forget(self, name: str, dev: Device) -> None:
+        self._devices.pop(name, None)
 
     def device(self, name: str) -> HilDevice:
         """The device called ``name``; DeviceUnavailableError if there is none."""
-        dev = self._devices.get(name)
-        if dev is None:
-            raise DeviceUnavailableError(
-                f"no device named {name!r} (devices: {', '.join(self._devices) or 'none'})"
-            )
-        return dev
+        return lookup(self._devices, name)
 
     def close(self) -> None:
         """Close the link to the rig (idempotent)."""

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from hal._common import Device, Family
+from hal._device_table import create_all, lookup, new_device
 from hal.linux._devices import LinuxWatchdog, SysfsTemperature, discover_temperatures
 from hal.linux._fs import FileOps
 from hal.linux._storage import FileStorage
-from native.errors import ConfigError, DeviceUnavailableError
+from native.errors import ConfigError
 
 __all__ = ["LinuxBackend", "open_linux_backend"]
 
@@ -94,20 +95,7 @@ class LinuxBackend:
         self, family: Family | str, name: str, config: Mapping[str, Any] | None = None
     ) -> Device:
         """Create device ``name`` of ``family`` from its table (unknown keys -> ConfigError)."""
-        where = f"devices.{name}"
-        if not isinstance(name, str) or not name or "." in name:
-            raise ConfigError(f"{where}: device names must be non-empty and contain no '.'")
-        if name in self._devices:
-            raise ConfigError(f"{where}: duplicate device name")
-        try:
-            fam = Family(family)
-        except ValueError:
-            raise ConfigError(f"{where}.family: unknown family {family!r}") from None
-        if fam not in _FAMILIES:
-            raise ConfigError(
-                f"{where}.family: the linux backend has no {fam.value!r} devices "
-                f"(families: {', '.join(f.value for f in _FAMILIES)})"
-            )
+        where, fam = new_device(name, family, self._devices, allowed=_FAMILIES, backend="linux")
         table = dict(config or {})
         table.pop("family", None)
         unknown = sorted(set(table) - set(_KEYS[fam]))
@@ -149,32 +137,17 @@ class LinuxBackend:
 
     def create_devices(self, devices: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Device]:
         """Create every device of ``{name: {"family": ..., ...}}``; all or nothing."""
-        if not isinstance(devices, Mapping):
-            raise ConfigError("devices: must be a table of device tables")
-        created: dict[str, Device] = {}
-        try:
-            for name, table in devices.items():
-                if not isinstance(table, Mapping):
-                    raise ConfigError(f"devices.{name}: must be a table")
-                if "family" not in table:
-                    raise ConfigError(f"devices.{name}.family: missing required key")
-                created[name] = self.create(table["family"], name, table)
-        except BaseException:
-            for name in created:
-                dev = self._devices.pop(name)
-                if isinstance(dev, LinuxWatchdog):
-                    dev.close()
-            raise
-        return types.MappingProxyType(created)
+        return create_all(devices, self.create, self._forget)
+
+    def _forget(self, name: str, dev: Device) -> None:
+        self._devices.pop(name, None)
+        if isinstance(dev, LinuxWatchdog):
+            dev.close()
 
     def device(self, name: str) -> Device:
         """The device called ``name``; DeviceUnavailableError if there is none."""
-        dev = self._devices.get(name)
-        if dev is None:
-            raise DeviceUnavailableError(
-                f"no device named {name!r} (devices: {', '.join(self._devices) or 'none'})"
-            )
-        return dev  # type: ignore[no-any-return]
+        dev: Device = lookup(self._devices, name)
+        return dev
 
     def set_device_power(self, name: str, on: bool) -> None:
         """Harness switch in front of device ``name`` (conformance kit): off, every call

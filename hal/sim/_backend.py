@@ -17,6 +17,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from hal._common import Device, Family
+from hal._device_table import create_all, lookup, new_device
 from hal.platform import ResetReason
 from hal.sim._base import Options, SimDevice
 from hal.sim._context import DeviceContext
@@ -30,7 +31,7 @@ from hal.sim.power import SimBattery, SimPdu, SimSolarArray
 from hal.sim.propulsion import SimThruster
 from hal.sim.sensors import SimGnss, SimImu, SimStarTracker, SimSunSensor, SimTemperature
 from hal.sim.thermal import SimHeater, SimRadiator
-from native.errors import ConfigError, DeviceCommandError, DeviceUnavailableError
+from native.errors import ConfigError, DeviceCommandError
 
 __all__ = ["DEVICE_CLASSES", "SimBackend", "open_sim_backend"]
 
@@ -190,18 +191,7 @@ class SimBackend:
         self, family: Family | str, name: str, config: Mapping[str, Any] | None = None
     ) -> SimDevice:
         """Create simulated device ``name`` of ``family`` from its configuration table."""
-        path = f"devices.{name}"
-        if not isinstance(name, str) or not name or "." in name:
-            raise ConfigError(f"{path}: device names must be non-empty and contain no '.'")
-        if name in self._devices:
-            raise ConfigError(f"{path}: duplicate device name")
-        try:
-            fam = Family(family)
-        except ValueError:
-            raise ConfigError(
-                f"{path}.family: unknown family {family!r} "
-                f"(families: {', '.join(f.value for f in Family)})"
-            ) from None
+        path, fam = new_device(name, family, self._devices)
         table = dict(config or {})
         table.pop("family", None)
         ctx = DeviceContext(
@@ -220,16 +210,12 @@ class SimBackend:
 
     def create_devices(self, devices: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Device]:
         """Create every device of ``{name: {"family": ..., ...}}``; all or nothing."""
-        if not isinstance(devices, Mapping):
-            raise ConfigError("devices: must be a table of device tables")
-        created: dict[str, Device] = {}
         try:
-            for name, table in devices.items():
-                if not isinstance(table, Mapping):
-                    raise ConfigError(f"devices.{name}: must be a table")
-                if "family" not in table:
-                    raise ConfigError(f"devices.{name}.family: missing required key")
-                created[name] = self.create(table["family"], name, table)
+            created = create_all(devices, self.create, self._forget)
+        except BaseException:
+            self._push()  # the loads of the devices just forgotten
+            raise
+        try:
             if self._scenario is not None and self._runner is None:
                 self.scenario_runner()  # reject a scenario naming unknown targets now
         except BaseException:
@@ -237,7 +223,7 @@ class SimBackend:
                 self._forget(name, dev)
             self._push()
             raise
-        return types.MappingProxyType(created)
+        return created
 
     def _forget(self, name: str, dev: Device) -> None:
         self._devices.pop(name, None)
@@ -248,12 +234,7 @@ class SimBackend:
 
     def device(self, name: str) -> SimDevice:
         """The device called ``name``; DeviceUnavailableError if there is none."""
-        dev = self._devices.get(name)
-        if dev is None:
-            raise DeviceUnavailableError(
-                f"no device named {name!r} (devices: {', '.join(self._devices) or 'none'})"
-            )
-        return dev
+        return lookup(self._devices, name)
 
     def close(self) -> None:
         """Detach the laser terminals from the optical channel (idempotent)."""
