@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ground.progress import progress_bar
 from native.constants import EARTH_RADIUS_M, MU_EARTH_M3_S2
 from native.errors import SatnodeError
 
@@ -30,18 +31,6 @@ _DESCRIPTION = (
 )
 
 ORBIT_PERIOD_S_550KM = 5739.0  # Kepler period at 550 km (2 pi sqrt(a^3/mu)), used for --orbits
-
-
-def _progress_bar(stream: Any) -> Any:
-    def show(frac: float) -> None:
-        width = 40
-        filled = round(frac * width)
-        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {frac * 100:5.1f}%")
-        if frac >= 1.0:
-            stream.write("\n")
-        stream.flush()
-
-    return show
 
 
 def _orbit_period_s(config: dict[str, Any]) -> float:
@@ -304,7 +293,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
         recorder = None
         if report_cfg.get("enabled", True):
             recorder = attach_recorder(node, float(report_cfg.get("sample_s", 10.0)))
-        progress = _progress_bar(sys.stderr) if sys.stderr.isatty() or args.progress else None
+        progress = progress_bar(sys.stderr) if sys.stderr.isatty() or args.progress else None
         summary = node.run(duration, progress=progress)
         path = node.write_summary(summary)
         if recorder is not None:

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ground.progress import progress_bar
 from native.constants import EARTH_RADIUS_M, MU_EARTH_M3_S2
 from native.errors import ConfigError, SatnodeError
 
@@ -500,15 +501,6 @@ def _prepare_out(out: Path, plan: ConstellationPlan, *, overwrite: bool) -> None
                 path.unlink()
 
 
-def _progress_bar(frac: float) -> None:
-    width = 40
-    filled = round(frac * width)
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {frac * 100:5.1f}%")
-    if frac >= 1.0:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
 def cmd_constellation(args: argparse.Namespace) -> int:
     """``satnode constellation``: validate everything, then run and summarise."""
     plan = plan_constellation(
@@ -526,7 +518,7 @@ def cmd_constellation(args: argparse.Namespace) -> int:
         raise SatnodeError(f"run length must be a positive number of seconds, got {duration}")
     out = Path(args.out)
     _prepare_out(out, plan, overwrite=args.overwrite)
-    progress = _progress_bar if sys.stderr.isatty() or args.progress else None
+    progress = progress_bar(sys.stderr) if sys.stderr.isatty() or args.progress else None
     summary = run_constellation(plan, out, duration, progress)
     c = summary["constellation"]
     print(
