@@ -50,6 +50,7 @@ __all__ = [
     "format_config",
     "load_config",
     "merge",
+    "read_toml",
     "validate",
 ]
 
@@ -197,6 +198,20 @@ def _check_relations(parsed: Mapping[str, Any]) -> None:
                 )
 
 
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The TOML file at ``path`` as a dict; ConfigError naming the file when it is missing,
+    unreadable or not valid TOML."""
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read the configuration file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+
+
 def load_config(path: str | Path | None = None) -> dict[str, Any]:
     """The default configuration with the TOML file at ``path`` merged over it, validated.
 
@@ -207,14 +222,7 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
     if path is not None:
         p = Path(path)
         label = str(p)
-        try:
-            user = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{p}: configuration file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{p}: cannot read the configuration file ({exc})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+        user = read_toml(p)
         try:
             cfg = merge(cfg, user)
         except ConfigError as exc:

@@ -37,7 +37,6 @@ import argparse
 import json
 import math
 import sys
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,15 +98,10 @@ def _split_file(path: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The file's node configuration and its ``[constellation]`` table."""
     if path is None:
         return {}, {}
+    from flight.config import read_toml
+
     p = Path(path)
-    try:
-        user = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: configuration file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read the configuration file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    user = read_toml(p)
     table = user.pop("constellation", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{p}: [constellation] must be a table")

@@ -97,7 +97,7 @@ class SimClock:
     def advance(self, dt_ns: int) -> None:
         """Move time forward by ``dt_ns`` >= 0."""
         if dt_ns < 0:
-            raise ValueError(f"SimClock cannot go backwards (dt_ns={dt_ns})")
+            raise ValueError(f"{type(self).__name__} cannot go backwards (dt_ns={dt_ns})")
         self._t_ns += dt_ns
 
     def wait_until(self, t_ns: int) -> None:
@@ -130,7 +130,7 @@ class MonotonicClock:
             time.sleep(remaining / NS_PER_S)
 
 
-class PacedClock:
+class PacedClock(SimClock):
     """Simulated time paced against the host's clock at ``speed`` times real time.
 
     Time is simulated (``realtime`` is False): it moves only when the executive advances it,
@@ -145,37 +145,28 @@ class PacedClock:
     Invariant: time never goes backwards (``ValueError``); ``speed`` is finite and > 0.
     """
 
-    __slots__ = ("_anchor_t_ns", "_anchor_wall_ns", "_t_ns", "max_lag_ns", "overruns", "speed")
+    __slots__ = ("_anchor_t_ns", "_anchor_wall_ns", "max_lag_ns", "overruns", "speed")
 
     def __init__(self, speed: float = 1.0, start_ns: int = 0, max_lag_ns: int = NS_PER_S) -> None:
         if not (isinstance(speed, (int, float)) and math.isfinite(speed) and speed > 0):
             raise ValueError(f"speed must be a finite number > 0, got {speed!r}")
         if max_lag_ns <= 0:
             raise ValueError(f"max_lag_ns must be > 0, got {max_lag_ns!r}")
+        super().__init__(start_ns)
         self.speed = float(speed)
         self.max_lag_ns = int(max_lag_ns)
-        self._t_ns = int(start_ns)
         self._anchor_t_ns = self._t_ns
         self._anchor_wall_ns: int | None = None  # set by the first advance
         self.overruns = 0
 
-    def now_ns(self) -> int:
-        """Current simulated time in ns."""
-        return self._t_ns
-
-    @property
-    def realtime(self) -> bool:
-        """False: onboard time is simulated (the pacing only slows the host down)."""
-        return False
-
     def advance(self, dt_ns: int) -> None:
-        """Move time forward by ``dt_ns`` >= 0, then wait until the host has caught up."""
-        if dt_ns < 0:
-            raise ValueError(f"PacedClock cannot go backwards (dt_ns={dt_ns})")
+        """Move time forward by ``dt_ns`` >= 0 (as :class:`SimClock`), then wait until the
+        host has caught up."""
         wall = time.monotonic_ns()
+        t0_ns = self._t_ns
+        super().advance(dt_ns)
         if self._anchor_wall_ns is None:
-            self._anchor_wall_ns, self._anchor_t_ns = wall, self._t_ns
-        self._t_ns += dt_ns
+            self._anchor_wall_ns, self._anchor_t_ns = wall, t0_ns
         due = self._anchor_wall_ns + round((self._t_ns - self._anchor_t_ns) / self.speed)
         lag_ns = (wall - due) * self.speed  # onboard time the host is behind
         if lag_ns > self.max_lag_ns:

@@ -217,6 +217,7 @@ class FdirManager(Component):
         self.latched = False
         self._last_t_ns: int | None = None
         self._last_sense_ns: int | None = None
+        self._sense_period_ns = round(cfg.sense_period_s * NS_PER_S)
         self._nominal_since_ns: int | None = None
         #: the last ``cfg.history`` detections, oldest first
         self.detections: deque[Detection] = deque(maxlen=cfg.history)
@@ -405,7 +406,7 @@ class FdirManager(Component):
         # enough for staleness monitors whose thresholds are several periods long.
         if self.sensors and (
             self._last_sense_ns is None
-            or t_ns - self._last_sense_ns >= round(self.cfg.sense_period_s * NS_PER_S)
+            or t_ns - self._last_sense_ns >= self._sense_period_ns
         ):
             self._last_sense_ns = t_ns
             self._sense(t_ns)
