@@ -212,6 +212,11 @@ def cmd_send(args: argparse.Namespace) -> int:
     with open_commander(args, need_uplink=True) as commander:
         values = _command_args(commander, args.target, args.arguments)
         commander.encode_command(args.target, values)  # every check, before anything is sent
+        if args.arm:
+            armed = commander.arm(args.target)  # TC[8,128]: a hazardous command's arming
+            if not armed.ok:
+                return _report(armed, f"arm {args.target} (TC[8,128])")
+            print(f"armed {args.target} (TC[8,128], request {armed.request.request_id:#010x})")
         result = commander.send_and_await(args.target, values)
         text = " ".join(filter(None, (args.target, _format_args(values))))
         return _report(
@@ -376,6 +381,11 @@ def add_ground_parser(subparsers: Any) -> argparse.ArgumentParser:
         nargs="*",
         metavar="NAME=VALUE",
         help="the command's arguments, e.g. soc_frac=0.5",
+    )
+    send.add_argument(
+        "--arm",
+        action="store_true",
+        help="arm it first with TC[8,128] (hazardous commands: the dictionary marks them)",
     )
     send.set_defaults(func=cmd_send)
 

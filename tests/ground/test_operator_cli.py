@@ -245,3 +245,18 @@ def test_help_names_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
     text = capsys.readouterr().out
     for word in ("ping", "send", "listen", "params", "--run DIR"):
         assert word in text
+
+
+def test_hazardous_command_needs_arm(live: RunningNode, capsys: pytest.CaptureFixture[str]) -> None:
+    """A hazardous command (the dictionary marks it) is refused unarmed (NOT_ARMED at
+    acceptance) and executes with ``--arm`` (TC[8,128] first); a safe one cannot be armed."""
+    run = str(live.out)
+    code, out, _ = ground(capsys, "send", "fdir.set_persistence", "index=0", "steps=4", "--run", run)
+    assert code == 1 and "NOT_ARMED" in out
+    code, out, err = ground(
+        capsys, "send", "fdir.set_persistence", "index=0", "steps=4", "--arm", "--run", run
+    )
+    assert code == 0, err
+    assert out.startswith("armed fdir.set_persistence (TC[8,128]") and "  completed at " in out
+    code, _, err = ground(capsys, "send", "power.set_soc", "soc_frac=0.5", "--arm", "--run", run)
+    assert code == 2 and "not a hazardous command" in err
