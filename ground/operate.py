@@ -18,6 +18,12 @@ Subcommands::
     satnode ground listen [--count N | --duration S]
     satnode ground params get COMPONENT.PARAM
     satnode ground params set COMPONENT.PARAM VALUE
+    satnode ground keys inventory | otar KEY_ID... | activate KEY_ID... | deactivate KEY_ID...
+    satnode ground sa status|start|stop SPI | rekey SPI KEY_ID
+
+Key changes (``keys otar|activate|deactivate``, ``sa rekey``) are armed first (TC[8,128] and
+``security.arm_key_change``) and sent under the management SA; the run's ground key file
+follows only what the node reports done. Key material is never printed.
 
 ``--timeout S`` is in onboard seconds (the time stamped in the node's TM, not the wall clock;
 default 30); ``--wall-cap S`` is the longest wall-clock silence tolerated before giving up on
@@ -31,12 +37,15 @@ in time; no link), reported in one line.
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from flight.security import EP_SERVICE as EP_REPORT_SERVICE
+from flight.security import load_key_file
+from flight.tmtc import KEY_LEN
 from ground.commander import (
     DEFAULT_TIMEOUT_S,
     DEFAULT_WALL_CAP_S,
@@ -50,7 +59,12 @@ from ground.commander import (
     parse_value,
 )
 from ground.uplink import (
+    SecureUplink,
+    add_keys,
+    key_activation_pdu,
+    key_deactivation_pdu,
     key_inventory_pdu,
+    otar_pdu,
     sa_rekey_pdu,
     sa_start_pdu,
     sa_status_pdu,
@@ -277,35 +291,121 @@ def cmd_sa(args: argparse.Namespace) -> int:
     return _management(args, build(args.spi), f"SA {args.spi} {args.sa_action}")
 
 
-def cmd_sa_rekey(args: argparse.Namespace) -> int:
-    """Rekey an SA to a key the node holds: a key change, so it is armed first
-    (TC[8,128] then ``security.arm_key_change``), then sent under the management SA; on
-    success the ground key file follows (SA binding, counter from 0)."""
+def _key_file(commander: Commander) -> Path:
+    codec = commander.uplink_codec
+    if not isinstance(codec, SecureUplink):
+        raise CommanderError("key and SA management needs the run's key file (--run DIR)")
+    return codec.key_file
+
+
+def _key_change(
+    args: argparse.Namespace,
+    what: str,
+    build: Callable[[Path], bytes],
+    follow: Callable[[Path], None],
+) -> int:
+    """A key change (OTAR, key activation/deactivation, SA rekey): armed first (TC[8,128],
+    then ``security.arm_key_change``), then ``build(key_file)``'s PDUs go under the management
+    SA; only when the node reports success does ``follow(key_file)`` update the ground key
+    file, so that it never claims a change the node refused."""
     with open_commander(args, need_uplink=True) as commander:
+        key_file = _key_file(commander)
+        pdus = build(key_file)  # local refusals (a taken key id...) before anything is sent
         armed = commander.arm("security.arm_key_change")
         if not armed.ok:
             return _report(armed, "arm security.arm_key_change (TC[8,128])")
         opened = commander.send_and_await("security.arm_key_change")
         if not opened.ok:
             return _report(opened, "security.arm_key_change")
-        mark = commander.send_management(sa_rekey_pdu(args.spi, args.key_id))
+        mark = commander.send_management(pdus)
         reply = commander.await_tm(lambda tm: tm.service == EP_REPORT_SERVICE, since=mark)
         if reply.subtype != 1:
-            print(f"SA {args.spi} rekey to key {args.key_id}: refused: {reply}")
+            print(f"{what}: refused: {reply}")
             return 1
-        if args.run is not None:
-            set_ground_binding(Path(args.run) / "ground-keys.json", sa=(args.spi, args.key_id, 0))
-        print(f"SA {args.spi} rekey to key {args.key_id}: done: {reply}")
+        follow(key_file)
+        print(f"{what}: done: {reply}")
         return 0
 
 
+def cmd_sa_rekey(args: argparse.Namespace) -> int:
+    """Rekey an SA to a key the node holds (an armed key change); on success the ground key
+    file follows: the SA's binding, and its counter restarted (the PDU sets the node's last
+    accepted counter to 0, so the next frame carries 1)."""
+    spi, kid = args.spi, args.key_id
+    return _key_change(
+        args,
+        f"SA {spi} rekey to key {kid}",
+        lambda _kf: sa_rekey_pdu(spi, kid, 0),
+        lambda kf: set_ground_binding(kf, sa=(spi, kid, 1)),
+    )
+
+
+def cmd_keys_otar(args: argparse.Namespace) -> int:
+    """Over-the-air rekeying: fresh random keys for ``args.key_ids``, wrapped under the
+    management key (armed key change); the node stores them pre-active, and on success the
+    ground key file records them. The key material is never printed."""
+    ids: list[int] = args.key_ids
+    if len(set(ids)) != len(ids):
+        raise CommanderError(f"key ids {ids}: each id once")
+    keys = {kid: secrets.token_bytes(KEY_LEN) for kid in ids}
+
+    def build(key_file: Path) -> bytes:
+        taken = sorted({kid for kid, _s, _m in load_key_file(key_file)["keys"]} & set(ids))
+        if taken:
+            raise CommanderError(f"{key_file}: key id(s) {taken} already exist")
+        return otar_pdu(key_file, keys)
+
+    return _key_change(args, f"OTAR of key(s) {ids}", build, lambda kf: add_keys(kf, keys))
+
+
+def cmd_keys_state(args: argparse.Namespace) -> int:
+    """Key activation (pre-active -> active) or deactivation (active -> deactivated) of
+    ``args.key_ids`` (armed key change); on success the ground key file follows."""
+    ids: list[int] = args.key_ids
+    build, state = {
+        "activate": (key_activation_pdu, "active"),
+        "deactivate": (key_deactivation_pdu, "deactivated"),
+    }[args.key_action]
+    return _key_change(
+        args,
+        f"key(s) {ids} {args.key_action}",
+        lambda _kf: build(ids),
+        lambda kf: set_ground_binding(kf, key_states=dict.fromkeys(ids, state)),
+    )
+
+
+def _key_id(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a key id") from None
+    if not 1 <= value <= 0xFFFF:
+        raise argparse.ArgumentTypeError(f"key id {value} is outside 1..65535")
+    return value
+
+
 def _add_security_parsers(actions: Any, common: argparse.ArgumentParser) -> None:
-    keys = actions.add_parser("keys", help="the onboard key store (inventory)")
+    keys = actions.add_parser(
+        "keys", help="the onboard key store: inventory, otar, activate, deactivate"
+    )
     key_actions = keys.add_subparsers(dest="keys_command", required=True)
     inventory = key_actions.add_parser(
         "inventory", parents=[common], help="key ids and states (never key material)"
     )
     inventory.set_defaults(func=cmd_keys_inventory)
+    otar = key_actions.add_parser(
+        "otar",
+        parents=[common],
+        help="load fresh random keys, stored pre-active (armed key change; the ground key "
+        "file records them)",
+    )
+    otar.add_argument("key_ids", type=_key_id, nargs="+", metavar="KEY_ID", help="new key ids")
+    otar.set_defaults(func=cmd_keys_otar)
+    for action, change in (("activate", "pre-active -> active"),
+                           ("deactivate", "active -> deactivated")):  # fmt: skip
+        p = key_actions.add_parser(action, parents=[common], help=f"{change} (armed key change)")
+        p.add_argument("key_ids", type=_key_id, nargs="+", metavar="KEY_ID", help="key ids")
+        p.set_defaults(func=cmd_keys_state, key_action=action)
     sa = actions.add_parser("sa", help="security associations: status, start, stop, rekey")
     sa_actions = sa.add_subparsers(dest="sa_command", required=True)
     for action in ("status", "start", "stop"):

@@ -33,6 +33,13 @@ Errors, raised when a kernel is resolved (its first call after a change of selec
 * ``numba`` for a kernel registered without a Numba implementation ->
   :class:`~native.errors.BackendUnavailableError`.
 
+The C backend has two call paths into the same compiled kernels (``native/csrc``): the cffi
+module ``native._satnode_c`` (:func:`c_library`, every kernel) and, for the TM/TC codec's
+per-packet CRC-16, the CPython-API module ``native._satnode_fast`` (:func:`c_fast`,
+``native/csrc_py/fast.c``), whose METH_FASTCALL entry points skip cffi's ~150 ns of argument
+conversion. Both are built at install; a missing or stale one is a
+:class:`~native.errors.BackendUnavailableError`, never a fallback.
+
 Within the C backend a kernel may have CPU variants (e.g. CRC-16 with PCLMULQDQ or with
 tables) chosen by the C code at run time from CPUID; the report names the variant in use,
 e.g. ``{"crc16_ccitt": "c (pclmul)"}``.
@@ -67,6 +74,7 @@ __all__ = [
     "IMPLEMENTATIONS",
     "Kernel",
     "backend_report",
+    "c_fast",
     "c_library",
     "check_word_array",
     "kernel_names",
@@ -84,6 +92,8 @@ BACKENDS: tuple[str, ...] = ("auto", "c", "numba", "python")
 IMPLEMENTATIONS: tuple[str, ...] = ("c", "numba", "python")
 #: ABI version the Python side expects from native._satnode_c (csrc/version.c).
 C_ABI_VERSION = 2
+#: Python-interface version the codec expects from native._satnode_fast (csrc_py/fast.c).
+FAST_API_VERSION = 1
 
 _override: str | None = None
 #: Parsed $SATNODE_NATIVE (or the error it gave); None until first read.
@@ -93,6 +103,7 @@ _generation = 0
 _lock = threading.Lock()
 _registry: dict[str, Kernel] = {}
 _c_cache: tuple[Any, Any] | BackendUnavailableError | None = None
+_fast_cache: Any = None
 
 
 def _parse(value: str, source: str) -> str:
@@ -187,6 +198,39 @@ def c_library() -> tuple[Any, Any]:
     if isinstance(_c_cache, BackendUnavailableError):
         raise _c_cache
     return _c_cache
+
+
+def c_fast() -> Any:
+    """The CPython-API extension ``native._satnode_fast``: the C backend's call path for the
+    TM/TC codec (the CRC-16 kernel of ``csrc/crc.c`` behind METH_FASTCALL entry points that take
+    the buffer protocol, and the PUS packet encoders; see ``csrc_py/fast.c``).
+
+    Built at install with the cffi module, from the same kernel sources; it has no other
+    backend. Raises :class:`BackendUnavailableError` if it was not built or is stale (its
+    kernel ABI or its interface differs from this source), like :func:`c_library`.
+    """
+    global _fast_cache
+    if _fast_cache is None:
+        try:
+            from native import _satnode_fast  # type: ignore[attr-defined]
+        except ImportError as exc:
+            _fast_cache = BackendUnavailableError(
+                f"the C codec entry points (native._satnode_fast) are not built: {exc}. "
+                "Reinstall satnode with a C compiler and the Python headers present "
+                f"(pip install -e .), or select the Numba kernels explicitly with {ENV_VAR}=numba."
+            )
+        else:
+            abi, api = _satnode_fast.ABI_VERSION, _satnode_fast.API_VERSION
+            if (abi, api) != (C_ABI_VERSION, FAST_API_VERSION):
+                _fast_cache = BackendUnavailableError(
+                    f"native._satnode_fast is stale (ABI {abi}, interface {api}; this source "
+                    f"expects {C_ABI_VERSION}, {FAST_API_VERSION}); rebuild with pip install -e ."
+                )
+            else:
+                _fast_cache = _satnode_fast
+    if isinstance(_fast_cache, BackendUnavailableError):
+        raise _fast_cache
+    return _fast_cache
 
 
 @dataclass(eq=False)
