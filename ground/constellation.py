@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ground.engines import ENGINES as ENGINE_NAMES
 from ground.progress import progress_bar
 from native.constants import EARTH_RADIUS_M, MU_EARTH_M3_S2
 from native.errors import ConfigError, SatnodeError
@@ -57,8 +58,15 @@ __all__ = [
 ]
 
 _KNOWN_KEYS = frozenset(
-    {"walker", "altitude_km", "inclination_deg", "slice_s", "offload", "planes", "nodes"}
-)
+    {
+        "walker", "altitude_km", "inclination_deg", "slice_s", "offload", "planes", "nodes",
+        "isl_peers",
+    }
+)  # fmt: skip
+
+#: Default ``[constellation] isl_peers``: how many of the nearest spacecraft each node knows
+#: as laser-link peers (the whole constellation when it is smaller).
+DEFAULT_ISL_PEERS = 12
 
 
 def parse_walker(text: str) -> tuple[int, int, int]:
@@ -72,7 +80,7 @@ def parse_walker(text: str) -> tuple[int, int, int]:
         raise ConfigError(f"walker {text!r}: P must divide T (T, P >= 1)")
     if not 0 <= f < p:
         raise ConfigError(f"walker {text!r}: phasing F must be in 0..{p - 1}")
-    if t > 64:
+    if t > 100000:
         raise ConfigError(f"walker {text!r}: at most 64 nodes in one process")
     return t, p, f
 
@@ -92,6 +100,17 @@ class ConstellationPlan:
     slice_s: float
     offload: bool
     seed: int
+
+    def initial_states(self) -> dict[str, Any]:
+        """Every spacecraft's ECI state (6,) at the epoch (m, m/s), in plan order."""
+        import numpy as np
+
+        from native.kernels import elements_to_state_kernel
+
+        el = np.array([self.elements[n] for n in self.names], dtype=np.float64)
+        st = np.empty((len(self.names), 6))
+        elements_to_state_kernel(el, st)
+        return {n: st[k] for k, n in enumerate(self.names)}
 
 
 def _split_file(path: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -174,6 +193,8 @@ def plan_constellation(
                     f"(known: {', '.join(sorted(keys))})"
                 )
     elements = {n: tuple(float(x) for x in el[k]) for k, n in enumerate(names)}
+    n_peers = int(_float(table, "isl_peers", DEFAULT_ISL_PEERS, 1, 64))
+    peers = _nearest_peers(names, el, n_peers)
     configs: dict[str, dict[str, Any]] = {}
     worlds: dict[str, dict[str, Any]] = {}
     planes = {n: k // per_plane + 1 for k, n in enumerate(names)}
@@ -185,7 +206,7 @@ def plan_constellation(
         isl.update(_orbit_keys(elements[name], alt))
         isl["node"] = name
         isl["peers"] = [
-            {"name": other, **_orbit_keys(elements[other], alt)} for other in names if other != name
+            {"name": other, **_orbit_keys(elements[other], alt)} for other in peers[name]
         ]
         cfg["isl"] = isl
         cfg = merge(
@@ -213,6 +234,26 @@ def plan_constellation(
     )  # fmt: skip
 
 
+def _nearest_peers(names: list[str], el: Any, k: int) -> dict[str, list[str]]:
+    """Each node's ``k`` nearest other nodes at the epoch (ties by name order), in name
+    order: the laser-link peers it knows. A real node's catalogue is its neighbourhood, not
+    the whole constellation: contact planning and routing grow with the square of it."""
+    import numpy as np
+
+    from native.kernels import elements_to_state_kernel
+
+    states = np.empty((len(names), 6))
+    elements_to_state_kernel(np.ascontiguousarray(el, dtype=np.float64), states)
+    pos = states[:, 0:3]
+    out: dict[str, list[str]] = {}
+    for i, name in enumerate(names):
+        d = np.linalg.norm(pos - pos[i], axis=1)
+        d[i] = np.inf
+        order = np.argsort(d, kind="stable")[: min(k, len(names) - 1)]
+        out[name] = [names[j] for j in sorted(int(j) for j in order)]
+    return out
+
+
 def _orbit_keys(el: tuple[float, ...], alt_km: float) -> dict[str, float]:
     """The ``[isl]`` orbit keys of elements ``(a, e, i, raan, argp, M)`` (circular orbits:
     the argument of latitude is ``argp + M``)."""
@@ -222,18 +263,6 @@ def _orbit_keys(el: tuple[float, ...], alt_km: float) -> dict[str, float]:
         "raan_deg": math.degrees(el[3]),
         "arg_lat_deg": math.degrees(math.remainder(el[4] + el[5], 2 * math.pi)),
     }
-
-
-def _universe(plan: ConstellationPlan) -> Any:
-    from hal.sim.world import SpacecraftSpec, Universe, WorldConfig
-
-    first = plan.names[0]
-    base_world = WorldConfig.from_dict(plan.world[first])
-    specs = {}
-    for name in plan.names:
-        cfg = WorldConfig.from_dict(plan.world[name])
-        specs[name] = SpacecraftSpec(config=cfg, elements=plan.elements[name])
-    return Universe(base_world, plan.seed, specs)
 
 
 def constellation_totals(nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -313,70 +342,137 @@ def run_constellation(
     out: Path,
     duration_s: float,
     progress: Callable[[float], None] | None = None,
+    *,
+    workers: int = 1,
+    engine: str = "local",
+    address: str | None = None,
+    timeout_s: float = 600.0,
 ) -> dict[str, Any]:
-    """Build every node on one universe and optical channel, run them in lock-step for
-    ``duration_s`` of onboard time, write ``summary.json``; return the summary."""
+    """Run every node of ``plan`` for ``duration_s`` of onboard time in ``workers`` shards
+    on ``engine`` (:mod:`ground.engines`), synchronised every ``plan.slice_s``
+    (:mod:`ground.shard`); write ``summary.json`` and the plots; return the summary. The
+    results do not depend on ``workers`` or ``engine``; only the ``scale`` and ``wall``
+    sections (host measurements) do."""
     from flight.core import perf_counter_ns
-    from flight.node import Node, NodeOptions
-    from hal.sim import OpticalChannel
+    from ground.engines import make_engine
+    from ground.shard import IntervalInput, split_names
 
-    universe = _universe(plan)
-    channel = OpticalChannel()
-    nodes: dict[str, Node] = {}
+    parts = split_names(plan.names, workers)
+    eng = make_engine(engine, len(parts), address=address, timeout_s=timeout_s)
+    owner = {n: k for k, part in enumerate(parts) for n in part}
+    slices = max(1, math.ceil(duration_s / plan.slice_s - 1e-9))
+    step = duration_s / slices
+    step_ns = round(step * 1e9)
+    links = LinkSampler(list(plan.names), sample_s=max(step, duration_s / LinkSampler.MAX_SAMPLES))
+    t_start = perf_counter_ns()
+    compute = [0.0] * len(parts)
     try:
-        for name in plan.names:
-            opts = NodeOptions(
-                out_dir=out,
-                tm_file=f"tm-{name}.bin",
-                hal_options={
-                    "universe": universe,
-                    "spacecraft": name,
-                    "optical_channel": channel,
-                },
-            )
-            nodes[name] = Node(plan.configs[name], opts, open_output=False)
-        out.mkdir(parents=True, exist_ok=True)
-        for node in nodes.values():
-            node.open_output()
+        eng.start(plan, parts, out)
         t0 = perf_counter_ns()
-        slices = max(1, math.ceil(duration_s / plan.slice_s - 1e-9))
-        step = duration_s / slices
+        inputs = [IntervalInput(None) for _ in parts]
         shown = -1
-        links = LinkSampler(list(nodes), sample_s=max(step, duration_s / LinkSampler.MAX_SAMPLES))
         for i in range(slices):
-            for node in nodes.values():
-                node.advance(step)
-            links.sample((i + 1) * step, nodes)
+            sample = links.due((i + 1) * step)
+            reports = eng.step(inputs, step, sample)
+            inputs = _exchange(plan, parts, owner, reports, (i + 1) * step_ns)
+            for k, r in enumerate(reports):
+                compute[k] += r.compute_s
+            if sample:
+                peers: dict[str, str] = {}
+                for r in reports:
+                    peers.update(r.link_peers or {})
+                links.record((i + 1) * step, peers)
             pct = (i + 1) * 100 // slices
             if progress is not None and pct != shown:
                 shown = pct
                 progress((i + 1) / slices)
-        wall_s = (perf_counter_ns() - t0) / 1e9
-        per_node = {name: node.summary() for name, node in nodes.items()}
+        run_s = (perf_counter_ns() - t0) / 1e9
+        results = eng.finish()
     finally:
-        for node in nodes.values():
-            node.close()
+        eng.close()
+    wall_s = (perf_counter_ns() - t_start) / 1e9
+    per_node: dict[str, dict[str, Any]] = {}
+    for res in results:
+        per_node.update(res.summaries)
+    per_node = {n: per_node[n] for n in plan.names}
+    node_seconds = len(plan.names) * duration_s
+    built = sum(r.rss_built_mb - r.rss_before_mb for r in results)
     summary = {
-        "schema": "satnode-constellation/1",
+        "schema": "satnode-constellation/2",
         "walker": "/".join(str(x) for x in plan.walker),
         "altitude_km": plan.altitude_km,
         "inclination_deg": plan.inclination_deg,
         "seed": plan.seed,
         "offload": plan.offload,
         "sim_seconds": duration_s,
+        "sync_interval_s": step,
         "nodes": per_node,
         "constellation": constellation_totals(per_node),
         # the host's measurements (everything else is a function of seed and configuration)
+        "scale": {
+            "nodes": len(plan.names),
+            "workers": len(parts),
+            "engine": eng.name,
+            "node_seconds_per_wall_second": node_seconds / run_s if run_s else None,
+            "run_wall_seconds": run_s,
+            "build_wall_seconds": max(r.build_s for r in results),
+            "memory_per_node_mb": built / len(plan.names),
+            "memory_per_node_end_mb": sum(r.rss_end_mb - r.rss_before_mb for r in results)
+            / len(plan.names),
+            "peak_rss_mb_per_worker": [round(r.peak_rss_mb, 1) for r in results],
+            # what the shards did not spend computing: waiting at the barrier, exchanging
+            "sync_fraction": max(0.0, 1.0 - (sum(compute) / len(parts)) / run_s) if run_s else 0.0,
+        },
         "wall": {
             "wall_seconds": wall_s,
-            "node_seconds_per_wall_second": len(nodes) * duration_s / wall_s if wall_s else None,
+            "node_seconds_per_wall_second": node_seconds / wall_s if wall_s else None,
         },
     }
     tmp = out / "summary.json.tmp"
     tmp.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
     tmp.replace(out / "summary.json")
-    write_constellation_plots(out, links, per_node)
+    if len(plan.names) <= MAX_PLOTTED_NODES:
+        write_constellation_plots(out, links, per_node)
     return summary
+
+
+#: Plots are drawn up to this many nodes (one row per node; beyond it they are unreadable).
+MAX_PLOTTED_NODES = 64
+
+
+def _exchange(
+    plan: ConstellationPlan,
+    parts: list[list[str]],
+    owner: dict[str, int],
+    reports: list[Any],
+    t_end_ns: int,
+) -> list[Any]:
+    """The next interval's inputs from this interval's reports: every spacecraft's state in
+    plan order (all shards' universes must be at one time), each frame and drop notice to the
+    shard of its destination, sorted (the order a shard receives them in does not depend on
+    the sharding)."""
+    import numpy as np
+
+    from ground.shard import IntervalInput
+
+    times = {r.universe_t_ns for r in reports}
+    if len(times) != 1:
+        raise SatnodeError(f"shards out of step: universe times {sorted(times)} ns")
+    states = np.empty((len(plan.names), 6))
+    index = {n: k for k, n in enumerate(plan.names)}
+    for part, r in zip(parts, reports, strict=True):
+        states[[index[n] for n in part]] = np.asarray(r.states)
+    frames: list[list[Any]] = [[] for _ in parts]
+    drops: list[list[Any]] = [[] for _ in parts]
+    for r in reports:
+        for f in r.frames:
+            frames[owner[f[4]]].append(f)
+        for d in r.drops:
+            drops[owner[d[0]]].append(d)
+    return [
+        IntervalInput(states, sorted(frames[k], key=lambda f: f[:4]), sorted(drops[k]), t_end_ns)
+        for k in range(len(parts))
+    ]
 
 
 class LinkSampler:
@@ -393,19 +489,18 @@ class LinkSampler:
         self.peer: dict[str, list[int]] = {n: [] for n in names}
         self._next_s = 0.0
 
-    def sample(self, t_s: float, nodes: Mapping[str, Any]) -> None:
-        """Record each node's link (from its newest LinkStatus) when a period has passed."""
-        from flight.messages import LinkStatus
+    def due(self, t_s: float) -> bool:
+        """True when a sample is due at ``t_s`` (s of onboard time)."""
+        return t_s + 1e-9 >= self._next_s and len(self.t_s) < self.MAX_SAMPLES
 
-        if t_s + 1e-9 < self._next_s or len(self.t_s) >= self.MAX_SAMPLES:
-            return
+    def record(self, t_s: float, peers: Mapping[str, str]) -> None:
+        """Record each node's link peer (``""``: no link) at ``t_s``."""
         self._next_s = t_s + self.sample_s
         self.t_s.append(t_s)
         index = {n: i for i, n in enumerate(self.names)}
-        for name, node in nodes.items():
-            status = node.executive.bus.latest(LinkStatus)
-            up = status is not None and status.link_up and status.peer in index
-            self.peer[name].append(index[status.peer] if up else -1)
+        for name in self.names:
+            peer = peers.get(name, "")
+            self.peer[name].append(index.get(peer, -1) if peer else -1)
 
 
 def write_constellation_plots(
@@ -513,20 +608,34 @@ def cmd_constellation(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _prepare_out(out, plan, overwrite=args.overwrite)
     progress = progress_bar(sys.stderr) if sys.stderr.isatty() or args.progress else None
-    summary = run_constellation(plan, out, duration, progress)
+    if args.address and args.engine != "ray":
+        raise SatnodeError("--address: only with --engine ray")
+    summary = run_constellation(
+        plan, out, duration, progress, workers=args.workers, engine=args.engine,
+        address=args.address, timeout_s=args.worker_timeout,
+    )  # fmt: skip
     c = summary["constellation"]
+    sc = summary["scale"]
     print(
         f"{len(plan.names)} nodes, {duration:.0f} s: {c['jobs_submitted']} jobs, "
         f"{c['deadline_met']} deadlines met, {c['completed_remote']} completed remotely "
         f"({c['offloaded']} offloaded), conserved={c['conserved']}; summary: "
         f"{out / 'summary.json'}"
     )
+    print(
+        f"scale: {sc['workers']} {sc['engine']} worker(s), "
+        f"{sc['node_seconds_per_wall_second']:.0f} node-seconds per wall-second, "
+        f"{sc['memory_per_node_end_mb']:.1f} MB per node, "
+        f"{100 * sc['sync_fraction']:.1f} % of the run in synchronisation"
+    )
     return 0 if c["conserved"] else 1
 
 
 def add_constellation_parser(sub: Any) -> None:
     """Register ``satnode constellation`` on the CLI's sub-parsers."""
-    p = sub.add_parser("constellation", help="run N full nodes in one universe (lock-step)")
+    p = sub.add_parser(
+        "constellation", help="run N full nodes in lock-step, sharded over W workers"
+    )
     p.add_argument("--config", help="TOML file merged over the embedded default")
     p.add_argument("--walker", metavar="T/P/F", help="Walker delta constellation (default 12/3/1)")
     p.add_argument("--altitude-km", type=float, help="orbit altitude (default 550 km)")
@@ -539,4 +648,39 @@ def add_constellation_parser(sub: Any) -> None:
     p.add_argument("--overwrite", action="store_true", help="reuse a non-empty --out")
     p.add_argument("--no-offload", action="store_true", help="every job runs where it arrives")
     p.add_argument("--progress", action="store_true", help="progress bar without a tty")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="W",
+        help="shards, one per worker process or Ray actor (default 1: this process)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=ENGINE_NAMES,
+        default="local",
+        help="local processes (default) or ray (pip install 'satnode[cluster]')",
+    )
+    p.add_argument(
+        "--address",
+        help="Ray cluster address for --engine ray (default: start a local Ray instance)",
+    )
+    p.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="wall seconds a worker may take for one interval before the run is "
+        "stopped (default 600)",
+    )
     p.set_defaults(func=cmd_constellation)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} must be >= 1")
+    return v

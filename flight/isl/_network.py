@@ -156,6 +156,7 @@ class IslNetwork:
         self._credit: dict[int, float] = {}
         self._plan: list[Contact] = []
         self._plan_index: dict[str, list[Contact]] = {}
+        self._routes: dict[tuple[str, int, int, tuple[str, ...]], Route | None] = {}
         self._in_flight: dict[BundleId, _InFlight] = {}
         self._partials: dict[tuple[str, int, int], _Partial] = {}
         self._delivered: dict[BundleId, int] = {}
@@ -200,6 +201,14 @@ class IslNetwork:
         return tuple(self._plan)
 
     def _rebuild_index(self) -> None:
+        # Contacts that have ended can carry nothing: drop them, so routing and
+        # next_contact_s scan only what is still ahead.
+        now = self.now_ns
+        if any(c.end_ns <= now for c in self._plan):
+            self._plan = [c for c in self._plan if c.end_ns > now]
+        # Routes are a pure function of the index, the time, the size and the refusals: one
+        # Dijkstra per distinct question per step (the cost model asks the same many times).
+        self._routes.clear()
         idx: dict[str, list[Contact]] = {}
         for c in self._live_contacts() + self._plan:
             idx.setdefault(c.a, []).append(c)
@@ -271,8 +280,7 @@ class IslNetwork:
 
     def route(self, destination: str, size_bytes: int) -> Route | None:
         """Earliest-arrival route from here now for a bundle of ``size_bytes`` (or None)."""
-        return earliest_arrival(self._plan_index, self.name, destination, self.now_ns,
-                                size_bytes, max_hops=self.max_hops)
+        return self._cached_route(destination, size_bytes, self.now_ns, ())
 
     @property
     def in_flight(self) -> int:
@@ -524,9 +532,25 @@ class IslNetwork:
         self._credit[id(t)] = min(credit, 0.0) if frames else 0.0
 
     def _route_for(self, b: Bundle, size: int, now_ns: int) -> Route | None:
-        banned = [p for p, until in self._refused.items() if until > now_ns]
-        return earliest_arrival(self._plan_index, self.name, b.destination, now_ns, size,
-                                exclude=banned, max_hops=self.max_hops)
+        banned = tuple(sorted(p for p, until in self._refused.items() if until > now_ns))
+        # Routed as the next power of two octets: a conservative size (a window that fits it
+        # fits the bundle), so bundles of similar size share one route per step.
+        return self._cached_route(b.destination, 1 << max(size - 1, 0).bit_length(), now_ns,
+                                  banned)
+
+    def _cached_route(
+        self, destination: str, size: int, now_ns: int, banned: tuple[str, ...]
+    ) -> Route | None:
+        """:func:`earliest_arrival` over the current index, memoised until the next rebuild."""
+        key = (destination, size, now_ns, banned)
+        try:
+            return self._routes[key]
+        except KeyError:
+            pass
+        r = earliest_arrival(self._plan_index, self.name, destination, now_ns, size,
+                             exclude=banned, max_hops=self.max_hops)
+        self._routes[key] = r
+        return r
 
     def _feed(self, lk: ArqLink, peer: str, mtu: int, now_ns: int) -> None:
         if lk.sender.room <= 0:

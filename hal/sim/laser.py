@@ -27,6 +27,16 @@ The channel, physically (:class:`OpticalChannel`, the default):
 
 ``OpticalChannel(ideal=True)`` keeps the first model: immediate, lossless, unlimited-rate
 delivery (for protocol tests that want no physics).
+
+``OpticalChannel(synchronised=names)``: the channel of one shard of a constellation whose
+nodes run in several processes (or one), exchanging frames at synchronisation points. Every
+frame, to a local node or not, leaves through :meth:`OpticalChannel.take_outbound`; the
+driver hands each to the channel of its destination with :meth:`OpticalChannel.accept_inbound`
+at the next synchronisation point, the end ``t_end`` of the interval it was sent in, and it
+arrives at ``max(arrival, t_end)``: never before it was sent plus light time, never inside the
+interval it was sent in. Frames
+that find no listening terminal are reported back to the sender's terminal the same way. So
+a node's frames and counters do not depend on which shard runs which node.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ import collections
 import heapq
 import math
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -100,6 +110,13 @@ def frame_error_rate(ber: float, frame_bits: int) -> float:
     return -math.expm1(frame_bits * math.log1p(-ber)) if ber < 1.0 else 1.0
 
 
+#: A frame between shards: (arrival_ns, src_node, src_terminal, src_frame_number, dst_node,
+#: frame). The first four fields order frames uniquely, whatever the sharding.
+OutboundFrame = tuple[int, str, str, int, str, bytes]
+#: A frame that found no listening terminal, reported to its sender: (src_node, src_terminal).
+DropNotice = tuple[str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class FrameInFlight:
     """A frame on its way: sender and receiver node, arrival time (ns, simulated), size."""
@@ -121,12 +138,51 @@ class OpticalChannel:
     forgotten backend does not keep receiving frames.
     """
 
-    def __init__(self, *, ideal: bool = False) -> None:
+    def __init__(self, *, ideal: bool = False, synchronised: Iterable[str] | None = None) -> None:
         self._nodes: dict[str, weakref.WeakSet[SimLaserTerminal]] = {}
         self._ideal = bool(ideal)
         self._seq = 0
-        # (arrival_ns, seq, src, dst, frame, sender): a heap per destination node.
-        self._flight: dict[str, list[tuple[int, int, str, str, bytes, Any]]] = {}
+        # (arrival_ns, seq, src, dst, frame, sender): a heap per destination node. In a
+        # synchronised channel seq is (src terminal, its frame number) and sender the
+        # sender's terminal name: both independent of the sharding.
+        self._flight: dict[str, list[tuple[int, Any, str, str, bytes, Any]]] = {}
+        self._sync_nodes: frozenset[str] | None = None
+        self._outbound: list[OutboundFrame] = []
+        self._drops: list[DropNotice] = []
+        if synchronised is not None:
+            if ideal:
+                raise ConfigError("optical channel: a synchronised channel is physical")
+            self._sync_nodes = frozenset(str(n) for n in synchronised)
+
+    @property
+    def synchronised(self) -> bool:
+        """True: frames are exchanged at synchronisation points (see the module doc)."""
+        return self._sync_nodes is not None
+
+    def take_outbound(self) -> tuple[list[OutboundFrame], list[DropNotice]]:
+        """Frames sent and drops seen since the last call (a synchronised channel)."""
+        out, drops = self._outbound, self._drops
+        self._outbound, self._drops = [], []
+        return out, drops
+
+    def accept_inbound(
+        self, frames: Iterable[OutboundFrame], drops: Iterable[DropNotice], not_before_ns: int
+    ) -> None:
+        """At a synchronisation point: queue ``frames`` for their (local) destinations,
+        arriving no earlier than ``not_before_ns`` (the end of the interval they were sent
+        in); count each drop notice at its (local) sender terminal."""
+        if self._sync_nodes is None:
+            raise DeviceCommandError("optical channel: not a synchronised channel")
+        floor = int(not_before_ns)
+        for arrival, src, term, number, dst, frame in frames:
+            heapq.heappush(
+                self._flight.setdefault(dst, []),
+                (max(int(arrival), floor), (src, term, number), src, dst, frame, term),
+            )
+        for src, term in drops:
+            for t in self._nodes.get(src, ()):
+                if t.name == term:
+                    t._dropped += 1
 
     @property
     def ideal(self) -> bool:
@@ -155,13 +211,22 @@ class OpticalChannel:
         return False
 
     def has_node(self, node: str) -> bool:
-        """True if a terminal of ``node`` is attached."""
+        """True if a terminal of ``node`` is attached (in a synchronised channel: if the
+        constellation has that node, whichever shard runs it)."""
+        if self._sync_nodes is not None:
+            return node in self._sync_nodes
         return bool(self._nodes.get(node))
 
     def transmit(
         self, src_node: str, dst_node: str, frame: bytes, arrival_ns: int, sender: Any
     ) -> None:
-        """Put ``frame`` on its way to ``dst_node``, arriving at ``arrival_ns``."""
+        """Put ``frame`` on its way to ``dst_node``, arriving at ``arrival_ns`` (in a
+        synchronised channel: to the outbound list, see the module doc)."""
+        if self._sync_nodes is not None:
+            self._outbound.append(
+                (int(arrival_ns), src_node, sender.name, sender._sent, dst_node, frame)
+            )
+            return
         self._seq += 1
         heapq.heappush(
             self._flight.setdefault(dst_node, []),
@@ -175,6 +240,9 @@ class OpticalChannel:
         while q and q[0][0] <= now_ns:
             _, _, src, dst, frame, sender_ref = heapq.heappop(q)
             if not self.deliver(src, dst, frame):
+                if self._sync_nodes is not None:
+                    self._drops.append((src, sender_ref))
+                    continue
                 sender = sender_ref()
                 if sender is not None:
                     sender._dropped += 1

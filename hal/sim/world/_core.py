@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 from hal._frames import gmst_rad
 from hal.sim.world import _layout as L
 from hal.sim.world._config import WorldConfig
-from hal.sim.world._kernel import neighbours_advance_kernel, world_advance_kernel
+from hal.sim.world._kernel import world_advance_kernel
+from hal.sim.world._orbit_set import LazyOrbitSet
 from native.constants import (
     EARTH_RADIUS_M,
     EARTH_ROTATION_RAD_S,
@@ -114,6 +115,13 @@ class WorldCore:
         self.mode_name = cfg.attitude.initial_mode
         self._init_orbit()
         self._init_environment()
+        self.catalogue = LazyOrbitSet(
+            self._cat_states0,
+            np.full(self._cat_states0.shape[0], self._cat_cdam),
+            round(self.cfg.neighbours.propagation_step_s * 1e9),
+            self.p,
+            self.dtab,
+        )
         self._init_thermal()
         self._init_power()
         self._init_propulsion()
@@ -134,15 +142,10 @@ class WorldCore:
         # Neighbours: propagated lazily (when asked) on their own fixed grid, so that the
         # answer does not depend on when or how often they are asked.
         self.neighbour_names = tuple(cfg.neighbours.satellites)
-        self.nb_grid = np.ascontiguousarray(states[1:])
-        self.nb_now = self.nb_grid.copy()
-        self.nb_cdam = np.full(
-            self.nb_grid.shape[0],
-            sc.drag_coefficient * sc.drag_area_m2 / wet if cfg.orbit.drag else 0.0,
-        )
-        self.nb_step_ns = round(cfg.neighbours.propagation_step_s * 1e9)
-        self.nb_grid_t_ns = 0
-        self.nb_now_t_ns = 0
+        #: row of each neighbour in :meth:`neighbour_states`
+        self.neighbour_rows = {n: k for k, n in enumerate(self.neighbour_names)}
+        self._cat_cdam = sc.drag_coefficient * sc.drag_area_m2 / wet if cfg.orbit.drag else 0.0
+        self._cat_states0 = np.ascontiguousarray(states[1:])
         # In a universe of several spacecraft the neighbours are the other spacecraft plus
         # the universe's catalogue: the universe installs their source here.
         self.peer_states: Callable[[], NDArray[np.float64]] | None = None
@@ -344,23 +347,14 @@ class WorldCore:
     def catalogue_states(self, t_ns: int) -> NDArray[np.float64]:
         """Catalogue neighbour states (M, 6) at ``t_ns`` (>= the last time asked): see
         :meth:`neighbour_states`."""
-        if self.nb_now_t_ns == t_ns:
-            return self.nb_now
-        k, rem = divmod(t_ns - self.nb_grid_t_ns, self.nb_step_ns)
-        if k > 0:
-            neighbours_advance_kernel(
-                self.nb_grid, self.nb_cdam, self.nb_grid_t_ns * 1e-9, k,
-                self.nb_step_ns * 1e-9, self.p, self.dtab,
-            )  # fmt: skip
-            self.nb_grid_t_ns += k * self.nb_step_ns
-        self.nb_now[:] = self.nb_grid
-        if rem:
-            neighbours_advance_kernel(
-                self.nb_now, self.nb_cdam, self.nb_grid_t_ns * 1e-9, 1, rem * 1e-9, self.p,
-                self.dtab,
-            )  # fmt: skip
-        self.nb_now_t_ns = t_ns
-        return self.nb_now
+        return self.catalogue.states(t_ns)
+
+    def ordered_neighbour_states(self) -> NDArray[np.float64]:
+        """Neighbour states (M, 6) in :attr:`neighbour_names` order."""
+        st = self.neighbour_states()
+        if self.peer_states is None:
+            return st
+        return st[[self.neighbour_rows[n] for n in self.neighbour_names]]
 
     # ------------------------------------------------------------------ universe support
     def rebind(
@@ -390,6 +384,7 @@ class WorldCore:
         self.cap = b[L.B_NODES + n : L.B_NODES + 2 * n]
         self.q_base = b[L.B_NODES + 2 * n : L.B_NODES + 3 * n]
         self._tail = (self.blob, self.cond, self.surf, self.work, self.ocv, self.dtab)
+        self.catalogue.bind_params(self.p)
 
     def set_own_state(self, state: NDArray[np.float64]) -> None:
         """Set the own ECI state (6,) (m, m/s), then put the attitude on its mode's target for
@@ -438,7 +433,7 @@ class WorldCore:
         """SHA-256 over every state array (equal digests = bit-identical worlds)."""
         h = hashlib.sha256()
         self.out()
-        for a in (self.blob, self.neighbour_states()):
+        for a in (self.blob, self.ordered_neighbour_states()):
             h.update(np.ascontiguousarray(a).tobytes())
         h.update(self.t_ns.to_bytes(16, "little", signed=True))
         return h.hexdigest()

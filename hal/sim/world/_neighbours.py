@@ -50,8 +50,8 @@ class NeighboursView:
 
     def _row(self, name: str) -> int:
         try:
-            return self._c.neighbour_names.index(name)
-        except ValueError:
+            return self._c.neighbour_rows[name]
+        except KeyError:
             raise DeviceCommandError(
                 f"unknown neighbour {name!r} (one of {', '.join(self._c.neighbour_names)})"
             ) from None

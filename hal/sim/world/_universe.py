@@ -43,6 +43,7 @@ from hal.sim.world._config import WorldConfig
 from hal.sim.world._core import WorldCore
 from hal.sim.world._kernel import universe_advance_kernel
 from hal.sim.world._links import LinkGeometry, link_geometry
+from hal.sim.world._orbit_set import LazyOrbitSet
 from hal.sim.world._world import World
 from native.constants import EARTH_RADIUS_M
 from native.errors import ConfigError, DeviceCommandError
@@ -198,10 +199,13 @@ class Universe:
         "_cat_names",
         "_cfg",
         "_cores",
+        "_ephemeris",
+        "_ephemeris_names",
         "_groups",
         "_index",
         "_names",
         "_participants",
+        "_peer_cache",
         "_seed",
         "_stepping",
         "_t_ns",
@@ -217,9 +221,15 @@ class Universe:
         config: WorldConfig | None = None,
         seed: int = 0,
         spacecraft: Mapping[str, SpacecraftSpec] | None = None,
+        *,
+        peer_ephemeris: Mapping[str, ArrayLike] | None = None,
     ) -> None:
         cfg, seed = _check_base(config, seed)
         self._setup(cfg, seed)
+        if peer_ephemeris is not None:
+            if spacecraft is None:
+                raise ConfigError("universe peer_ephemeris: needs named spacecraft")
+            self._init_ephemeris(cfg, seed, peer_ephemeris, spacecraft)
         if spacecraft is None:
             self._finish([(_SOLO_NAME, object.__new__(World), WorldCore(cfg, seed))], solo=True)
             return
@@ -308,6 +318,38 @@ class Universe:
         self._stepping = False
         self._version = 0
         self._cache: tuple[int, int, NDArray[np.float64]] | None = None
+        self._peer_cache: tuple[int, NDArray[np.float64]] | None = None
+        self._ephemeris: LazyOrbitSet | None = None
+        self._ephemeris_names: tuple[str, ...] = ()
+
+    def _init_ephemeris(
+        self,
+        cfg: WorldConfig,
+        seed: int,
+        states: Mapping[str, ArrayLike],
+        members: Mapping[str, SpacecraftSpec],
+    ) -> None:
+        """The peer ephemeris: every spacecraft of a (sharded) constellation, as geometry
+        propagated from its last synchronised state (see :meth:`sync_peers`)."""
+        if not isinstance(states, Mapping) or not states:
+            raise ConfigError("universe peer_ephemeris: must map spacecraft names to states")
+        missing = sorted(set(members) - set(states))
+        if missing:
+            raise ConfigError(f"universe peer_ephemeris: no state for member {missing[0]!r}")
+        rows = np.stack([_vec6(v, f"peer_ephemeris {n!r}", ConfigError) for n, v in states.items()])
+        for n, row in zip(states, rows, strict=True):
+            _check_state(row, f"peer_ephemeris {n!r}", ConfigError)
+        # Force model of the universe's default plant: the same for every shard.
+        template = WorldCore(dataclasses.replace(cfg, neighbours=dataclasses.replace(
+            cfg.neighbours, satellites={})), seed)  # fmt: skip
+        sc = cfg.spacecraft
+        wet = sc.dry_mass_kg + cfg.propulsion.propellant_kg
+        cdam = sc.drag_coefficient * sc.drag_area_m2 / wet if cfg.orbit.drag else 0.0
+        self._ephemeris = LazyOrbitSet(
+            rows, np.full(rows.shape[0], cdam),
+            round(cfg.neighbours.propagation_step_s * 1e9), template.p.copy(), template.dtab,
+        )  # fmt: skip
+        self._ephemeris_names = tuple(states)
 
     @classmethod
     def _solo(cls, world: World, core: WorldCore) -> Universe:
@@ -332,11 +374,17 @@ class Universe:
             key = (core.blob.shape, core.cond.shape, core.surf.shape, core.ocv.shape)
             by_shape.setdefault(key, []).append(core)
         self._groups = tuple(_Group(cores) for cores in by_shape.values())
-        for k, core in enumerate(self._cores):
-            idx = np.array([j for j in range(len(self._names)) if j != k], dtype=np.intp)
-            core.neighbour_names = tuple(self._names[j] for j in idx) + self._cat_names
-            rows = np.concatenate([idx, len(self._names) + np.arange(len(self._cat_names))])
-            core.peer_states = _PeerSource(self, rows)
+        # A member's neighbours are rows of one shared array (no copy per question): the other
+        # spacecraft, live or through the peer ephemeris, then the catalogue.
+        peers = self._names if self._ephemeris is None else self._ephemeris_names
+        n_peers = len(peers)
+        source = _PeerSource(self)
+        for name, core in zip(self._names, self._cores, strict=True):
+            rows = {p: j for j, p in enumerate(peers) if p != name}
+            rows.update({c: n_peers + j for j, c in enumerate(self._cat_names)})
+            core.neighbour_names = tuple(rows)
+            core.neighbour_rows = rows
+            core.peer_states = source
 
     # ------------------------------------------------------------------ facts
     @property
@@ -393,6 +441,37 @@ class Universe:
         allst.flags.writeable = False
         self._cache = (self._t_ns, self._version, allst)
         return allst
+
+    def _peer_view(self) -> NDArray[np.float64]:
+        """What the members see of their neighbours now: the spacecraft (live, or through the
+        peer ephemeris) then the catalogue."""
+        if self._ephemeris is None:
+            return self._all_states()
+        c = self._peer_cache
+        if c is not None and c[0] == self._t_ns:
+            return c[1]
+        parts = [self._ephemeris.states(self._t_ns)]
+        if self._cat_core is not None:
+            parts.append(self._cat_core.catalogue_states(self._t_ns))
+        view = np.ascontiguousarray(np.concatenate(parts))
+        view.flags.writeable = False
+        self._peer_cache = (self._t_ns, view)
+        return view
+
+    @property
+    def peer_names(self) -> tuple[str, ...]:
+        """Names of the peer ephemeris (every spacecraft of the sharded constellation), or the
+        members' names without one."""
+        return self._ephemeris_names if self._ephemeris is not None else self._names
+
+    def sync_peers(self, states: ArrayLike) -> None:
+        """Re-anchor the peer ephemeris at the universe's time: ``states`` (P, 6) ECI (m,
+        m/s) in :attr:`peer_names` order, as synchronised between shards. Without a peer
+        ephemeris, or on bad input: DeviceCommandError, nothing changed."""
+        if self._ephemeris is None:
+            raise DeviceCommandError("universe has no peer ephemeris to synchronise")
+        self._ephemeris.reset(self._t_ns, np.asarray(states, dtype=np.float64))
+        self._peer_cache = None
 
     def states_eci(self) -> NDArray[np.float64]:
         """ECI states (N, 6) of every spacecraft now (m, m/s; a copy), in universe order."""
@@ -525,17 +604,17 @@ class Universe:
 
 
 class _PeerSource:
-    """A member's neighbours: the universe's state rows of the others and the catalogue."""
+    """The members' neighbour states: the universe's spacecraft (live, or the peer
+    ephemeris) then the catalogue, one array for every member."""
 
-    __slots__ = ("_rows", "_u")
+    __slots__ = ("_u",)
 
-    def __init__(self, universe: Universe, rows: NDArray[np.intp]) -> None:
+    def __init__(self, universe: Universe) -> None:
         self._u = weakref.proxy(universe)
-        self._rows = rows
 
     def __call__(self) -> NDArray[np.float64]:
-        out: NDArray[np.float64] = self._u._all_states()[self._rows]
-        return out
+        view: NDArray[np.float64] = self._u._peer_view()
+        return view
 
 
 def _check_base(config: WorldConfig | None, seed: int) -> tuple[WorldConfig, int]:
