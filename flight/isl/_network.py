@@ -54,7 +54,7 @@ from flight.isl._bundles import (
     segment_bundle,
 )
 from flight.isl._frames import FRAME_OVERHEAD_BYTES, decode_frame, node_address
-from flight.isl._routing import Contact, Route, earliest_arrival
+from flight.isl._routing import Contact, Route, earliest_arrivals
 from flight.isl._transport import FrameTransport
 from native import crc32c
 from native.errors import WireError
@@ -111,6 +111,12 @@ class _Partial:
     touched_ns: int
 
 
+def _size_class(size_bytes: int) -> int:
+    """The size a bundle is routed as: the next power of two octets. Conservative (a contact
+    that carries it carries the bundle), so bundles of similar size share one search."""
+    return 1 << max(size_bytes - 1, 0).bit_length()
+
+
 class IslNetwork:
     """Store-and-forward bundle node over selective-repeat ARQ links (see the module doc).
 
@@ -156,7 +162,8 @@ class IslNetwork:
         self._credit: dict[int, float] = {}
         self._plan: list[Contact] = []
         self._plan_index: dict[str, list[Contact]] = {}
-        self._routes: dict[tuple[str, int, int, tuple[str, ...]], Route | None] = {}
+        self._routes: dict[tuple[int, int, tuple[str, ...]], dict[str, Route]] = {}
+        self._next_start: dict[str, int] = {}
         self._in_flight: dict[BundleId, _InFlight] = {}
         self._partials: dict[tuple[str, int, int], _Partial] = {}
         self._delivered: dict[BundleId, int] = {}
@@ -214,6 +221,12 @@ class IslNetwork:
             idx.setdefault(c.a, []).append(c)
             idx.setdefault(c.b, []).append(c)
         self._plan_index = idx
+        nxt: dict[str, int] = {}
+        for c in self._plan:  # the planned (not live) contacts of this node still ahead
+            if self.name in (c.a, c.b):
+                peer = c.other(self.name)
+                nxt[peer] = min(nxt.get(peer, c.start_ns), c.start_ns)
+        self._next_start = nxt
 
     def _live_contacts(self) -> list[Contact]:
         out = []
@@ -280,7 +293,7 @@ class IslNetwork:
 
     def route(self, destination: str, size_bytes: int) -> Route | None:
         """Earliest-arrival route from here now for a bundle of ``size_bytes`` (or None)."""
-        return self._cached_route(destination, size_bytes, self.now_ns, ())
+        return self._cached_route(destination, _size_class(size_bytes), self.now_ns, ())
 
     @property
     def in_flight(self) -> int:
@@ -535,22 +548,22 @@ class IslNetwork:
         banned = tuple(sorted(p for p, until in self._refused.items() if until > now_ns))
         # Routed as the next power of two octets: a conservative size (a window that fits it
         # fits the bundle), so bundles of similar size share one route per step.
-        return self._cached_route(b.destination, 1 << max(size - 1, 0).bit_length(), now_ns,
-                                  banned)
+        return self._cached_route(b.destination, _size_class(size), now_ns, banned)
 
     def _cached_route(
         self, destination: str, size: int, now_ns: int, banned: tuple[str, ...]
     ) -> Route | None:
-        """:func:`earliest_arrival` over the current index, memoised until the next rebuild."""
-        key = (destination, size, now_ns, banned)
-        try:
-            return self._routes[key]
-        except KeyError:
-            pass
-        r = earliest_arrival(self._plan_index, self.name, destination, now_ns, size,
-                             exclude=banned, max_hops=self.max_hops)
-        self._routes[key] = r
-        return r
+        """The route to ``destination``: one search to every destination per size, time and
+        refusals (:func:`earliest_arrivals`), memoised until the next index rebuild."""
+        if destination == self.name:
+            return Route(destination, now_ns, 0)
+        key = (size, now_ns, banned)
+        routes = self._routes.get(key)
+        if routes is None:
+            routes = earliest_arrivals(self._plan_index, self.name, now_ns, size,
+                                       exclude=banned, max_hops=self.max_hops)
+            self._routes[key] = routes
+        return routes.get(destination)
 
     def _feed(self, lk: ArqLink, peer: str, mtu: int, now_ns: int) -> None:
         if lk.sender.room <= 0:
@@ -583,11 +596,8 @@ class IslNetwork:
     def next_contact_s(self, peer: str) -> float:
         """Seconds until the next planned contact with ``peer`` starts (0 if in one now,
         inf if none planned)."""
-        best = math.inf
-        for c in self._plan:
-            if self.name in (c.a, c.b) and c.other(self.name) == peer and c.end_ns > self.now_ns:
-                best = min(best, max(0.0, (c.start_ns - self.now_ns) / 1e9))
-        return best
+        start = self._next_start.get(peer)
+        return math.inf if start is None else max(0.0, (start - self.now_ns) / 1e9)
 
     def in_contact(self) -> set[str]:
         """Neighbours with a planned contact open now."""

@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Contact", "Route", "earliest_arrival"]
+__all__ = ["Contact", "Route", "earliest_arrival", "earliest_arrivals"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,35 +69,67 @@ def earliest_arrival(
     through (e.g. a neighbour that refused custody). ``max_hops`` bounds the route length."""
     if source == destination:
         return Route(destination, t0_ns, 0)
+    return _dijkstra(contacts, source, destination, t0_ns, size_bytes, exclude, max_hops).get(
+        destination
+    )
+
+
+def earliest_arrivals(
+    contacts: Iterable[Contact] | Mapping[str, list[Contact]],
+    source: str,
+    t0_ns: int,
+    size_bytes: int,
+    *,
+    exclude: Iterable[str] = (),
+    max_hops: int = 16,
+) -> dict[str, Route]:
+    """The earliest-arrival :class:`Route` from ``source`` to every node it reaches (one
+    search for all destinations; each route is the one :func:`earliest_arrival` gives)."""
+    return _dijkstra(contacts, source, None, t0_ns, size_bytes, exclude, max_hops)
+
+
+def _dijkstra(
+    contacts: Iterable[Contact] | Mapping[str, list[Contact]],
+    source: str,
+    destination: str | None,
+    t0_ns: int,
+    size_bytes: int,
+    exclude: Iterable[str],
+    max_hops: int,
+) -> dict[str, Route]:
+    """Settled routes from ``source`` (stopping once ``destination`` is settled, if given).
+    Labels settle in the same order either way, so a destination's route does not depend
+    on whether the search stopped there."""
     idx = contacts if isinstance(contacts, Mapping) else _index(contacts)
     banned = set(exclude)
     bits = 8.0 * size_bytes
     best: dict[str, int] = {source: t0_ns}
     first: dict[str, str] = {}
-    hops: dict[str, int] = {source: 0}
     heap: list[tuple[int, int, str]] = [(t0_ns, 0, source)]
-    settled: set[str] = set()
+    settled: dict[str, Route] = {}
     while heap:
         t, h, u = heapq.heappop(heap)
         if u in settled:
             continue
-        settled.add(u)
+        settled[u] = Route(first.get(u, u), t, h)
         if u == destination:
-            return Route(first[u], t, h)
+            break
         if h >= max_hops:
             continue
         for c in idx.get(u, ()):
-            v = c.other(u)
+            v = c.b if u == c.a else c.a
             if v in settled or v in banned:
                 continue
-            start = max(t, c.start_ns)
-            tx_ns = math.ceil(bits / c.rate_bps * 1e9) if c.rate_bps > 0 else None
-            if tx_ns is None or start + tx_ns > c.end_ns:
+            start = t if t > c.start_ns else c.start_ns
+            if c.rate_bps <= 0:
+                continue
+            tx_ns = math.ceil(bits / c.rate_bps * 1e9)
+            if start + tx_ns > c.end_ns:
                 continue
             arrive = start + tx_ns + c.owlt_ns
             if arrive < best.get(v, math.inf):
                 best[v] = arrive
                 first[v] = v if u == source else first[u]
-                hops[v] = h + 1
                 heapq.heappush(heap, (arrive, h + 1, v))
-    return None
+    settled.pop(source, None)
+    return settled

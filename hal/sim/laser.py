@@ -42,6 +42,7 @@ a node's frames and counters do not depend on which shard runs which node.
 from __future__ import annotations
 
 import collections
+import functools
 import heapq
 import math
 import weakref
@@ -83,6 +84,7 @@ def photons_per_bit(power_w: float, rate_bps: float, wavelength_m: float) -> flo
     return power_w * wavelength_m / (PLANCK_J_S * SPEED_OF_LIGHT_M_S * rate_bps)
 
 
+@functools.lru_cache(maxsize=64)
 def q_for_ber(ber: float) -> float:
     """The Q factor with ``erfc(Q / sqrt 2) / 2 = ber`` (0 < ber < 0.5), by bisection."""
     if not 0.0 < ber < 0.5:
@@ -344,6 +346,9 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
         self._sent = self._received = self._dropped = self._acq_failures = 0
         self._node = ctx.node_name
         self._channel = ctx.optical_channel
+        self._geometry_cache: tuple[tuple[int, int, str], LinkGeometry] | None = None
+        self._range_cache: tuple[tuple[int, int, str] | None, float] = (None, math.nan)
+        self._rate_cache: tuple[float | None, float] = (None, 0.0)
         self._channel.attach(self._node, self)
 
     # ------------------------------------------------------------------------ link budget
@@ -368,25 +373,42 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
                 best = rate
         return best
 
+    def _geometry_key(self) -> tuple[int, int, str]:
+        w = self.world
+        return (w.t_ns, w.universe.state_version, self._peer)
+
     def _range(self) -> float:
-        return float(self.world.neighbours.range_m(self._peer)) if self._peer else math.nan
+        if not self._peer:
+            return math.nan
+        key = self._geometry_key()
+        if self._range_cache[0] != key:
+            self._range_cache = (key, float(self.world.neighbours.range_m(self._peer)))
+        return self._range_cache[1]
 
     def _nominal_rate(self) -> float:
         """Link rate at the current range with the fine-tracking pointing error."""
         if self._state is not PatState.COMM:
             return 0.0
-        return self._rate_for(self._power_dbm(self._range(), self._fine_err))
+        rng = self._range()
+        if self._rate_cache[0] != rng:
+            self._rate_cache = (rng, self._rate_for(self._power_dbm(rng, self._fine_err)))
+        return self._rate_cache[1]
 
     def geometry(self) -> LinkGeometry | None:
-        """The line to the current peer now (None without a peer)."""
+        """The line to the current peer now (None without a peer). Derived geometry is
+        cached per plant time and state version: the physics only moves at plant steps."""
         if not self._peer:
             return None
+        key = self._geometry_key()
+        cached = self._geometry_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
         w = self.world
         r, v = w.neighbours.state(self._peer)
         own = np.concatenate([w.orbit.r_eci_m, w.orbit.v_eci_m_s])
-        return link_geometry(
-            own, np.concatenate([r, v]), w.config.neighbours.grazing_height_km * 1e3
-        )
+        g = link_geometry(own, np.concatenate([r, v]), w.config.neighbours.grazing_height_km * 1e3)
+        self._geometry_cache = (key, g)
+        return g
 
     def body_los_rate_rad_s(self) -> float:
         """Angular rate (rad/s) of the line to the peer relative to the body (NaN: no peer)."""

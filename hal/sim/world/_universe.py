@@ -442,6 +442,12 @@ class Universe:
         self._cache = (self._t_ns, self._version, allst)
         return allst
 
+    @property
+    def state_version(self) -> int:
+        """Changes whenever a state is set from outside the physics (:meth:`set_state_eci`,
+        :meth:`sync_peers`): with the time, a key for caches of derived geometry."""
+        return self._version
+
     def _peer_view(self) -> NDArray[np.float64]:
         """What the members see of their neighbours now: the spacecraft (live, or through the
         peer ephemeris) then the catalogue."""
@@ -472,6 +478,7 @@ class Universe:
             raise DeviceCommandError("universe has no peer ephemeris to synchronise")
         self._ephemeris.reset(self._t_ns, np.asarray(states, dtype=np.float64))
         self._peer_cache = None
+        self._version += 1
 
     def states_eci(self) -> NDArray[np.float64]:
         """ECI states (N, 6) of every spacecraft now (m, m/s; a copy), in universe order."""
