@@ -1,7 +1,7 @@
 """Hardware-in-the-loop over loopback: device-call round trip, and one orbit of the default
 node in lock-step over the wire against the in-process run (issue 14).
 
-    python bench/bench_hil.py [--calls 20000] [--orbits 1.0] [--json FILE]
+    python bench/bench_hil.py [--calls 20000] [--orbits 1.0] [--repeat 3] [--json FILE]
 
 A rig (``satnode rig``, the default configuration, lock-step) runs in its own process; this
 process is the flight side. Reported, each with its peer measured in the same run:
@@ -11,8 +11,10 @@ process is the flight side. Reported, each with its peer measured in the same ru
   and a raw 64-byte socket ping-pong with a Python echo process (the floor of any protocol);
 - wall time of ``--orbits`` orbits of the full default node on ``sim`` in-process and on
   ``hil`` against the rig, their real-time factors and the ratio (targets: median call
-  <= 50 us, hil >= 100x real time and within 3x of sim). The two runs' ``tm.bin`` are compared
-  too (lock-step equivalence).
+  <= 50 us, hil >= 100x real time and within 3x of sim), for ``--repeat`` interleaved
+  sim/hil pairs (each ratio is measured in the same conditions; the median pair is reported
+  and every pair's ratio printed), with the round trips the hil run made per tick. The two
+  runs' ``tm.bin`` are compared too (lock-step equivalence).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from flight.node import Node, NodeOptions
 from hal.registry import open_backend
 
 ORBIT_S = 5739.0
+#: Calls per block when the call cases are interleaved.
+_BLOCK = 200
 
 
 def start_rig(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -112,17 +116,23 @@ def bench_calls(address: str, n: int) -> dict[str, Any]:
         sim_imu = sim.create("imu", "imu", imu_table)
         for _ in range(500):  # warm-up
             imu.read()
-        for label, fn in (
+        cases = (
             ("hil_read", imu.read),
             ("hil_empty_batch", lambda: hil._request_calls([])),
             ("sim_read", sim_imu.read),
-        ):
-            samples = []
-            for _ in range(n):
-                t0 = time.perf_counter_ns()
-                fn()
-                samples.append(time.perf_counter_ns() - t0)
-            out[label] = percentiles(samples)
+        )
+        samples: dict[str, list[int]] = {label: [] for label, _ in cases}
+        # interleaved in blocks, so that a burst of load on the shared machine hits every
+        # case alike
+        for _ in range(max(1, n // _BLOCK)):
+            for label, fn in cases:
+                got = samples[label]
+                for _ in range(_BLOCK):
+                    t0 = time.perf_counter_ns()
+                    fn()
+                    got.append(time.perf_counter_ns() - t0)
+        for label, got in samples.items():
+            out[label] = percentiles(got)
     finally:
         hil.close()
         sim.close()
@@ -130,34 +140,52 @@ def bench_calls(address: str, n: int) -> dict[str, Any]:
     return out
 
 
-def run_node(config: dict[str, Any], out_dir: Path, duration_s: float) -> tuple[float, bytes, Any]:
+def run_node(
+    config: dict[str, Any], out_dir: Path, duration_s: float
+) -> tuple[float, bytes, dict[str, Any]]:
     node = Node(config, NodeOptions(out_dir=out_dir, seed=1))
     try:
         summary = node.run(duration_s)
         wall = node.wall_seconds
-        backend_summary = summary.get("hal") or (
-            node.backend.summary() if hasattr(node.backend, "summary") else None
-        )
     finally:
         node.close()
-    return wall, (out_dir / "tm.bin").read_bytes(), backend_summary
+    return wall, (out_dir / "tm.bin").read_bytes(), summary
 
 
-def bench_orbit(address: str, orbits: float, workdir: Path) -> dict[str, Any]:
+def bench_orbit(address: str, orbits: float, repeat: int, workdir: Path) -> dict[str, Any]:
+    """``repeat`` pairs of runs, sim then hil, interleaved so that each pair's ratio is
+    measured in the same conditions (the machine is shared); the median pair is reported."""
     duration = orbits * ORBIT_S
-    sim_wall, sim_tm, _ = run_node(load_config(None), workdir / "sim", duration)
-    config = load_config(None)
-    config["hal"] = {**config["hal"], "backend": "hil", "rig": address}
-    hil_wall, hil_tm, _ = run_node(config, workdir / "hil", duration)
+    pairs = []
+    for i in range(repeat):
+        sim_wall, sim_tm, _ = run_node(load_config(None), workdir / f"sim{i}", duration)
+        config = load_config(None)
+        config["hal"] = {**config["hal"], "backend": "hil", "rig": address}
+        hil_wall, hil_tm, summary = run_node(config, workdir / f"hil{i}", duration)
+        link = summary["hal"]["link"]
+        ticks = int(summary["executive"]["ticks"])
+        pairs.append(
+            {
+                "sim_wall_s": sim_wall,
+                "hil_wall_s": hil_wall,
+                "ratio_hil_to_sim": hil_wall / sim_wall,
+                "tm_bin_identical": sim_tm == hil_tm,
+                "tm_bin_bytes": len(sim_tm),
+                "ticks": ticks,
+                "round_trips": int(link["requests"]),
+                "round_trips_per_tick": int(link["requests"]) / ticks,
+                "calls_per_tick": int(link["calls"]) / ticks,
+            }
+        )
+    ratios = [p["ratio_hil_to_sim"] for p in pairs]
+    mid = pairs[ratios.index(statistics.median_low(ratios))]
     return {
         "onboard_s": duration,
-        "sim_wall_s": sim_wall,
-        "hil_wall_s": hil_wall,
-        "sim_realtime_factor": duration / sim_wall,
-        "hil_realtime_factor": duration / hil_wall,
-        "ratio_hil_to_sim": hil_wall / sim_wall,
-        "tm_bin_identical": sim_tm == hil_tm,
-        "tm_bin_bytes": len(sim_tm),
+        **mid,
+        "sim_realtime_factor": duration / mid["sim_wall_s"],
+        "hil_realtime_factor": duration / mid["hil_wall_s"],
+        "ratios": ratios,
+        "pairs": pairs,
     }
 
 
@@ -165,6 +193,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--orbits", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=3, help="sim/hil run pairs (median)")
     parser.add_argument("--json", help="write the figures to this JSON file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-hil-") as tmp:
@@ -173,7 +202,7 @@ def main() -> int:
         try:
             calls = bench_calls(address, args.calls)
             calls["raw_socket"] = bench_raw_socket(args.calls)
-            orbit = bench_orbit(address, args.orbits, work)
+            orbit = bench_orbit(address, args.orbits, args.repeat, work)
         finally:
             proc.terminate()
             proc.wait()
@@ -184,10 +213,16 @@ def main() -> int:
         f"hil/sim read ratio: {calls['ratio_hil_to_sim_read']:.1f}x (target: hil median <= 50 us)"
     )
     print(
-        f"{orbit['onboard_s']:.0f} s onboard: sim {orbit['sim_wall_s']:.2f} s "
-        f"({orbit['sim_realtime_factor']:.0f}x real time), hil {orbit['hil_wall_s']:.2f} s "
-        f"({orbit['hil_realtime_factor']:.0f}x real time); hil/sim {orbit['ratio_hil_to_sim']:.2f}x "
-        f"(targets: >= 100x, <= 3x); tm.bin identical: {orbit['tm_bin_identical']}"
+        f"{orbit['onboard_s']:.0f} s onboard (median of {len(orbit['ratios'])} interleaved "
+        f"pairs): sim {orbit['sim_wall_s']:.2f} s ({orbit['sim_realtime_factor']:.0f}x real "
+        f"time), hil {orbit['hil_wall_s']:.2f} s ({orbit['hil_realtime_factor']:.0f}x real "
+        f"time); hil/sim {orbit['ratio_hil_to_sim']:.2f}x (targets: >= 100x, <= 3x); "
+        f"tm.bin identical: {all(p['tm_bin_identical'] for p in orbit['pairs'])}"
+    )
+    print("hil/sim ratio of each pair: " + ", ".join(f"{r:.2f}x" for r in orbit["ratios"]))
+    print(
+        f"round trips per tick: {orbit['round_trips_per_tick']:.2f} "
+        f"({orbit['calls_per_tick']:.2f} calls per tick, {orbit['ticks']} ticks)"
     )
     if args.json:
         Path(args.json).write_text(json.dumps({"calls": calls, "orbit": orbit}, indent=2))

@@ -57,6 +57,12 @@ __all__ = ["ActiveFault", "Rig", "RigStats"]
 #: Message type by its text (checked messages only carry known types).
 _MESSAGE_TYPES = {m.value: m for m in MessageType}
 
+#: The ``type`` of a REPLY (a plain string: read on every reply).
+_REPLY = MessageType.REPLY.value
+
+#: Longest ``@rig stall`` a test may ask for (s): below any sensible call timeout.
+_MAX_STALL_S = 5.0
+
 #: Name the rig announces in WELCOME.
 RIG_NAME = "satnode-rig"
 
@@ -157,6 +163,18 @@ class Rig:
         self._sources = sources
         #: methods each device serves (looked up on every call: built once)
         self._methods = {n: FAMILY_METHODS[Family(d.family)] for n, d in devices.items()}
+        #: the dispatch table of device calls: target -> method -> (callable, the reading's
+        #: source or None for a method that is not a read); one lookup per call
+        self._dispatch: dict[str, dict[str, tuple[Any, str | None]]] = {
+            n: {
+                m: (
+                    _outputs_submitter(dev) if m == "submit_outputs" else getattr(dev, m),
+                    sources[n] if m in READ_METHODS else None,
+                )
+                for m in self._methods[n]
+            }
+            for n, dev in devices.items()
+        }
         self._shadows: dict[str, np.ndarray] = {}
         self._flips_seen = 0
         self._faults: list[ActiveFault] = []
@@ -418,26 +436,35 @@ class Rig:
     def _serve_calls(
         self, stream: Stream, msg: dict[str, Any], role: Role, advance_to: int | None
     ) -> None:
+        call = self._call
         with self._lock:
-            results = [self._call(role, *call) for call in msg["calls"]]
+            calls = msg["calls"]
+            results = [call(role, *c) for c in calls] if calls else []
+            backend = self._backend
             if advance_to is not None:
-                dt = advance_to - self.t_ns
+                dt = advance_to - backend.t_ns
                 if dt > 0:
-                    self._backend.advance(dt)
+                    backend.advance(dt)
                     self.stats.advances += 1
-                self._expire_faults()
-            t_ns = self.t_ns
+                if self._faults:
+                    self._expire_faults()
+            t_ns = backend.t_ns
             reply: dict[str, Any] = {
-                "type": MessageType.REPLY.value,
+                "type": _REPLY,
                 "re": msg["seq"],
                 "ts": t_ns,
                 "t_ns": t_ns,
                 "results": results,
-                "status": self._status(),
+                "status": {
+                    "reboot_pending": bool(backend.reboot_pending),
+                    "overruns": self.stats.overruns,
+                    "faults": len(self._faults),
+                },
             }
-            flips = self._collect_flips()
-            if flips:
-                reply["flips"] = flips
+            if self._shadows:
+                flips = self._collect_flips()
+                if flips:
+                    reply["flips"] = flips
         # a link that went down is seen by the session loop on its next read
         with contextlib.suppress(OSError):
             stream.send(reply)
@@ -454,6 +481,28 @@ class Rig:
         self, role: Role, target: str, method: str, args: list[Any], kwargs: dict[str, Any]
     ) -> dict[str, Any]:
         self.stats.calls += 1
+        # the hot path: a flight session's call of a device method, one table lookup
+        table = self._dispatch.get(target)
+        slot = table.get(method) if table is not None and role is Role.FLIGHT else None
+        if slot is not None:
+            fn, src = slot
+            try:
+                value = fn(*args, **kwargs)
+            except (HalError, ConfigError) as exc:
+                return error_entry(exc)
+            except (TypeError, ValueError) as exc:  # wrong arguments for the method
+                return error_entry(DeviceCommandError(f"{target}.{method}: {exc}"))
+            try:
+                ok = encode_value(value)
+            except HalError as exc:
+                return error_entry(exc)
+            return {"ok": ok} if src is None else {"ok": ok, "src": src}
+        return self._call_slow(role, target, method, args, kwargs)
+
+    def _call_slow(
+        self, role: Role, target: str, method: str, args: list[Any], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Control and backend calls, and the errors of unknown targets and methods."""
         try:
             if target == CONTROL_TARGET:
                 return {"ok": encode_value(self._control(method, args, kwargs))}
@@ -519,6 +568,16 @@ class Rig:
         if method == "set_device_power":  # harness: a switch in front of the device
             name, on = args
             b.set_device_power(str(name), bool(on))
+            return None
+        if method == "stall":  # harness: a device that holds the rig up (pacing overruns)
+            (duration_s,) = args
+            if (
+                isinstance(duration_s, bool)
+                or not isinstance(duration_s, (int, float))
+                or not 0 <= duration_s <= _MAX_STALL_S
+            ):
+                raise DeviceCommandError(f"stall: duration must be in [0, {_MAX_STALL_S}] s")
+            time.sleep(float(duration_s))  # under the world lock, as a slow driver would be
             return None
         if method == "set_rail_on":  # harness: the world's rail switch
             rail, on = args
@@ -686,6 +745,15 @@ def _submit_outputs(dev: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
 
     work.__name__ = label
     return dev.submit(work, ops=kwargs.get("ops"))
+
+
+def _outputs_submitter(dev: Any) -> Any:
+    """``dev.submit_outputs(label, outputs, ops=...)`` as a callable of the dispatch table."""
+
+    def submit_outputs(*args: Any, **kwargs: Any) -> Any:
+        return _submit_outputs(dev, list(args), kwargs)
+
+    return submit_outputs
 
 
 def _make_driver(name: str, table: Mapping[str, Any]) -> Device:

@@ -51,6 +51,10 @@ from native.errors import ConfigError, DeviceCommandError, DeviceUnavailableErro
 
 __all__ = ["HilBackend", "LockstepHilBackend", "open_hil_backend"]
 
+#: Message types as plain strings (read on every request).
+_CALL = MessageType.CALL.value
+_ADVANCE = MessageType.ADVANCE.value
+
 
 class HilBackend:
     """The ``hil`` backend in paced mode (the rig's world runs in real time); see the module
@@ -189,42 +193,36 @@ class HilBackend:
         typed error (RigTimeoutError when the rig is silent)."""
         if self._closed:
             raise DeviceUnavailableError(f"hil backend to {self._link.address} is closed")
-        entries = self._request_calls(
-            [
-                [
-                    target,
-                    method,
-                    [encode_value(a) for a in args],
-                    {k: encode_value(v) for k, v in kwargs.items()},
-                ]
-            ]
-        )
-        return self._unpack(entries[0])
-
-    def _unpack(self, entry: Any) -> Any:
-        if not isinstance(entry, dict):
+        # most calls are reads without arguments: skip building empty containers
+        call = [
+            target,
+            method,
+            [encode_value(a) for a in args] if args else [],
+            {k: encode_value(v) for k, v in kwargs.items()} if kwargs else {},
+        ]
+        entry = self._request_calls([call])[0]
+        if type(entry) is not dict:
             raise RigProtocolError("hil: malformed result entry")
         if "err" in entry:
             raise_entry(entry)
         src = entry.get("src")
-        if isinstance(src, str):
-            self._sources_seen[src] = self._sources_seen.get(src, 0) + 1
+        if type(src) is str:
+            seen = self._sources_seen
+            seen[src] = seen.get(src, 0) + 1
         return entry.get("ok")
 
     def _request_calls(self, calls: list[Any], advance_to: int | None = None) -> list[Any]:
-        msg: dict[str, Any] = {"calls": calls}
         if advance_to is None:
-            msg["type"] = MessageType.CALL.value
+            msg: dict[str, Any] = {"type": _CALL, "calls": calls}
         else:
-            msg["type"] = MessageType.ADVANCE.value
-            msg["to_ns"] = advance_to
+            msg = {"type": _ADVANCE, "calls": calls, "to_ns": advance_to}
         reply = self._link.request(msg, len(calls))
-        results = reply["results"]
+        results: list[Any] = reply["results"]
         if len(results) != len(calls):
             self._link.drop("reply has the wrong number of results")
             raise RigProtocolError("hil: reply has the wrong number of results")
         self._absorb(reply)
-        return list(results)
+        return results
 
     def _absorb(self, reply: dict[str, Any]) -> None:
         self._t_ns = int(reply["t_ns"])

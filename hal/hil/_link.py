@@ -16,6 +16,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import monotonic, perf_counter_ns
 from typing import Any
 
 from hal.hil._wire import (
@@ -72,6 +73,8 @@ class LinkStats:
 
 
 _RTT_WINDOW = 4096
+#: The ``type`` of a REPLY (a plain string: compared on every request).
+_REPLY = MessageType.REPLY.value
 
 
 class RigLink:
@@ -214,13 +217,13 @@ class RigLink:
         RigTimeoutError when the link is down or the reply does not come in time;
         RigProtocolError when the rig rejects the message or answers with a broken one
         (counted in ``stats.rejected``). Either way the link is dropped."""
-        stream = self._ensure()
+        stream = self._stream if self._stream is not None else self._ensure()
         message["ts"] = now_ns()
-        t0 = time.perf_counter_ns()
+        t0 = perf_counter_ns()
         try:
             stream.send(message)
             seq = stream.seq
-            reply = stream.recv(time.monotonic() + self.timeout_s)
+            reply = stream.recv(monotonic() + self.timeout_s)
         except RigTimeoutError as exc:
             self.stats.timeouts += 1
             self.drop(str(exc))
@@ -233,24 +236,26 @@ class RigLink:
             self.stats.timeouts += 1
             self.drop(f"connection lost: {exc}")
             raise RigTimeoutError(f"rig {self.address}: connection lost ({exc})") from None
-        rtt = time.perf_counter_ns() - t0
-        self.stats.requests += 1
-        self.stats.calls += n_calls
-        if len(self.stats.rtt_ns) >= _RTT_WINDOW:
-            del self.stats.rtt_ns[: _RTT_WINDOW // 2]
-        self.stats.rtt_ns.append(rtt)
+        rtt = perf_counter_ns() - t0
+        stats = self.stats
+        stats.requests += 1
+        stats.calls += n_calls
+        window = stats.rtt_ns
+        if len(window) >= _RTT_WINDOW:
+            del window[: _RTT_WINDOW // 2]
+        window.append(rtt)
+        if reply["type"] == _REPLY and reply.get("re") == seq:
+            return reply
         if reply["type"] == MessageType.ERROR.value:
             self.stats.rejected += 1
             self.drop(f"rig rejected a message: {reply['reason']}")
             raise RigProtocolError(f"rig rejected the request ({reply['code']}): {reply['reason']}")
-        if reply["type"] != MessageType.REPLY.value or reply.get("re") != seq:
-            self.stats.rejected += 1
-            self.drop("unmatched reply")
-            raise RigProtocolError(
-                f"rig {self.address}: expected the REPLY to {seq}, got {reply['type']} "
-                f"re={reply.get('re')}"
-            )
-        return reply
+        self.stats.rejected += 1
+        self.drop("unmatched reply")
+        raise RigProtocolError(
+            f"rig {self.address}: expected the REPLY to {seq}, got {reply['type']} "
+            f"re={reply.get('re')}"
+        )
 
     def send_raw(self, frame: bytes) -> None:
         """Send raw bytes on the link (tests of the rig's rejection of malformed input)."""

@@ -16,6 +16,7 @@ import math
 import operator
 import socket
 import struct
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -99,6 +100,8 @@ __all__ = [
 PROTOCOL_VERSION: Final = 2
 #: Bytes of the length prefix (unsigned, big-endian) in front of every message.
 HEADER_LEN: Final = 4
+#: The length prefix itself (unsigned 32-bit, big-endian).
+_LENGTH: Final = struct.Struct(">I")
 #: Largest message body accepted unless the handshake agrees on another (bytes).
 DEFAULT_MAX_FRAME: Final = 8 << 20
 #: The smallest ``max_frame`` a peer may announce (bytes): room for the handshake.
@@ -533,7 +536,7 @@ def decode_value(data: bytes) -> Any:
 def encode_frame(message: Mapping[str, Any]) -> bytes:
     """The length prefix and CBOR body of ``message`` (values already encoded)."""
     body = cbor2.dumps(message)
-    return struct.pack(">I", len(body)) + body
+    return _LENGTH.pack(len(body)) + body
 
 
 def decode_frame(body: bytes) -> dict[str, Any]:
@@ -624,12 +627,30 @@ def raise_entry(entry: Mapping[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------ stream
+#: Initial size of a stream's receive buffer (bytes; grown for larger frames).
+_RECV_BUFFER = 1 << 16
+#: A receive deadline may be overshot by this much rather than re-arming the socket's
+#: timeout (a system call) on every request (s).
+_TIMEOUT_SLACK_S = 0.01
+#: Kernel-level socket timeouts (SO_RCVTIMEO/SO_SNDTIMEO take a struct timeval here):
+#: a blocking socket then needs one system call per receive instead of three (Python's
+#: own timeouts re-set the descriptor's blocking mode and poll before every recv).
+_KERNEL_TIMEOUTS = sys.platform.startswith("linux") or sys.platform == "darwin"
+_TIMEVAL: Final = struct.Struct("@ll")
+
+
 class Stream:
     """One side of a connection: sends and receives length-prefixed messages.
 
     ``seq`` numbers the messages this side sends (from 1); :meth:`recv` enforces
     ``max_frame`` (an oversized length is a RigProtocolError and the stream is unusable
     afterwards: its bytes cannot be trusted to be skipped) and the deadline (RigTimeoutError).
+
+    Receiving goes through one preallocated buffer (``recv_into``, no per-message
+    allocation but the body's copy). The socket's timeout is the one it had when the stream
+    was made (None: block); a deadline shorter than that re-arms it (within
+    ``_TIMEOUT_SLACK_S``), and one that the socket's timeout would cut short is honoured by
+    receiving again, so no receive waits past its deadline by more than the slack.
     """
 
     def __init__(self, sock: socket.socket, max_frame: int = DEFAULT_MAX_FRAME) -> None:
@@ -640,8 +661,35 @@ class Stream:
         self.received = 0
         self.bytes_sent = 0
         self.bytes_received = 0
-        self._buf = bytearray()
+        self._buf = bytearray(_RECV_BUFFER)
+        self._view = memoryview(self._buf)
+        self._start = 0  # first unread byte
+        self._end = 0  # one past the last received byte
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._kernel = False
+        self._armed: float | None = None  # the socket's receive timeout now (None: block)
+        self._arm(sock.gettimeout(), send_too=True)
+
+    def _arm(self, timeout_s: float | None, send_too: bool = False) -> None:
+        """Set the socket's receive (and with ``send_too`` send) timeout."""
+        if _KERNEL_TIMEOUTS:
+            secs = 0.0 if timeout_s is None else max(timeout_s, 1e-6)  # 0: no timeout
+            tv = _TIMEVAL.pack(int(secs), int((secs % 1.0) * 1e6))
+            try:
+                if not self._kernel:
+                    self.sock.settimeout(None)  # blocking descriptor: the kernel times out
+                    self._kernel = True
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+                if send_too:
+                    self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+                self._armed = timeout_s
+                return
+            except OSError:
+                if self._kernel:  # a closed socket: the next operation reports it
+                    self._armed = timeout_s
+                    return
+        self.sock.settimeout(timeout_s)
+        self._armed = timeout_s
 
     def next_seq(self) -> int:
         """The sequence number of the next message sent (increments)."""
@@ -649,52 +697,75 @@ class Stream:
         return self.seq
 
     def send(self, message: dict[str, Any]) -> None:
-        """Number (``seq``) and send ``message``. OSError if the link is down;
-        DeviceCommandError, with nothing sent, if it would exceed the agreed ``max_frame``
-        (the peer would have to reject it and close the link)."""
+        """Number (``seq``) and send ``message`` (length prefix and body in one system
+        call). OSError if the link is down; DeviceCommandError, with nothing sent, if it would
+        exceed the agreed ``max_frame`` (the peer would have to reject it and close the
+        link)."""
         message["seq"] = self.seq + 1
-        frame = encode_frame(message)
-        if len(frame) - HEADER_LEN > self.max_frame:
+        body = cbor2.dumps(message)
+        n = len(body)
+        if n > self.max_frame:
             raise DeviceCommandError(
-                f"message of {len(frame) - HEADER_LEN} bytes exceeds the link's limit of "
-                f"{self.max_frame} bytes"
+                f"message of {n} bytes exceeds the link's limit of {self.max_frame} bytes"
             )
         self.seq += 1
-        self.sock.sendall(frame)
+        self.sock.sendall(_LENGTH.pack(n) + body)
         self.sent += 1
-        self.bytes_sent += len(frame)
+        self.bytes_sent += n + HEADER_LEN
 
     def send_raw(self, frame: bytes) -> None:
         """Send bytes as they are (tests of malformed input)."""
         self.sock.sendall(frame)
 
     def _fill(self, n: int, deadline: float | None) -> None:
-        while len(self._buf) < n:
+        """Receive until ``n`` unread bytes are buffered."""
+        if self._start + n > len(self._buf):  # make room: move the unread bytes to the front
+            keep = self._end - self._start
+            if n > len(self._buf):
+                buf = bytearray(max(n, 2 * len(self._buf)))
+                buf[:keep] = self._view[self._start : self._end]
+                self._view.release()
+                self._buf, self._view = buf, memoryview(buf)
+            else:
+                self._buf[:keep] = self._view[self._start : self._end]
+            self._start, self._end = 0, keep
+        while self._end - self._start < n:
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise RigTimeoutError("no answer within the call timeout")
-                self.sock.settimeout(left)
-            elif self.sock.gettimeout() is not None:  # the rig's sessions block: set once
-                self.sock.settimeout(None)
+                armed = self._armed
+                if armed is None or armed > left + _TIMEOUT_SLACK_S:
+                    self._arm(left)
+            elif self._armed is not None:  # the rig's sessions block
+                self._arm(None)
             try:
-                chunk = self.sock.recv(max(65536, n - len(self._buf)))
-            except TimeoutError:
-                raise RigTimeoutError("no answer within the call timeout") from None
-            if not chunk:
+                got = self.sock.recv_into(self._view[self._end :])
+            except (TimeoutError, BlockingIOError):
+                if deadline is None or deadline - time.monotonic() <= 0:
+                    raise RigTimeoutError("no answer within the call timeout") from None
+                self._arm(deadline - time.monotonic())  # cut short by an older timeout
+                continue
+            if not got:
                 raise ConnectionResetError("connection closed by peer")
-            self._buf += chunk
-            self.bytes_received += len(chunk)
+            self._end += got
+            self.bytes_received += got
 
     def recv_body(self, deadline: float | None) -> bytes:
         """The next message body (raw CBOR). RigProtocolError if oversized."""
-        self._fill(HEADER_LEN, deadline)
-        (length,) = struct.unpack_from(">I", self._buf)
+        if self._end - self._start < HEADER_LEN:
+            self._fill(HEADER_LEN, deadline)
+        (length,) = _LENGTH.unpack_from(self._buf, self._start)
         if length > self.max_frame:
             raise RigProtocolError(f"oversized message: {length} bytes, limit {self.max_frame}")
-        self._fill(HEADER_LEN + length, deadline)
-        body = bytes(self._buf[HEADER_LEN : HEADER_LEN + length])
-        del self._buf[: HEADER_LEN + length]
+        if self._end - self._start < HEADER_LEN + length:
+            self._fill(HEADER_LEN + length, deadline)
+        first = self._start + HEADER_LEN
+        body = bytes(self._view[first : first + length])
+        if first + length == self._end:  # the usual case: the buffer is empty again
+            self._start = self._end = 0
+        else:
+            self._start = first + length
         self.received += 1
         return body
 
