@@ -144,42 +144,73 @@ def plan_contacts(
         (a, b) for k, a in enumerate(names) for b in names[k + 1 :]
     ]
 
-    def vis_at(a: str, b: str, t_ns: int) -> bool:
-        tt = np.array([t_ns], dtype=np.int64)
-        return bool(visible(positions_m(catalogue[a], tt, j2=j2),
-                            positions_m(catalogue[b], tt, j2=j2),
-                            grazing_height_m, max_range_m)[0])
+    def positions_at(a_names: list[str], t_ns: NDArray[np.int64]) -> NDArray[np.float64]:
+        # one propagation per node for all the times asked of it
+        out = np.empty((len(a_names), 3))
+        by_node: dict[str, list[int]] = {}
+        for k, n in enumerate(a_names):
+            by_node.setdefault(n, []).append(k)
+        for n, rows in by_node.items():
+            out[rows] = positions_m(catalogue[n], t_ns[rows], j2=j2)
+        return out
 
-    def edge(a: str, b: str, lo: int, hi: int, lo_vis: bool) -> int:
-        # bisection: vis(lo) == lo_vis != vis(hi); returns the first time with vis(hi)
-        while hi - lo > tolerance_ns:
-            mid = (lo + hi) // 2
-            if vis_at(a, b, mid) == lo_vis:
-                lo = mid
-            else:
-                hi = mid
-        return hi
-
-    out: list[Contact] = []
+    # Coarse windows per pair: (a, b, k, j) = visible from grid[k] through grid[j].
+    runs: list[tuple[str, str, int, int]] = []
+    n = len(grid)
     for a, b in todo:
         if a not in catalogue or b not in catalogue:
             raise KeyError(f"pair ({a!r}, {b!r}) not in the catalogue")
         vis = visible(pos[a], pos[b], grazing_height_m, max_range_m)
         k = 0
-        n = len(grid)
         while k < n:
             if not vis[k]:
                 k += 1
                 continue
-            start = int(grid[0]) if k == 0 else edge(a, b, int(grid[k - 1]), int(grid[k]), False)
             j = k
             while j + 1 < n and vis[j + 1]:
                 j += 1
-            end = int(grid[-1]) if j == n - 1 else edge(a, b, int(grid[j]), int(grid[j + 1]), True)
-            mid_t = np.array([(start + end) // 2], dtype=np.int64)
-            rng = float(np.linalg.norm(positions_m(catalogue[a], mid_t, j2=j2)[0]
-                                       - positions_m(catalogue[b], mid_t, j2=j2)[0]))
-            out.append(Contact(a, b, start, end, rate_bps, round(rng / SPEED_OF_LIGHT_M_S * 1e9)))
+            runs.append((a, b, k, j))
             k = j + 1
+    # Every window edge found by bisection to ``tolerance_ns``, all edges at once: the same
+    # midpoints and tests as one bisection per edge, one propagation per node per round.
+    ea: list[str] = []
+    eb: list[str] = []
+    lo_l: list[int] = []
+    hi_l: list[int] = []
+    lo_vis_l: list[bool] = []
+    for a, b, k, j in runs:
+        if k > 0:
+            ea.append(a), eb.append(b), lo_l.append(int(grid[k - 1])), hi_l.append(int(grid[k]))
+            lo_vis_l.append(False)
+        if j < n - 1:
+            ea.append(a), eb.append(b), lo_l.append(int(grid[j])), hi_l.append(int(grid[j + 1]))
+            lo_vis_l.append(True)
+    lo = np.array(lo_l, dtype=np.int64)
+    hi = np.array(hi_l, dtype=np.int64)
+    lo_vis = np.array(lo_vis_l, dtype=bool)
+    while True:
+        active = np.flatnonzero(hi - lo > tolerance_ns)
+        if active.size == 0:
+            break
+        mid = (lo[active] + hi[active]) // 2
+        va = positions_at([ea[i] for i in active], mid)
+        vb = positions_at([eb[i] for i in active], mid)
+        same = visible(va, vb, grazing_height_m, max_range_m) == lo_vis[active]
+        lo[active[same]] = mid[same]
+        hi[active[~same]] = mid[~same]
+    edges = iter(hi.tolist())
+    spans: list[tuple[str, str, int, int]] = []
+    for a, b, k, j in runs:
+        start = int(grid[0]) if k == 0 else next(edges)
+        end = int(grid[-1]) if j == n - 1 else next(edges)
+        spans.append((a, b, start, end))
+    mids = np.array([(s0 + s1) // 2 for _, _, s0, s1 in spans], dtype=np.int64)
+    ra = positions_at([sp[0] for sp in spans], mids)
+    rb = positions_at([sp[1] for sp in spans], mids)
+    ranges = np.linalg.norm(ra - rb, axis=1) if spans else np.empty(0)
+    out: list[Contact] = [
+        Contact(a, b, start, end, rate_bps, round(float(rng) / SPEED_OF_LIGHT_M_S * 1e9))
+        for (a, b, start, end), rng in zip(spans, ranges, strict=True)
+    ]
     out.sort(key=lambda c: (c.start_ns, c.a, c.b))
     return out
