@@ -179,12 +179,13 @@ def plan_contacts(
     hi_l: list[int] = []
     lo_vis_l: list[bool] = []
     for a, b, k, j in runs:
-        if k > 0:
-            ea.append(a), eb.append(b), lo_l.append(int(grid[k - 1])), hi_l.append(int(grid[k]))
-            lo_vis_l.append(False)
-        if j < n - 1:
-            ea.append(a), eb.append(b), lo_l.append(int(grid[j])), hi_l.append(int(grid[j + 1]))
-            lo_vis_l.append(True)
+        for lo_k, rising in ((k - 1, True), (j, False)):
+            if (rising and k > 0) or (not rising and j < n - 1):
+                ea.append(a)
+                eb.append(b)
+                lo_l.append(int(grid[lo_k]))
+                hi_l.append(int(grid[lo_k + 1]))
+                lo_vis_l.append(not rising)
     lo = np.array(lo_l, dtype=np.int64)
     hi = np.array(hi_l, dtype=np.int64)
     lo_vis = np.array(lo_vis_l, dtype=bool)
