@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ __all__ = [
     "add_constellation_parser",
     "cmd_constellation",
     "constellation_totals",
+    "default_workers",
     "parse_walker",
     "plan_constellation",
     "run_constellation",
@@ -610,8 +612,9 @@ def cmd_constellation(args: argparse.Namespace) -> int:
     progress = progress_bar(sys.stderr) if sys.stderr.isatty() or args.progress else None
     if args.address and args.engine != "ray":
         raise SatnodeError("--address: only with --engine ray")
+    workers = args.workers if args.workers is not None else default_workers()
     summary = run_constellation(
-        plan, out, duration, progress, workers=args.workers, engine=args.engine,
+        plan, out, duration, progress, workers=workers, engine=args.engine,
         address=args.address, timeout_s=args.worker_timeout,
     )  # fmt: skip
     c = summary["constellation"]
@@ -651,9 +654,10 @@ def add_constellation_parser(sub: Any) -> None:
     p.add_argument(
         "--workers",
         type=_positive_int,
-        default=1,
+        default=None,
         metavar="W",
-        help="shards, one per worker process or Ray actor (default 1: this process)",
+        help="shards, one per worker process or Ray actor (default: one per CPU this process "
+        "may use; 1 runs in this process); the results do not depend on it",
     )
     p.add_argument(
         "--engine",
@@ -674,6 +678,14 @@ def add_constellation_parser(sub: Any) -> None:
         "stopped (default 600)",
     )
     p.set_defaults(func=cmd_constellation)
+
+
+def default_workers() -> int:
+    """One worker per CPU this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _positive_int(text: str) -> int:

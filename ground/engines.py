@@ -297,6 +297,7 @@ class RayEngine:
         actor_cls = ray.remote(num_cpus=1)(Shard)
         self._parts = parts
         self._actors = [actor_cls.remote(plan, part, str(out)) for part in parts]
+        self._get([a.ready.remote() for a in self._actors])  # built, imports done
 
     def _get(self, refs: list[Any]) -> list[Any]:
         ray = self._ray

@@ -141,6 +141,11 @@ class Shard:
         self.build_s = (perf_counter_ns() - t0) / 1e9
         self._t_ns = 0
 
+    def ready(self) -> int:
+        """The number of nodes built (a remote engine waits on this before the first
+        interval, so start-up is not counted as run time)."""
+        return len(self.nodes)
+
     def step(self, inp: IntervalInput, duration_s: float, sample_links: bool) -> IntervalReport:
         """Take the exchanged inputs, run every node ``duration_s`` of onboard time, and
         report what must be exchanged (see the module docstring)."""

@@ -13,6 +13,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ground.cli import main
@@ -104,3 +105,41 @@ def test_a_short_run_writes_every_node_and_totals_that_add_up(
     assert len({summary["nodes"][n]["seed"] for n in names}) == 4
     # a second run into the same folder is refused unless --overwrite
     assert main(["constellation", "--walker", "4/2/1", "--duration", "5", "--out", str(out)]) == 2
+
+
+def _circular_position(a_m: float, inc: float, raan: float, u: float) -> np.ndarray:
+    """ECI position on a circular orbit (closed form: argument of latitude ``u``)."""
+    return a_m * np.array([
+        math.cos(u) * math.cos(raan) - math.sin(u) * math.cos(inc) * math.sin(raan),
+        math.cos(u) * math.sin(raan) + math.sin(u) * math.cos(inc) * math.cos(raan),
+        math.sin(u) * math.sin(inc),
+    ])
+
+
+def test_each_node_knows_its_nearest_peers_in_a_large_constellation() -> None:
+    # 40 nodes, default isl_peers = 12: each node's [isl] peers are its 12 nearest at epoch.
+    plan = plan_constellation(None, walker="40/8/1", seed=2)
+    pos = {}
+    for name in plan.names:
+        a, _, inc, raan, argp, m = plan.elements[name]
+        pos[name] = _circular_position(a, inc, raan, argp + m)
+    for name in plan.names:
+        peers = [p["name"] for p in plan.configs[name]["isl"]["peers"]]
+        assert len(peers) == 12 and name not in peers
+        dist = sorted(float(np.linalg.norm(pos[o] - pos[name])) for o in plan.names if o != name)
+        farthest_known = max(float(np.linalg.norm(pos[p] - pos[name])) for p in peers)
+        assert farthest_known <= dist[11] * (1 + 1e-9)
+    small = plan_constellation(None, walker="6/3/1")
+    assert all(len(small.configs[n]["isl"]["peers"]) == 5 for n in small.names)
+
+
+def test_cli_refuses_bad_sharding_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit):
+        main(["constellation", "--workers", "0", "--out", str(out)])
+    assert "must be >= 1" in capsys.readouterr().err
+    rc = main(["constellation", "--walker", "4/2/1", "--duration", "2", "--address", "x:1",
+               "--out", str(out)])  # fmt: skip
+    assert rc == 2
+    assert "--address: only with --engine ray" in capsys.readouterr().err
+    assert not out.exists()
