@@ -271,6 +271,7 @@ class BundleStore:
         self.capacity_bytes = capacity_bytes
         self.used_bytes = 0
         self._items: dict[BundleId, tuple[Bundle, bytes]] = {}
+        self._order: list[Bundle] | None = None  # by_priority's order, until a change
         self.dropped_by_priority = [0] * PRIORITIES  #: evicted or refused, per priority
 
     def __len__(self) -> int:
@@ -311,12 +312,14 @@ class BundleStore:
         else:
             evicted = []
         self._items[bundle.id] = (bundle, coded)
+        self._order = None
         self.used_bytes += size
         return evicted
 
     def remove(self, bid: BundleId) -> Bundle | None:
         """Remove and return a bundle (None if absent)."""
         item = self._items.pop(bid, None)
+        self._order = None
         if item is None:
             return None
         self.used_bytes -= len(item[1])
@@ -331,6 +334,11 @@ class BundleStore:
 
     def by_priority(self) -> Iterator[Bundle]:
         """Bundles, highest priority first, then earliest expiry."""
-        yield from sorted(
-            (b for b, _ in self._items.values()), key=lambda b: (-b.priority, b.expires_ns, b.id)
-        )
+        if self._order is None:
+            self._order = sorted(
+                (b for b, _ in self._items.values()),
+                key=lambda b: (-b.priority, b.expires_ns, b.id),
+            )
+        # the list is replaced, never changed in place, on add/remove: iterating it while the
+        # store changes is safe, as with a fresh sort
+        yield from self._order

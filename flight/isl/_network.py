@@ -164,6 +164,8 @@ class IslNetwork:
         self._plan_index: dict[str, list[Contact]] = {}
         self._routes: dict[tuple[int, int, tuple[str, ...]], dict[str, Route]] = {}
         self._next_start: dict[str, int] = {}
+        self._plan_base: dict[str, list[Contact]] | None = None
+        self._plan_min_end: float = math.inf
         self._in_flight: dict[BundleId, _InFlight] = {}
         self._partials: dict[tuple[str, int, int], _Partial] = {}
         self._delivered: dict[BundleId, int] = {}
@@ -200,6 +202,7 @@ class IslNetwork:
         for c in self._plan:
             self.know(c.a)
             self.know(c.b)
+        self._plan_base = None
         self._rebuild_index()
 
     @property
@@ -208,24 +211,43 @@ class IslNetwork:
         return tuple(self._plan)
 
     def _rebuild_index(self) -> None:
-        # Contacts that have ended can carry nothing: drop them, so routing and
-        # next_contact_s scan only what is still ahead.
-        now = self.now_ns
-        if any(c.end_ns <= now for c in self._plan):
-            self._plan = [c for c in self._plan if c.end_ns > now]
         # Routes are a pure function of the index, the time, the size and the refusals: one
-        # Dijkstra per distinct question per step (the cost model asks the same many times).
+        # search per distinct question per step (the cost model asks the same many times).
         self._routes.clear()
-        idx: dict[str, list[Contact]] = {}
-        for c in self._live_contacts() + self._plan:
-            idx.setdefault(c.a, []).append(c)
-            idx.setdefault(c.b, []).append(c)
+        now = self.now_ns
+        if self._plan_base is None or now >= self._plan_min_end:
+            self._rebuild_plan_index(now)
+        base = self._plan_base
+        assert base is not None
+        live = self._live_contacts()
+        if not live:
+            self._plan_index = base
+            return
+        # The live contacts come first in their nodes' lists, then the plan's: an overlay on
+        # the plan's index, which only changes when the plan does.
+        front: dict[str, list[Contact]] = {}
+        for c in live:
+            front.setdefault(c.a, []).append(c)
+            front.setdefault(c.b, []).append(c)
+        idx = dict(base)
+        for node, contacts in front.items():
+            idx[node] = contacts + base.get(node, [])
         self._plan_index = idx
+
+    def _rebuild_plan_index(self, now: int) -> None:
+        """Index the plan by node (contacts that have ended dropped: they carry nothing) and
+        note when the next one ends and when each peer's next contact starts."""
+        self._plan = [c for c in self._plan if c.end_ns > now]
+        base: dict[str, list[Contact]] = {}
         nxt: dict[str, int] = {}
-        for c in self._plan:  # the planned (not live) contacts of this node still ahead
-            if self.name in (c.a, c.b):
+        for c in self._plan:
+            base.setdefault(c.a, []).append(c)
+            base.setdefault(c.b, []).append(c)
+            if self.name in (c.a, c.b):  # the planned (not live) contacts of this node
                 peer = c.other(self.name)
                 nxt[peer] = min(nxt.get(peer, c.start_ns), c.start_ns)
+        self._plan_base = base
+        self._plan_min_end = min((c.end_ns for c in self._plan), default=math.inf)
         self._next_start = nxt
 
     def _live_contacts(self) -> list[Contact]:
@@ -545,10 +567,15 @@ class IslNetwork:
         self._credit[id(t)] = min(credit, 0.0) if frames else 0.0
 
     def _route_for(self, b: Bundle, size: int, now_ns: int) -> Route | None:
-        banned = tuple(sorted(p for p, until in self._refused.items() if until > now_ns))
         # Routed as the next power of two octets: a conservative size (a window that fits it
         # fits the bundle), so bundles of similar size share one route per step.
-        return self._cached_route(b.destination, _size_class(size), now_ns, banned)
+        return self._cached_route(b.destination, _size_class(size), now_ns, self._banned(now_ns))
+
+    def _banned(self, now_ns: int) -> tuple[str, ...]:
+        """Neighbours that refused custody recently (routes avoid them until then)."""
+        if not self._refused:
+            return ()
+        return tuple(sorted(p for p, until in self._refused.items() if until > now_ns))
 
     def _cached_route(
         self, destination: str, size: int, now_ns: int, banned: tuple[str, ...]
@@ -601,19 +628,26 @@ class IslNetwork:
 
     def in_contact(self) -> set[str]:
         """Neighbours with a planned contact open now."""
-        return {c.other(self.name) for c in self._plan
-                if self.name in (c.a, c.b) and c.start_ns <= self.now_ns < c.end_ns}
+        now = self.now_ns
+        mine = self._plan_base.get(self.name, []) if self._plan_base is not None else self._plan
+        return {c.other(self.name) for c in mine
+                if self.name in (c.a, c.b) and c.start_ns <= now < c.end_ns}
 
     def demand(self) -> set[str]:
         """Neighbours that stored bundles are routed through now."""
         out: set[str] = set()
+        now = self.now_ns
+        banned = self._banned(now)
+        in_flight = self._in_flight
         for b in self.store.by_priority():
-            if b.id in self._in_flight:
-                out.add(self._in_flight[b.id].peer)
+            bid = b.id
+            fl = in_flight.get(bid)
+            if fl is not None:
+                out.add(fl.peer)
                 continue
-            item = self.store.get(b.id)
+            item = self.store.get(bid)
             if item is not None:
-                r = self._route_for(b, len(item[1]), self.now_ns)
+                r = self._cached_route(b.destination, _size_class(len(item[1])), now, banned)
                 if r is not None:
                     out.add(r.next_hop)
         return out

@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Contact", "Route", "earliest_arrival", "earliest_arrivals"]
+__all__ = ["Contact", "Route", "earliest_arrival", "earliest_arrivals", "transmission_ns"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,18 @@ def _index(contacts: Iterable[Contact]) -> dict[str, list[Contact]]:
         idx.setdefault(c.a, []).append(c)
         idx.setdefault(c.b, []).append(c)
     return idx
+
+
+def transmission_ns(size_bytes: int, rate_bps: float) -> int:
+    """Time (ns, rounded up) to send ``size_bytes`` at ``rate_bps``; -1 when the rate is not
+    positive. Exact for whole-number rates (integer arithmetic: a float quotient can round
+    up a whole number of ns to the next one)."""
+    if not rate_bps > 0:
+        return -1
+    bits_ns = 8 * size_bytes * 1_000_000_000
+    if rate_bps == int(rate_bps):
+        return -(-bits_ns // int(rate_bps))
+    return math.ceil(bits_ns / rate_bps)
 
 
 def earliest_arrival(
@@ -102,7 +114,7 @@ def _dijkstra(
     on whether the search stopped there."""
     idx = contacts if isinstance(contacts, Mapping) else _index(contacts)
     banned = set(exclude)
-    bits = 8.0 * size_bytes
+    tx_cache: dict[float, int] = {}
     best: dict[str, int] = {source: t0_ns}
     first: dict[str, str] = {}
     heap: list[tuple[int, int, str]] = [(t0_ns, 0, source)]
@@ -121,10 +133,10 @@ def _dijkstra(
             if v in settled or v in banned:
                 continue
             start = t if t > c.start_ns else c.start_ns
-            if c.rate_bps <= 0:
-                continue
-            tx_ns = math.ceil(bits / c.rate_bps * 1e9)
-            if start + tx_ns > c.end_ns:
+            tx_ns = tx_cache.get(c.rate_bps)
+            if tx_ns is None:
+                tx_ns = tx_cache[c.rate_bps] = transmission_ns(size_bytes, c.rate_bps)
+            if tx_ns < 0 or start + tx_ns > c.end_ns:
                 continue
             arrive = start + tx_ns + c.owlt_ns
             if arrive < best.get(v, math.inf):
