@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -117,16 +118,27 @@ class InlineEngine:
         self._shards = []
 
 
-def _worker_main(conn: Connection, plan: Any, names: list[str], out: str) -> None:
+def _worker_main(
+    conn: Connection, plan: Any, names: list[str], out: str, inherited: list[Connection]
+) -> None:
     """A worker process: build the shard, then answer ``("step", ...)`` and ``("finish",)``
-    requests until ``("stop",)``; any exception goes back as ``("error", text)``."""
+    requests until ``("stop",)``; any exception goes back as ``("error", text)``. The worker
+    ends by itself when the driver is gone (its pipe closed, or its process replaced)."""
     from ground.shard import Shard
 
+    # Ctrl-C reaches the whole process group: the driver stops the workers in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for other in inherited:  # the driver's ends of earlier workers' pipes, copied by fork:
+        other.close()  # held open here, they would keep those workers from seeing EOF
+    driver = os.getppid()
     shard: Shard | None = None
     try:
         shard = Shard(plan, names, out)
         conn.send(("ok", None))
         while True:
+            while not conn.poll(1.0):
+                if os.getppid() != driver:
+                    raise EOFError  # orphaned: the driver died without closing the pipe
             msg = conn.recv()
             if msg[0] == "step" and shard is not None:
                 conn.send(("ok", shard.step(msg[1], msg[2], msg[3])))
@@ -171,7 +183,10 @@ class ProcessEngine:
         sys.stderr.flush()
         for part in parts:
             here, there = ctx.Pipe()
-            proc = ctx.Process(target=_worker_main, args=(there, plan, part, str(out)), daemon=True)
+            inherited = list(self._conns) if method == "fork" else []
+            proc = ctx.Process(
+                target=_worker_main, args=(there, plan, part, str(out), inherited), daemon=True
+            )
             proc.start()
             there.close()
             self._procs.append(proc)
