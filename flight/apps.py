@@ -108,7 +108,7 @@ APPLICATIONS: tuple[AppSpec, ...] = (
     AppSpec("boot", "flight.boot", components=(("boot", 27),), consumes=("ModeStatus",), devices=("storage",), summary="health gate, mark-good, boot.rollback, boot record telemetry"),
     AppSpec("security", "flight.security", components=(("security", 26),), devices=("storage",), requires=("tmtc.uplink",), summary="authenticated uplink (SDLS), key store, SA management"),
     AppSpec("filexfer", "flight.filexfer", components=(("filexfer", 29),), devices=("staging", "nv", "slots"), summary="image uplink: CFDP class 2 over PUS-23 into the inactive slot"),
-    AppSpec("isl", "flight.isl", components=(("isl", 28),), publishes=("LinkStatus",), devices=("terminal",), provides=("isl.network",), summary="laser links: contact planning, PAT, ARQ frames, store-and-forward bundles"),
+    AppSpec("isl", "flight.isl", components=(("isl", 28),), publishes=("LinkStatus",), devices=("terminal", "gnss"), provides=("isl.network",), summary="laser links: contact planning, PAT, ARQ frames, store-and-forward bundles"),
 )
 
 

@@ -11,7 +11,8 @@ Every step (onboard time ``t``):
    offload (:mod:`~flight.compute._offload`), place each one locally or on a neighbour;
    then the offload manager's cycle (status bundles, neighbours' requests, results).
    Every job submitted here is entered in :attr:`ComputeExecutor.ledger` (one final
-   outcome each).
+   outcome each), kept in NV as a journal rewritten at the end of every cycle that changed
+   it and reconciled at boot (see :mod:`~flight.compute._offload`).
 3. Poll the chunk on the accelerator. Done: compare/vote the replicas, extract detections,
    checkpoint the job's progress to NV storage; a finished job's result is stored with its
    CRC-32C and queued for downlink. No result past the chunk's timeout: the accelerator is
@@ -58,7 +59,16 @@ from flight.compute._eo import (
     tile_ops,
 )
 from flight.compute._job import Criticality, Job, JobKind, JobRequest, JobState, RejectReason
-from flight.compute._offload import JobLedger, NodeStatus, OffloadManager, Outcome
+from flight.compute._offload import (
+    JOURNAL_MAGIC,
+    JobLedger,
+    Journal,
+    NodeStatus,
+    OffloadManager,
+    Outcome,
+    decode_journal,
+    encode_journal,
+)
 from flight.compute._policy import (
     EnergyBucket,
     Limits,
@@ -365,10 +375,29 @@ class ComputeExecutor(Component):
         self.offload: OffloadManager | None = None
         #: input tiles of jobs run for a neighbour (they came over the links), by job id
         self.remote_inputs: dict[int, Any] = {}
+        #: the NV journal is still to be read (power-on or processor reset: see on_boot)
+        self._journal_due = True
+        #: what boot reconciliation found and what the journal cost (the summary's
+        #: ``persistence`` section)
+        self.persistence: dict[str, int] = dict.fromkeys(
+            ("boots", "journal_writes", "journal_errors", "resumed_open", "closed_completed",
+             "closed_failed", "closed_missed", "orphans_opened", "remote_restored",
+             "remote_lost", "served_restored", "served_lost"), 0,
+        )  # fmt: skip
 
     # -- lifecycle --------------------------------------------------------------------------
+    def on_boot(self) -> None:
+        """Processor start: the job ledger, the offload tables and neighbours' inputs held in
+        memory are gone; :meth:`on_init` rebuilds them from NV (journal, records)."""
+        self.ledger = JobLedger()
+        self.remote_inputs.clear()
+        if self.offload is not None:
+            self.offload.forget()
+        self._journal_due = True
+
     def on_init(self) -> None:
-        """(Re)load the NV state: results, downlink ledger, checkpointed jobs, id sequence."""
+        """(Re)load the NV state: results, downlink ledger, checkpointed jobs, id sequence;
+        after a boot, also the job ledger's journal and neighbours' jobs (reconciled)."""
         self._inflight = None
         self.jobs.clear()
         try:
@@ -379,6 +408,8 @@ class ComputeExecutor(Component):
             self._store_error("load", exc)
             self._store_ready = False
             resumed = []
+        if self._store_ready and self._journal_due:
+            resumed = self._restore(resumed)
         if self.store.corrupt:
             self.emit(
                 "records_corrupt", n=len(self.store.corrupt), names=",".join(self.store.corrupt)
@@ -391,6 +422,93 @@ class ComputeExecutor(Component):
         self.hk.results_stored = len(self.store.results)
         self.hk.queue_len = len(self.jobs)
 
+    def _restore(self, resumed: list[Job]) -> list[Job]:
+        """Boot: the ledger from its NV journal, reconciled with the records that are
+        authoritative for each job (checkpoints, results, neighbours' job records); returns
+        the jobs to resume. See :mod:`flight.compute._offload`."""
+        self._journal_due = False
+        pc = self.persistence
+        pc["boots"] += 1
+        now = self.clock.now_ns()
+        journal = Journal(JobLedger(), [], 1)
+        try:
+            body = self.store.read_journal(JOURNAL_MAGIC)
+            if body is not None:
+                journal = decode_journal(body)
+        except (RecordError, ValueError) as exc:  # the counts before the reset are lost
+            pc["journal_errors"] += 1
+            self._store_error("journal read", exc)
+        self.ledger = led = journal.ledger
+        try:
+            served = self.store.load_served()
+        except HalError as exc:
+            self._store_error("served records", exc)
+            served = {}
+        by_id = {j.job_id: j for j in resumed}
+        keep: list[Job] = []
+        for job_id, job in by_id.items():
+            if job_id in served:
+                origin, ticket, inputs = served.pop(job_id)
+                if self.offload is not None:
+                    self.offload.served[job_id] = (origin, ticket)
+                    self.offload.counters.served_restored += 1
+                self.remote_inputs[job_id] = inputs
+                pc["served_restored"] += 1
+            elif ("local", job_id) in led.open:
+                pc["resumed_open"] += 1
+            else:  # admitted in the cycle a reset cut short: the journal never saw it
+                led.open_job(("local", job_id), job.submit_ns, job.tiles, job.deadline_ns)
+                pc["orphans_opened"] += 1
+            keep.append(job)
+        for job_id in served:  # finished before the reset; the record outlived the job
+            pc["served_lost"] += 1
+            try:
+                self.store.drop_served(job_id)
+            except HalError as exc:
+                self._store_error("served record delete", exc)
+        for key, (_, _, deadline) in list(led.open.items()):
+            assert isinstance(key, tuple)
+            kind, ident = key
+            if kind == "local" and ident not in by_id:
+                rec = self.store.results.get(ident)
+                if rec is not None:  # completed, the journal not written since
+                    led.close(key, Outcome.COMPLETED_LOCAL, rec.t_done_ns, met=rec.deadline_met)
+                    pc["closed_completed"] += 1
+                elif 0 < deadline < now:
+                    led.close(key, Outcome.MISSED, now)
+                    pc["closed_missed"] += 1
+                else:  # its checkpoint is gone and no result: lost with the reset
+                    led.close(key, Outcome.FAILED, now)
+                    pc["closed_failed"] += 1
+        if self.offload is not None:
+            self.offload.restore(journal)
+            pc["remote_restored"] += len(self.offload.pending)
+        for key in list(led.open):
+            assert isinstance(key, tuple)
+            if key[0] == "ticket" and (self.offload is None or key[1] not in self.offload.pending):
+                led.close(key, Outcome.FAILED, now)  # being placed when the reset came
+                pc["remote_lost"] += 1
+        led.dirty = True
+        return keep
+
+    def _write_journal(self) -> None:
+        """The ledger's journal to NV when it changed (once per cycle at most)."""
+        if not (self.ledger.dirty and self._store_ready) or self._journal_due:
+            return
+        off = self.offload
+        body = encode_journal(
+            self.ledger,
+            list(off.pending.values()) if off is not None else [],
+            off.ticket_hwm if off is not None else 1,
+        )
+        try:
+            self.store.write_journal(body)
+        except HalError as exc:  # kept dirty: written again next cycle
+            self._store_error("journal write", exc)
+            return
+        self.ledger.dirty = False
+        self.persistence["journal_writes"] += 1
+
     # -- admission --------------------------------------------------------------------------
     def submit(self, req: JobRequest) -> Admission:
         """Admit or refuse a job request submitted to this node (counted, reported by event
@@ -398,15 +516,21 @@ class ComputeExecutor(Component):
         adm = self.admit(req)
         now = self.clock.now_ns()
         if adm.accepted:
-            self.ledger.open_job(("local", adm.job_id), now, req.tiles)
+            self.ledger.open_job(
+                ("local", adm.job_id), now, req.tiles, now + round(req.deadline_s * NS_PER_S)
+            )
         else:
             self.ledger.reject_new(req.tiles)
         return adm
 
-    def admit(self, req: JobRequest, *, inputs: Any = None) -> Admission:
+    def admit(
+        self, req: JobRequest, *, inputs: Any = None, origin: tuple[str, int] | None = None
+    ) -> Admission:
         """Admission control of a request (not entered in the ledger: the caller decides
         whose job it is). ``inputs``: the job's input tiles (float32[tiles, bands, px, px]:
-        a neighbour's job) instead of this node's imager."""
+        a neighbour's job) instead of this node's imager; ``origin``: that neighbour and its
+        ticket, kept in NV with the inputs before the job is admitted (refused if they
+        cannot be kept: a reset would run it on the wrong scene)."""
         self.hk.jobs_submitted += 1
         now = self.clock.now_ns()
         cfg = self.config
@@ -453,6 +577,12 @@ class ComputeExecutor(Component):
                     f"{req.kind.name.lower()} x{req.tiles} cannot finish within "
                     f"{req.deadline_s:.0f} s at {rate / 1e12 * cfg.admission_derate:.0f} TOPS",
                 )
+        if origin is not None and inputs is not None:
+            try:
+                self.store.save_served(job.job_id, origin[0], origin[1], inputs)
+            except (HalError, ValueError) as exc:
+                self._store_error("served record", exc)
+                return self._reject(RejectReason.COMPUTE_UNAVAILABLE, f"NV: {exc}")
         self._next_id += 1
         self._seq += 1
         try:
@@ -636,6 +766,7 @@ class ComputeExecutor(Component):
             self.thermal_violations += 1
         self._retry_unsaved()
         self._downlink(t_ns)
+        self._write_journal()
         self._refresh_hk(limits)
 
     def _read_limits(self, now: int) -> Limits:
@@ -974,7 +1105,11 @@ class ComputeExecutor(Component):
         """The job's final outcome in the ledger (jobs of this origin) or back to the
         neighbour that sent it."""
         now = self.clock.now_ns()
-        self.remote_inputs.pop(job.job_id, None)
+        if self.remote_inputs.pop(job.job_id, None) is not None:
+            try:
+                self.store.drop_served(job.job_id)
+            except HalError as exc:
+                self._store_error("served record delete", exc)
         if self.offload is not None and job.job_id in self.offload.served:
             self.offload.served_final(job)
             return
@@ -1113,6 +1248,7 @@ class ComputeExecutor(Component):
             "max_energy_debt_j": -self.bucket.min_credit_j,
             "weight_repairs": self.model.repairs,
             "jobs": self.ledger.summary(),
+            "persistence": dict(self.persistence),
             "offload": self.offload.summary() if self.offload is not None else None,
         }
 

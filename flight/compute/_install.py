@@ -104,6 +104,19 @@ class ComputeConfig(ExecutorConfig):
         0.8, lo=0, lo_open=True, hi=1, doc="a site must finish within this of the time left"
     )
     offload_retries: int = setting(1, lo=0, hi=10, doc="other neighbours tried on a refusal")
+    offload_relay_stale_periods: float = setting(
+        10.0,
+        lo=1,
+        hi=1000,
+        doc="a status relayed from 2+ hops away is stale after this many status periods",
+    )
+    offload_late_factor: float = setting(
+        1.5,
+        lo=0,
+        hi=100,
+        doc="a remote result is late after this times its estimated round trip: the job "
+        "then runs here if that still meets its deadline (0: never)",
+    )
     workload: WorkloadSection | None = setting(
         None, doc="[compute.workload]: the generated Earth-observation jobs (absent: none)"
     )
@@ -177,6 +190,8 @@ def install(ctx: InstallContext, cfg: ComputeConfig) -> ComputeApp:
                 max_hops=cfg.offload_hops,
                 retries=cfg.offload_retries,
                 margin=cfg.offload_margin,
+                late_factor=cfg.offload_late_factor,
+                relay_stale_periods=cfg.offload_relay_stale_periods,
             ),
         )
     ctx.add(executor, cfg.rate_hz if cfg.rate_hz is not None else min(10.0, ctx.base_hz))

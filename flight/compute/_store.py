@@ -1,8 +1,11 @@
 """Non-volatile records of the executor: results, checkpoints, the downlink ledger and the
 job-id sequence, each a blob of the HAL storage device closed by a CRC-32C.
 
-Blob names: ``cres-<id:08x>`` (result), ``cckp-<id:08x>`` (checkpoint), ``csent`` (magic b"SNS1",
-u32 ids of results already downlinked, CRC-32C), ``cseq`` (next job id). All integers big-endian.
+Blob names: ``cres-<id:08x>`` (result), ``cckp-<id:08x>`` (checkpoint), ``csrv-<id:08x>``
+(a neighbour's job run here: who sent it and its input tiles), ``csent`` (magic b"SNS1",
+u32 ids of results already downlinked, CRC-32C), ``cseq`` (next job id), ``cjrnl`` (the job
+ledger's journal, :func:`flight.compute.encode_journal`, sealed here with a CRC-32C). All
+integers big-endian.
 
 Result record (:class:`ResultRecord`)::
 
@@ -16,6 +19,9 @@ deadlines, estimates, budgets, seq), its :class:`~flight.compute._job.Progress` 
 detections so far, then the CRC-32C. A detection is ``tile u16 | head u8 | row u16 |
 col u16 | score f32``.
 
+Served record: magic b"SNV1" | job_id u32 | ticket u32 | tiles u16 | bands u8 | px u16 |
+name_len u8 | origin name (UTF-8) | inputs float32[tiles, bands, px, px] | crc32c u32.
+
 A record whose magic, length or CRC does not match raises :class:`RecordError` and is not
 used (a torn or corrupted blob is reported, never half-read). Writes of the HAL storage are
 atomic, so a reset leaves either the old or the new record.
@@ -27,6 +33,9 @@ import contextlib
 import struct
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from flight.compute._eo import Detection, Head
 from flight.compute._job import Criticality, Job, JobKind, JobState, Progress
 from hal.platform import Storage
@@ -36,6 +45,7 @@ from native.errors import FlightError, HalError
 __all__ = [
     "CHECKPOINT_PREFIX",
     "RESULT_PREFIX",
+    "SERVED_PREFIX",
     "RecordError",
     "ResultRecord",
     "ResultStore",
@@ -47,7 +57,11 @@ __all__ = [
 
 RESULT_PREFIX = "cres-"
 CHECKPOINT_PREFIX = "cckp-"
+SERVED_PREFIX = "csrv-"
 _SENT = "csent"
+_JOURNAL = "cjrnl"
+_SRV_MAGIC = b"SNV1"
+_SRV_HEAD = struct.Struct(">4sIIHBHB")
 _SEQ = "cseq"
 _RES_MAGIC = b"SNR1"
 _CKP_MAGIC = b"SNK1"
@@ -305,7 +319,7 @@ class ResultStore:
             else:  # damaged or unreadable: the record names below still bound the ids used
                 self.corrupt.append(_SEQ)
         for name in names:
-            for prefix in (RESULT_PREFIX, CHECKPOINT_PREFIX):
+            for prefix in (RESULT_PREFIX, CHECKPOINT_PREFIX, SERVED_PREFIX):
                 if name.startswith(prefix):
                     with contextlib.suppress(ValueError):
                         seq = max(seq, int(name[len(prefix) :], 16) + 1)
@@ -371,3 +385,61 @@ class ResultStore:
             del self.results[job_id]
             self.sent.discard(job_id)
         self._write_sent()
+
+    # -- neighbours' jobs -------------------------------------------------------------------
+    def save_served(
+        self, job_id: int, origin: str, ticket: int, inputs: NDArray[np.float32]
+    ) -> None:
+        """Keep a neighbour's job's origin, ticket and input tiles (float32[tiles, bands, px,
+        px]) so that a reset neither runs it on this node's own scene nor forgets whom the
+        result goes to (HalError when the storage refuses it: nothing kept)."""
+        tiles, bands, px, px2 = inputs.shape
+        raw = origin.encode()
+        if px != px2 or not raw or len(raw) > 255:
+            raise ValueError(f"served record: bad origin {origin!r} or input shape {inputs.shape}")
+        head = _SRV_HEAD.pack(_SRV_MAGIC, job_id, ticket, tiles, bands, px, len(raw))
+        body = head + raw + np.ascontiguousarray(inputs, dtype=">f4").tobytes()
+        self.storage.write(_name(SERVED_PREFIX, job_id), _seal(body))
+
+    def load_served(self) -> dict[int, tuple[str, int, NDArray[np.float32]]]:
+        """Every served record: job id -> (origin, ticket, inputs). Corrupt ones are listed in
+        :attr:`corrupt` and left in place."""
+        out: dict[int, tuple[str, int, NDArray[np.float32]]] = {}
+        for name in self.storage.list():
+            if not name.startswith(SERVED_PREFIX):
+                continue
+            try:
+                body = _open(self.storage.read(name), _SRV_MAGIC, "served record")
+                _, job_id, ticket, tiles, bands, px, n = _SRV_HEAD.unpack_from(body)
+                start = _SRV_HEAD.size + n
+                data = body[start:]
+                if len(data) != 4 * tiles * bands * px * px:
+                    raise RecordError("served record: input size does not match its shape")
+                origin = body[_SRV_HEAD.size : start].decode()
+            except (RecordError, HalError, struct.error, UnicodeDecodeError):
+                self.corrupt.append(name)
+                continue
+            inputs = np.frombuffer(data, dtype=">f4").astype(np.float32)
+            out[job_id] = (origin, ticket, inputs.reshape(tiles, bands, px, px))
+        return out
+
+    def drop_served(self, job_id: int) -> None:
+        """Delete a served record if there is one."""
+        name = _name(SERVED_PREFIX, job_id)
+        if name in self.storage.list():
+            self.storage.delete(name)
+
+    # -- the ledger's journal ---------------------------------------------------------------
+    def write_journal(self, body: bytes) -> None:
+        """Replace the job ledger's journal (sealed with a CRC-32C; atomic)."""
+        self.storage.write(_JOURNAL, _seal(body))
+
+    def read_journal(self, magic: bytes) -> bytes | None:
+        """The journal's body (None: none written yet; RecordError if corrupt)."""
+        if _JOURNAL not in self.storage.list():
+            return None
+        try:
+            blob = self.storage.read(_JOURNAL)
+        except HalError as exc:
+            raise RecordError(f"journal: unreadable: {exc}") from None
+        return _open(blob, magic, "journal")

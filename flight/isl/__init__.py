@@ -1,6 +1,7 @@
 """``flight/isl``: the laser link manager and reliable data over the links.
 
-- Contact planning from ephemerides (:func:`plan_contacts`): the node's own orbit, peers'
+- Contact planning from ephemerides (:func:`plan_contacts`): the node's own orbit (from a
+  GNSS fix when ``[isl] gnss`` names a receiver, else the ``[isl]`` orbit keys), peers'
   states exchanged over the links (EPHEMERIS bundles), catalogue uploads (PUS-8
   ``set_elements``).
 - PAT through the HAL terminal (:class:`PatManager`): acquire, track, re-acquire after a loss,
@@ -61,6 +62,7 @@ from flight.isl._pat import LinkState, PatManager, PatPeer
 from flight.isl._routing import Contact, Route, earliest_arrival
 from flight.isl._transport import ChannelEnd, FrameTransport, LossyChannel, TerminalTransport
 from hal.laser import LaserTerminal
+from hal.sensors import GnssReceiver
 from native import crc32c
 
 __all__ = [
@@ -155,6 +157,9 @@ class IslApp:
             "storage_drops_by_priority": list(c.dropped_by_priority),
             "bundles_stored": len(net.store),
             "contacts_planned": len(net.plan),
+            "own_orbit": comp.own_source,
+            "own_fixes": comp.own_fixes,
+            "own_fix_failures": comp.own_fix_failures,
         }
 
     def sample(self) -> dict[str, float]:
@@ -172,8 +177,9 @@ class IslApp:
 def install(ctx: InstallContext, cfg: Config) -> IslApp:
     """Add the link manager at its rate with its registered id; offer ``isl.network``."""
     terminal = ctx.device("terminal", cfg.terminal, LaserTerminal)
+    gnss = ctx.device("gnss", cfg.gnss, GnssReceiver) if cfg.gnss is not None else None
     session = crc32c(f"{cfg.node}:{ctx.seed}".encode())
-    component = IslComponent(ctx.component_id("isl"), cfg, terminal, session)
+    component = IslComponent(ctx.component_id("isl"), cfg, terminal, session, gnss)
     ctx.add(component, cfg.rate_hz)
     ctx.provide("isl.network", component.network)
     return IslApp(component)

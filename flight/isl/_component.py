@@ -1,6 +1,9 @@
 """The ``isl`` component: contact planning, PAT through the terminal, the bundle network.
 
-Each step: read the terminal; replan contacts when due (or when the catalogue changed);
+Each step: read the terminal; replan contacts when due (or when the catalogue changed),
+with the node's own orbit from a fresh GNSS fix when a receiver is configured (``[isl]
+gnss``: the fix's ECEF state turned to ECI and to osculating elements at the fix's onboard
+time; a fix at most every ``own_fix_s``; no valid fix: the previous estimate stays);
 choose and follow the terminal's peer (:class:`PatManager`); move frames and bundles
 (:class:`IslNetwork` over a :class:`TerminalTransport`); take in neighbours' states; update
 housekeeping, events and the :class:`~flight.messages.LinkStatus` bus message.
@@ -33,11 +36,16 @@ from flight.isl._pat import LinkState, PatManager, PatPeer
 from flight.isl._transport import TerminalTransport
 from flight.messages import LinkStatus
 from hal.laser import LaserReading, LaserTerminal, beam_divergence_rad, received_power_dbm
+from hal.sensors import GnssReceiver, ecef_to_eci
 from native.errors import HalError, WireError
 
 __all__ = ["IslComponent", "decode_ephemeris", "encode_ephemeris", "pointing_error_estimate_rad"]
 
 _EPH = struct.Struct(">6dq")
+#: a GNSS-derived orbit outside these bounds is refused (a bad fix, not a LEO/MEO orbit)
+_MIN_A_M = 6378137.0 + 100e3
+_MAX_A_M = 6378137.0 + 50000e3
+_MAX_E = 0.5
 _DB_PER_NEPER2 = 10.0 * math.log10(math.e)
 
 
@@ -139,7 +147,7 @@ class IslComponent(Component):
     )
 
     def __init__(self, component_id: int, cfg: Config, terminal: LaserTerminal,
-                 session: int) -> None:
+                 session: int, gnss: GnssReceiver | None = None) -> None:
         super().__init__("isl", component_id)
         self.cfg = cfg
         self.terminal = terminal
@@ -162,6 +170,12 @@ class IslComponent(Component):
             min_dwell_ns=round(cfg.min_dwell_s * NS_PER_S),
             max_dwell_ns=round(cfg.max_dwell_s * NS_PER_S),
         )
+        self.gnss = gnss
+        #: where the own orbit in the catalogue came from: "config", "gnss" or "upload"
+        self.own_source = "config"
+        self.own_fixes = 0  #: GNSS fixes taken into the own orbit
+        self.own_fix_failures = 0  #: fixes refused (no 3-D fix, unreadable, implausible)
+        self._last_fix_ns: int | None = None
         self.catalogue: dict[str, OrbitElements] = {cfg.node: cfg.own_elements()}
         for p in cfg.peers:
             el = p.elements()
@@ -238,8 +252,36 @@ class IslComponent(Component):
         self._plan_due = True
 
     # -- step -----------------------------------------------------------------------------
+    def _own_fix(self, t_ns: int) -> None:
+        """The own orbit from a GNSS fix, at most every ``own_fix_s`` (see the module doc)."""
+        if self.gnss is None:
+            return
+        if self._last_fix_ns is not None and t_ns - self._last_fix_ns < self.cfg.own_fix_s * NS_PER_S:
+            return
+        self._last_fix_ns = t_ns
+        try:
+            fix = self.gnss.read()
+        except HalError:
+            self.own_fix_failures += 1
+            return
+        if not fix.valid:
+            self.own_fix_failures += 1
+            return
+        r, v = ecef_to_eci(fix.position_ecef_m, fix.velocity_ecef_m_s, fix.utc_ns)
+        try:
+            el = OrbitElements.from_state(r.tolist(), v.tolist(), fix.t_ns)
+        except ValueError:
+            el = None
+        if el is None or not (_MIN_A_M <= el.a_m <= _MAX_A_M and el.e < _MAX_E):
+            self.own_fix_failures += 1
+            return
+        self.catalogue[self.cfg.node] = el
+        self.own_source = "gnss"
+        self.own_fixes += 1
+
     def _replan(self, t_ns: int) -> None:
         cfg = self.cfg
+        self._own_fix(t_ns)
         if len(self.catalogue) >= 2:
             contacts = plan_contacts(
                 self.catalogue, t_ns, round(cfg.plan_horizon_s * NS_PER_S),

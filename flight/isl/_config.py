@@ -65,6 +65,11 @@ class Config:
     arg_perigee_deg: float = setting(0.0, lo=-360.0, hi=360.0, units="deg", doc="own perigee arg")
     arg_lat_deg: float = setting(0.0, lo=-360.0, hi=360.0, units="deg", doc="own arg of latitude")
     peers: tuple[PeerConfig, ...] = setting((), doc="[[isl.peers]]: catalogue and neighbours")
+    # own orbit from a GNSS fix (absent: the keys above and ground uploads only)
+    gnss: str | None = setting(None, min_len=1, max_len=64,
+                               doc="GNSS receiver giving the node's own orbit for planning")
+    own_fix_s: float = setting(600.0, lo=1.0, hi=86400.0, units="s",
+                               doc="take a new GNSS fix for the own orbit at most this often")
     # PAT
     acq_timeout_s: float = setting(100.0, lo=1.0, hi=3600.0, units="s",
                                    doc="give an acquisition up after this (SDA: 100 s)")

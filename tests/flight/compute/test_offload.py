@@ -82,6 +82,17 @@ def test_remote_finish_is_the_closed_form() -> None:
         cand(transfer_s=math.inf),  # no route
     ):
         assert remote_finish_s(bad, ops, **kw) is None
+    # a farther node's status comes by relays: stale after relay_stale_s (default: stale_s
+    # per hop)
+    two = dict(transfer_s=9.0, hops=2)
+    assert remote_finish_s(cand(status=status(t_ns=NOW - 119 * S), **two), ops, **kw) == (
+        pytest.approx(9.0 + 30.0 + 30.0 + 1.5))
+    assert remote_finish_s(cand(status=status(t_ns=NOW - 121 * S), **two), ops, **kw) is None
+    old = cand(status=status(t_ns=NOW - 199 * S), **two)
+    assert remote_finish_s(old, ops, relay_stale_s=200.0, **kw) is not None
+    assert remote_finish_s(old, ops, relay_stale_s=198.0, **kw) is None
+    assert remote_finish_s(cand(status=status(t_ns=NOW - 61 * S)), ops, relay_stale_s=200.0,
+                           **kw) is None  # one hop: stale_s still
 
 
 def test_choose_site_prefers_feasible_local_then_earliest_neighbour() -> None:

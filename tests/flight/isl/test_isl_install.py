@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from flight.core import FailureCode
@@ -105,3 +106,52 @@ def test_config_errors_name_the_key() -> None:
         parse_config({"node": "a", "peers": [{"name": "a"}]})
     with pytest.raises(ConfigError, match="max_dwell_s"):
         parse_config({"min_dwell_s": 100.0, "max_dwell_s": 10.0})
+
+
+def _own_orbit_node(tmp_path: Path, gnss: bool) -> Any:
+    # the [isl] orbit keys are wrong on purpose (half an orbit off): only a fix can tell
+    isl: dict[str, Any] = {"node": "sat0", "peers": PEERS, "arg_lat_deg": 180.0}
+    if gnss:
+        isl["gnss"] = "gnss"
+    return build_node(tmp_path, node_config({"isl": isl}, apps=["power", "isl"]))
+
+
+def test_own_orbit_from_the_gnss_fix(tmp_path: Path) -> None:
+    """The own orbit comes from the GNSS fix, not from the (wrong) [isl] keys: the fix's state
+    equals the world's true state (GNSS noise 3 m, 0.03 m/s per axis), and the neighbours the
+    wrong keys hide are planned and acquired."""
+    node = _own_orbit_node(tmp_path / "gnss", True)
+    try:
+        world = node.backend.world
+        r_true = np.array(world.orbit.r_eci_m, dtype=float)
+        v_true = np.array(world.orbit.v_eci_m_s, dtype=float)
+        node.run(1)  # the first step plans, with a fix taken at t = 0
+        comp = node.apps["isl"].component
+        assert comp.own_source == "gnss" and comp.own_fixes == 1
+        el = comp.catalogue["sat0"]
+        assert el.epoch_ns == 0
+        state = el.state()
+        assert np.linalg.norm(state[:3] - r_true) < 6 * 3.0 * math.sqrt(3)
+        assert np.linalg.norm(state[3:] - v_true) < 6 * 0.03 * math.sqrt(3)
+        node.run(199)
+        s = node.apps["isl"].summary()
+        assert s["own_orbit"] == "gnss" and s["own_fix_failures"] == 0
+        assert comp.pat.state is LinkState.LINKED and comp.pat.peer == "ahead"
+    finally:
+        node.close()
+    wrong = _own_orbit_node(tmp_path / "keys", False)
+    try:
+        wrong.run(200)
+        comp = wrong.apps["isl"].component
+        assert comp.own_source == "config" and comp.own_fixes == 0
+        assert comp.pat.acquisitions == 0  # the keys put the neighbours out of view
+    finally:
+        wrong.close()
+
+
+def test_gnss_key_must_name_a_device(tmp_path: Path) -> None:
+    cfg = node_config({"isl": {"node": "sat0", "gnss": "nogps"}}, apps=["power", "isl"])
+    with pytest.raises(ConfigError, match="gnss"):
+        build_node(tmp_path, cfg)
+    with pytest.raises(ConfigError, match="gnss"):
+        parse_config({"gnss": ""})
