@@ -71,6 +71,10 @@ _KNOWN_KEYS = frozenset(
 DEFAULT_ISL_PEERS = 12
 
 
+#: The largest constellation one run accepts.
+MAX_NODES = 10_000
+
+
 def parse_walker(text: str) -> tuple[int, int, int]:
     """``"T/P/F"`` -> (total, planes, phasing); ConfigError when malformed or inconsistent."""
     parts = str(text).split("/")
@@ -82,8 +86,11 @@ def parse_walker(text: str) -> tuple[int, int, int]:
         raise ConfigError(f"walker {text!r}: P must divide T (T, P >= 1)")
     if not 0 <= f < p:
         raise ConfigError(f"walker {text!r}: phasing F must be in 0..{p - 1}")
-    if t > 100000:
-        raise ConfigError(f"walker {text!r}: at most 64 nodes in one process")
+    if t > MAX_NODES:
+        raise ConfigError(
+            f"walker {text!r}: at most {MAX_NODES} nodes (each is a full flight stack: ~1 MB "
+            "and ~1 ms of CPU per simulated second)"
+        )
     return t, p, f
 
 
