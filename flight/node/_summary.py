@@ -9,6 +9,7 @@ equal once ``"wall"`` is removed.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from flight._sections import NodeSection
@@ -114,8 +115,22 @@ def _wall(comp: Composition, sim_seconds: float, wall_seconds: float) -> dict[st
         # paced runs: times the host fell behind the pace by more than a second and the
         # pacing re-anchored instead of bursting to catch up
         "pacing_resyncs": clock.overruns if isinstance(clock, PacedClock) else 0,
+        # the process's peak resident memory (MiB): the node's footprint in a lone run; a
+        # constellation divides its workers' memory by their nodes (its ``scale`` section)
+        "peak_rss_mb": _peak_rss_mb(),
         "components": {
             name: {"mean_us": st.wall_mean_ns / 1e3, "max_us": st.wall_max_ns / 1e3}
             for name, st in ex.stats.items()
         },
     }
+
+
+def _peak_rss_mb() -> float | None:
+    """Peak resident memory of this process (MiB), None where the OS does not say."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes
+    return peak / (2**20 if sys.platform == "darwin" else 2**10)

@@ -40,7 +40,7 @@ def test_same_seed_gives_the_same_bytes(tmp_path: Path) -> None:
     wall1, wall2 = s1.pop("wall"), s2.pop("wall")
     assert isinstance(wall1, dict) and isinstance(wall2, dict)
     assert set(wall1) == {"wall_seconds", "realtime_factor", "wall_overruns", "pacing_resyncs",
-                          "components"}  # fmt: skip
+                          "peak_rss_mb", "components"}  # fmt: skip
     assert s1 == s2
     executive = s1["executive"]
     assert isinstance(executive, dict) and executive["cycle_slips"] == 0
