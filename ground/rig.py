@@ -76,6 +76,11 @@ def cmd_rig(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; print the address, then the rig's counters at exit."""
     host, port = _parse_listen(args.listen)
     rig = build_rig(args.config, scenario=args.scenario, seed=args.seed, clock=args.clock)
+
+    def refused(text: str) -> None:
+        print(f"rig: {text}", file=sys.stderr, flush=True)
+
+    rig.on_refuse = refused
     try:
         bound_host, bound_port = rig.listen(host, port)
         address = f"{bound_host}:{bound_port}"

@@ -21,7 +21,7 @@ import importlib
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from hal.hil import (
     decode_frame,
     encode_value,
     error_entry,
+    legacy_version_hint,
 )
 from hal.platform import ResetReason
 from hal.registry import open_backend
@@ -135,6 +136,9 @@ class Rig:
         self._conns: set[socket.socket] = set()
         self._closed = threading.Event()
         self.address: tuple[str, int] | None = None
+        #: called with a line for people at every refused handshake (``satnode rig`` prints
+        #: it), so that a version or clock mismatch is explained on the rig's side too
+        self.on_refuse: Callable[[str], None] | None = None
 
     def _build(self) -> None:
         """(Re)build the world and the devices from the configuration (fresh, seeded)."""
@@ -322,6 +326,10 @@ class Rig:
                 try:
                     msg = decode_frame(body)
                 except RigProtocolError as exc:
+                    hint = legacy_version_hint(body) if role is None else None
+                    if hint is not None:  # a version 1/2 client: refuse, as for a HELLO
+                        self._refuse(stream, 0, ErrorCode.VERSION, hint)
+                        return
                     self._reject(stream, ErrorCode.MALFORMED, str(exc), None)
                     continue
                 seq = int(msg["seq"])
@@ -362,26 +370,36 @@ class Rig:
             self._conns.discard(conn)
             stream.close()
 
+    def _refuse(self, stream: Stream, re: int, code: ErrorCode, reason: str) -> None:
+        """Answer a HELLO with REFUSE (counted, reported to :attr:`on_refuse`); the caller
+        closes the session."""
+        self.stats.refused += 1
+        report = self.on_refuse
+        if report is not None:
+            with contextlib.suppress(Exception):  # a broken reporter must not stop serving
+                report(f"refused a session ({code.value}): {reason}")
+        with contextlib.suppress(OSError, DeviceCommandError):
+            stream.send(
+                {
+                    "type": MessageType.REFUSE.value,
+                    "re": re,
+                    "ts": self.t_ns,
+                    "code": code.value,
+                    "reason": reason,
+                    "proto": PROTOCOL_VERSION,
+                }
+            )
+
     def _handshake(self, stream: Stream, hello: dict[str, Any], token: object) -> Role | None:
         def refuse(code: ErrorCode, reason: str) -> None:
-            self.stats.refused += 1
-            with contextlib.suppress(OSError):
-                stream.send(
-                    {
-                        "type": MessageType.REFUSE.value,
-                        "re": hello["seq"],
-                        "ts": self.t_ns,
-                        "code": code.value,
-                        "reason": reason,
-                        "proto": PROTOCOL_VERSION,
-                    }
-                )
+            self._refuse(stream, hello["seq"], code, reason)
 
         if hello["proto"] != PROTOCOL_VERSION:
             refuse(
                 ErrorCode.VERSION,
-                f"protocol version {hello['proto']} is not supported (rig speaks "
-                f"{PROTOCOL_VERSION})",
+                f"protocol version {hello['proto']} is not supported (this rig speaks "
+                f"version {PROTOCOL_VERSION}, MessagePack bodies): run the same satnode "
+                "version on both sides",
             )
             return None
         try:
@@ -467,7 +485,13 @@ class Rig:
                     reply["flips"] = flips
         # a link that went down is seen by the session loop on its next read
         with contextlib.suppress(OSError):
-            stream.send(reply)
+            try:
+                stream.send(reply)
+            except DeviceCommandError as exc:  # a result too large or not encodable
+                failed = error_entry(HalError(f"result cannot be sent: {exc}"))
+                reply["results"] = [failed] * len(results)
+                reply.pop("flips", None)
+                stream.send(reply)
 
     def _status(self) -> dict[str, Any]:
         return {
@@ -598,7 +622,8 @@ class Rig:
         for name, shadow in self._shadows.items():
             idx = np.flatnonzero(shadow)
             if idx.size:
-                out.append([name, [int(i) for i in idx], shadow[idx].tobytes()])
+                # offsets as little-endian uint32 bytes: a burst may flip thousands of bits
+                out.append([name, idx.astype("<u4").tobytes(), shadow[idx].tobytes()])
                 shadow[idx] = 0
         return out
 

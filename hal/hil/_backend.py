@@ -158,7 +158,7 @@ class HilBackend:
         mine = {k: v for k, v in (config or {}).items() if k != "family"}
         theirs = {k: v for k, v in dict(entry.get("config") or {}).items() if k != "family"}
         for key in sorted(set(mine) | set(theirs)):
-            if mine.get(key) != theirs.get(key):
+            if _as_tuples(mine.get(key)) != _as_tuples(theirs.get(key)):
                 raise ConfigError(
                     f"{path}.{key}: node configuration says {mine.get(key)!r}, the rig serves "
                     f"{theirs.get(key)!r} (start the rig with the node's configuration)"
@@ -230,15 +230,23 @@ class HilBackend:
         self._reboot_pending = bool(status.get("reboot_pending", False))
         self._overruns = int(status.get("overruns", 0))
         for flip in reply.get("flips", ()):
-            region, offsets, masks = flip
-            arr = self._memory.get(region)
-            if arr is None or len(offsets) != len(masks):
+            # [region, offsets (uint32 little endian), masks (one byte per offset)]
+            if not (type(flip) is tuple and len(flip) == 3):
                 continue
-            idx = np.asarray(offsets, dtype=np.int64)
-            if idx.size and (idx.min() < 0 or idx.max() >= arr.size):
+            region, offsets, masks = flip
+            arr = self._memory.get(region) if type(region) is str else None
+            if (
+                arr is None
+                or type(offsets) is not bytes
+                or type(masks) is not bytes
+                or len(offsets) != 4 * len(masks)
+            ):
+                continue
+            idx = np.frombuffer(offsets, dtype="<u4").astype(np.int64)
+            if idx.size and idx.max() >= arr.size:
                 continue  # a region re-registered smaller: stale flips are dropped
             np.bitwise_xor.at(arr, idx, np.frombuffer(masks, dtype=np.uint8))
-            self._flips_applied += len(offsets)
+            self._flips_applied += len(masks)
 
     # ----------------------------------------------------------------- capabilities
     @property
@@ -426,3 +434,13 @@ def open_hil_backend(**options: Any) -> HilBackend:
     if scenario is not None:
         backend.load_scenario(scenario)
     return backend
+
+
+def _as_tuples(value: Any) -> Any:
+    """``value`` with every list and tuple as a tuple (a rig in another language sends
+    configuration arrays as plain MessagePack arrays, which decode as tuples)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_as_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _as_tuples(v) for k, v in value.items()}
+    return value

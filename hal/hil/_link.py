@@ -28,6 +28,8 @@ from hal.hil._wire import (
     RigTimeoutError,
     Role,
     Stream,
+    decode_frame,
+    legacy_version_hint,
     now_ns,
 )
 from native.errors import ConfigError
@@ -146,12 +148,18 @@ class RigLink:
                     "restart": self.restart and not self._ever_connected,
                 }
             )
-            msg = stream.recv(deadline)
+            body = stream.recv_body(deadline)
+            hint = legacy_version_hint(body)
+            if hint is None:
+                msg = decode_frame(body)
         except (OSError, RigProtocolError, RigTimeoutError) as exc:
             stream.close()
             raise RigTimeoutError(
                 f"rig at {self.address} did not complete the handshake: {exc}"
             ) from None
+        if hint is not None:
+            stream.close()
+            raise RigRefusedError(f"rig at {self.address} refused: {hint}")
         if msg["type"] == MessageType.REFUSE.value:
             stream.close()
             raise RigRefusedError(

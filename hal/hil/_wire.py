@@ -1,8 +1,8 @@
 """The HIL wire schema shared by the rig (:mod:`hil`) and the flight-side client (:mod:`hal.hil`).
 
 Everything a peer needs to speak the protocol lives here: framing (a 4-byte big-endian
-length, then one CBOR-encoded map), the message types and their fields, the value codec (HAL
-readings and enums as CBOR tags, NumPy arrays as RFC 8746 typed arrays), the per-family
+length, then one MessagePack-encoded map), the message types and their fields, the value codec
+(HAL readings, enums, lists and NumPy arrays as MessagePack extension types), the per-family
 method and property tables, and the typed errors. ``hal/hil/PROTOCOL.md`` is the prose
 specification; this module is its reference implementation.
 """
@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-import cbor2
+import msgpack
 import numpy as np
 
 from hal._common import Family
@@ -68,16 +68,20 @@ __all__ = [
     "CONTROL_TARGET",
     "DEFAULT_MAX_FRAME",
     "ERROR_CLASSES",
+    "EXT_ENUM",
+    "EXT_LIST",
+    "EXT_NDARRAY",
+    "EXT_RECORD",
+    "EXT_TYPED_TUPLE",
     "FAMILY_METHODS",
     "FAMILY_PROPERTIES",
     "HEADER_LEN",
+    "MAX_ARRAY_ITEMS",
+    "MAX_EXT_DEPTH",
+    "MAX_MAP_PAIRS",
     "MIN_MAX_FRAME",
     "PROTOCOL_VERSION",
     "READ_METHODS",
-    "TAG_ENUM",
-    "TAG_RECORD",
-    "TAG_TUPLE",
-    "TAG_TYPED_TUPLE",
     "ClockMode",
     "ErrorCode",
     "MessageType",
@@ -92,12 +96,14 @@ __all__ = [
     "encode_frame",
     "encode_value",
     "error_entry",
+    "legacy_version_hint",
     "raise_entry",
 ]
 
 #: Version of the protocol this module speaks; a peer with another version is refused.
-#: 2: HAL records carry their fields as an array in declaration order (1: a map by name).
-PROTOCOL_VERSION: Final = 2
+#: 3: MessagePack bodies, extension types for HAL values (2: CBOR with tags; 1: CBOR, HAL
+#: records as maps by field name).
+PROTOCOL_VERSION: Final = 3
 #: Bytes of the length prefix (unsigned, big-endian) in front of every message.
 HEADER_LEN: Final = 4
 #: The length prefix itself (unsigned 32-bit, big-endian).
@@ -111,36 +117,46 @@ BACKEND_TARGET: Final = "@rig"
 #: Call target of the rig control channel (inject, clear, list faults).
 CONTROL_TARGET: Final = "@faults"
 
-#: CBOR tag of a tuple (array content). A plain CBOR array is a list.
-TAG_TUPLE: Final = 60000
-#: CBOR tag of a HAL record: ``[type name, [field values in declaration order]]``.
-TAG_RECORD: Final = 60001
-#: CBOR tag of a HAL enum member: ``[enum name, value]``.
-TAG_ENUM: Final = 60002
-#: CBOR tag of a tuple of values of one HAL enum or record type (a battery's cell states, a
-#: PDU's rails): ``[type name, [enum value or record field array, ...]]``; one tag instead of
-#: one per element.
-TAG_TYPED_TUPLE: Final = 60004
-#: RFC 8746 multi-dimensional array: ``[shape, typed array]``.
-_TAG_NDARRAY: Final = 40
-#: RFC 8746 typed-array tags (little endian) by NumPy dtype; bool arrays use uint8 (64)
-#: wrapped in :data:`_TAG_BOOL`.
-_TYPED_TAGS: Final[dict[str, int]] = {
-    "uint8": 64,
-    "uint16": 69,
-    "uint32": 70,
-    "uint64": 71,
-    "int8": 72,
-    "int16": 77,
-    "int32": 78,
-    "int64": 79,
-    "float32": 85,
-    "float64": 86,
+#: MessagePack extension type of a HAL record; payload ``[type name, [field values in
+#: declaration order]]``.
+EXT_RECORD: Final = 1
+#: Extension type of a HAL enum member; payload ``[enum name, value]``.
+EXT_ENUM: Final = 2
+#: Extension type of a list (a plain MessagePack array is a tuple); payload ``[items]``.
+EXT_LIST: Final = 3
+#: Extension type of a tuple of values of one HAL enum or record type (a battery's cell
+#: states, a PDU's rails); payload ``[type name, [enum value or record field array, ...]]``:
+#: one extension instead of one per element.
+EXT_TYPED_TUPLE: Final = 4
+#: Extension type of an N-dimensional NumPy array; payload ``[dtype name, [shape], bytes]``
+#: (row-major, little endian).
+EXT_NDARRAY: Final = 5
+#: Most items in one array / pairs in one map a receiver accepts (larger numeric data travels
+#: as :data:`EXT_NDARRAY`): MessagePack decoders allocate a container of the announced size
+#: before reading its items, so these bound what a hostile peer can make the receiver
+#: allocate (with msgpack's nesting limit of 1024 levels per payload).
+MAX_ARRAY_ITEMS: Final = 4096
+MAX_MAP_PAIRS: Final = 1024
+#: Extension payloads nested in extension payloads at most this deep (a PDU reading holds a
+#: typed tuple of rail records: 2; a job result a tuple of arrays: 2).
+MAX_EXT_DEPTH: Final = 4
+#: dtype of each NumPy array kind that crosses the wire, by its name on the wire.
+_DTYPES: Final[dict[str, np.dtype[Any]]] = {
+    name: np.dtype(name).newbyteorder("<")
+    for name in (
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "float32",
+        "float64",
+    )
 }
-_TAG_DTYPES: Final[dict[int, np.dtype[Any]]] = {
-    tag: np.dtype(name).newbyteorder("<") for name, tag in _TYPED_TAGS.items()
-}
-_TAG_BOOL: Final = 60003
+_DTYPES["bool"] = np.dtype(np.bool_)
 
 
 @enum.unique
@@ -177,7 +193,9 @@ class Role(enum.StrEnum):
 class ErrorCode(enum.StrEnum):
     """Why a message was rejected (``ERROR``/``REFUSE`` messages)."""
 
-    MALFORMED = "malformed"  #: not CBOR, not a map, unknown tag, field missing or mistyped
+    MALFORMED = (
+        "malformed"  #: not MessagePack, not a map, unknown extension, field missing or mistyped
+    )
     OVERSIZED = "oversized"  #: longer than the agreed ``max_frame`` (the link is closed)
     UNEXPECTED = "unexpected"  #: a valid message at the wrong moment (CALL before HELLO...)
     SEQUENCE = "sequence"  #: ``seq`` did not increase
@@ -310,8 +328,9 @@ _ENUMS: Final[dict[str, type[enum.Enum]]] = {
 
 
 def encode_value(value: Any) -> Any:
-    """``value`` as CBOR-encodable data: HAL records and enums, tuples and NumPy arrays
-    become their tags (see PROTOCOL.md, "Values"); other types must be CBOR-native.
+    """``value`` as MessagePack-encodable data: HAL records and enums, lists and NumPy arrays
+    become extension types, tuples plain arrays (see PROTOCOL.md, "Values"); other types
+    must be MessagePack-native (None, bool, int, float, str, bytes, dict with text keys).
 
     Raises RigProtocolError for a value the protocol cannot carry (a callable, an object)."""
     # Dispatch on the exact type first: every reading crosses the wire on every call, and a
@@ -322,20 +341,48 @@ def encode_value(value: Any) -> Any:
     return _encode_slow(value)
 
 
+#: Types MessagePack carries as they are (exact types: subclasses go through the encoder).
+_PLAIN: Final = frozenset({type(None), bool, int, float, str, bytes})
+#: ``msgpack.ExtType`` is a named tuple whose constructor checks its arguments in Python;
+#: the codes and payloads made here are valid by construction, so build it as a tuple.
+_new_ext = tuple.__new__
+_Ext = msgpack.ExtType
+
+
+def _pack(obj: Any) -> bytes:
+    """One extension payload (MessagePack bytes)."""
+    try:
+        out: bytes = msgpack.packb(obj)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise RigProtocolError(f"a value cannot cross the wire: {exc}") from None
+    return out
+
+
+def _encode_seq(values: Any) -> list[Any]:
+    return [v if type(v) in _PLAIN else encode_value(v) for v in values]
+
+
 def _encode_slow(value: Any) -> Any:
     if isinstance(value, enum.Enum):  # first: StrEnum/IntEnum members are str/int too
         cls = type(value)
         if _ENUMS.get(cls.__name__) is not cls:
             raise RigProtocolError(f"enum {cls.__name__} cannot cross the wire")
-        return cbor2.CBORTag(TAG_ENUM, [cls.__name__, value.value])
-    if value is None or isinstance(value, (bool, str, bytes, int, float)):
-        return value
+        return _new_ext(_Ext, (EXT_ENUM, _pack([cls.__name__, value.value])))
+    # subclasses of the plain types travel as their base type
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, int):  # bool is an int subclass, but exactly typed: never here
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     if isinstance(value, tuple):
         return _encode_tuple(value)
     if isinstance(value, list):
-        return [encode_value(v) for v in value]
+        return _encode_list(value)
     if isinstance(value, dict):
-        return {k: encode_value(v) for k, v in value.items()}
+        return _encode_dict(value)
     if isinstance(value, np.ndarray):
         return _encode_array(value)
     if isinstance(value, np.generic):
@@ -347,13 +394,29 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _encode_tuple(value: tuple[Any, ...]) -> cbor2.CBORTag:
+def _encode_tuple(value: tuple[Any, ...]) -> Any:
     if len(value) > 1:
         first = type(value[0])
         items = _ITEM_ENCODERS.get(first)
         if items is not None and all(type(v) is first for v in value):
-            return cbor2.CBORTag(TAG_TYPED_TUPLE, [first.__name__, items(value)])
-    return cbor2.CBORTag(TAG_TUPLE, [encode_value(v) for v in value])
+            return _new_ext(_Ext, (EXT_TYPED_TUPLE, _pack([first.__name__, items(value)])))
+    for v in value:
+        if type(v) not in _PLAIN:
+            return _encode_seq(value)
+    return value  # the common case (a vector, a quaternion): packed as it is
+
+
+def _encode_list(value: list[Any]) -> Any:
+    return _new_ext(_Ext, (EXT_LIST, _pack(_encode_seq(value))))
+
+
+def _encode_dict(value: dict[Any, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in value.items():
+        if type(k) is not str:
+            raise RigProtocolError(f"map keys must be text, got {type(k).__name__} {k!r}")
+        out[k] = v if type(v) in _PLAIN else encode_value(v)
+    return out
 
 
 def _enum_items(value: tuple[Any, ...]) -> list[Any]:
@@ -364,147 +427,179 @@ def _record_items(cls: type) -> Callable[[tuple[Any, ...]], list[Any]]:
     fields = _RECORD_FIELDS[cls]
     get = operator.attrgetter(*fields)
     if len(fields) == 1:
-        return lambda value: [[encode_value(get(v))] for v in value]
-    return lambda value: [[encode_value(x) for x in get(v)] for v in value]
+        return lambda value: [_encode_seq((get(v),)) for v in value]
+    return lambda value: [_encode_seq(get(v)) for v in value]
 
 
-def _record_encoder(cls: type) -> Callable[[Any], cbor2.CBORTag]:
-    name = cls.__name__
+def _record_encoder(cls: type) -> Callable[[Any], Any]:
     fields = _RECORD_FIELDS[cls]
     get = operator.attrgetter(*fields)
+    # the payload is [name, [fields]]: the array header and the name are the same every time
+    prefix = b"\x92" + msgpack.packb(cls.__name__)
+    packb = msgpack.packb
     if len(fields) == 1:  # attrgetter of one name returns the value, not a tuple
 
-        def encode_one(value: Any) -> cbor2.CBORTag:
-            return cbor2.CBORTag(TAG_RECORD, [name, [encode_value(get(value))]])
+        def encode_one(value: Any) -> Any:
+            try:
+                body = packb(_encode_seq((get(value),)))
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise RigProtocolError(f"a value cannot cross the wire: {exc}") from None
+            return _new_ext(_Ext, (EXT_RECORD, prefix + body))
 
         return encode_one
 
-    def encode(value: Any) -> cbor2.CBORTag:
-        return cbor2.CBORTag(TAG_RECORD, [name, [encode_value(v) for v in get(value)]])
+    def encode(value: Any) -> Any:
+        try:
+            body = packb(_encode_seq(get(value)))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise RigProtocolError(f"a value cannot cross the wire: {exc}") from None
+        return _new_ext(_Ext, (EXT_RECORD, prefix + body))
 
     return encode
 
 
 #: ``(enum name, value)`` -> member, for the decoder.
 _ENUM_MEMBERS: Final[dict[tuple[str, Any], enum.Enum]] = {}
+#: An enum member's extension payload as this module writes it (canonical MessagePack) ->
+#: the member: one dictionary lookup decodes a member.
+_ENUM_BY_PAYLOAD: Final[dict[bytes, enum.Enum]] = {}
 #: Encoder of each exactly-typed value (subclasses take the slow path).
-_ENCODERS: Final[dict[type, Callable[[Any], Any]]] = {
-    t: _identity for t in (type(None), bool, int, float, str, bytes)
-}
+_ENCODERS: Final[dict[type, Callable[[Any], Any]]] = {t: _identity for t in _PLAIN}
 _ENCODERS[tuple] = _encode_tuple
+_ENCODERS[list] = _encode_list
+_ENCODERS[dict] = _encode_dict
 for _ecls in _ENUMS.values():
     # one table per enum: IntEnum members of different enums compare equal as ints
-    _tags: dict[enum.Enum, cbor2.CBORTag] = {}
+    _exts: dict[enum.Enum, Any] = {}
     for _member in _ecls:
-        _tags[_member] = cbor2.CBORTag(TAG_ENUM, [_ecls.__name__, _member.value])
+        _payload = msgpack.packb([_ecls.__name__, _member.value])
+        _exts[_member] = _Ext(EXT_ENUM, _payload)
         _ENUM_MEMBERS[(_ecls.__name__, _member.value)] = _member
-    _ENCODERS[_ecls] = _tags.__getitem__
-#: Element encoders of the homogeneous tuples sent as :data:`TAG_TYPED_TUPLE`.
+        _ENUM_BY_PAYLOAD[_payload] = _member
+    _ENCODERS[_ecls] = _exts.__getitem__
+#: Element encoders of the homogeneous tuples sent as :data:`EXT_TYPED_TUPLE`.
 _ITEM_ENCODERS: Final[dict[type, Callable[[tuple[Any, ...]], list[Any]]]] = {
     e: _enum_items for e in _ENUMS.values()
 }
 for _rcls in _RECORDS.values():
     _ENCODERS[_rcls] = _record_encoder(_rcls)
     _ITEM_ENCODERS[_rcls] = _record_items(_rcls)
-del _ecls, _tags, _member, _rcls
+del _ecls, _exts, _member, _payload, _rcls
 
 
-def _encode_array(a: np.ndarray) -> cbor2.CBORTag:
-    if a.dtype == np.bool_:
-        body = cbor2.CBORTag(_TAG_BOOL, np.ascontiguousarray(a, dtype=np.uint8).tobytes())
-    else:
-        tag = _TYPED_TAGS.get(a.dtype.name)
-        if tag is None:
-            raise RigProtocolError(f"arrays of {a.dtype} cannot cross the wire")
-        body = cbor2.CBORTag(tag, np.ascontiguousarray(a, dtype=_TAG_DTYPES[tag]).tobytes())
-    return cbor2.CBORTag(_TAG_NDARRAY, [list(a.shape), body])
+def _encode_array(a: np.ndarray) -> Any:
+    name = "bool" if a.dtype == np.bool_ else a.dtype.name
+    dtype = _DTYPES.get(name)
+    if dtype is None:
+        raise RigProtocolError(f"arrays of {a.dtype} cannot cross the wire")
+    raw = np.ascontiguousarray(a, dtype=dtype).tobytes()
+    return _new_ext(_Ext, (EXT_NDARRAY, _pack([name, list(a.shape), raw])))
 
 
 class _Malformed(ValueError):
     """Raised inside the decoder for content the schema does not allow."""
 
 
-def _tag_hook(first: Any, second: Any) -> Any:
-    # cbor2 >= 6 calls hook(tag, immutable); earlier versions hook(decoder, tag). Inside a
-    # tag cbor2 >= 6 decodes arrays as tuples and maps as frozendicts: accept both forms.
-    tag = first if isinstance(first, cbor2.CBORTag) else second
-    num, val = tag.tag, tag.value
-    # the protocol's own tags first, cheapest checks first: this runs for every enum, tuple
-    # and record of every reading
-    if num == TAG_TUPLE:
-        if type(val) is tuple:
-            return val
-        if not isinstance(val, list):
-            raise _Malformed("tuple tag must wrap an array")
-        return tuple(val)
-    if num == TAG_ENUM:
-        if not (isinstance(val, (list, tuple)) and len(val) == 2 and isinstance(val[0], str)):
-            raise _Malformed("enum tag must wrap [name, value]")
+def _unpack(data: Any, ext_hook: Callable[[int, bytes], Any]) -> Any:
+    """One MessagePack item with the receiver's limits (see :data:`MAX_ARRAY_ITEMS`): arrays
+    as tuples, text as str, map keys text only, every extension through ``ext_hook``.
+
+    msgpack's one-shot decoder bounds every string, byte string and extension by the input's
+    length and every announced array by the length and maps by half of it; a short input
+    (every per-call message) is therefore already within the caps, and only a longer one
+    needs them passed (each keyword argument costs on every message)."""
+    n = len(data)
+    if n <= _SMALL_INPUT:
+        return msgpack.unpackb(data, use_list=False, ext_hook=ext_hook, timestamp=2)
+    return msgpack.unpackb(
+        data,
+        use_list=False,
+        raw=False,
+        strict_map_key=True,
+        ext_hook=ext_hook,
+        timestamp=2,  # the msgpack timestamp (ext -1) is not used: read as integer ns
+        max_str_len=n,
+        max_bin_len=n,
+        max_ext_len=n,
+        max_array_len=min(n, MAX_ARRAY_ITEMS),
+        max_map_len=min(n // 2, MAX_MAP_PAIRS),
+    )
+
+
+#: Inputs up to this many bytes are within every cap with msgpack's own length-based limits
+#: (its defaults since 1.0; raw=False and strict_map_key=True are its defaults too).
+_SMALL_INPUT: Final = min(MAX_ARRAY_ITEMS, 2 * MAX_MAP_PAIRS)
+
+
+def _ext_hook(depth: int) -> Callable[[int, bytes], Any]:
+    """The extension decoder for payloads nested ``depth`` deep (one per depth, so that the
+    nesting bound needs no shared state between threads)."""
+
+    def hook(code: int, data: bytes) -> Any:
+        if code == EXT_ENUM:  # the most frequent: one lookup for canonical payloads
+            member = _ENUM_BY_PAYLOAD.get(data)
+            if member is not None:
+                return member
+        if depth >= MAX_EXT_DEPTH:
+            raise _Malformed(f"extension values nested deeper than {MAX_EXT_DEPTH}")
+        decode = _EXT_DECODERS.get(code)
+        if decode is None:
+            raise _Malformed(f"unknown extension type {code}")
+        return decode(_unpack(data, _HOOKS[depth + 1]))
+
+    return hook
+
+
+def _name_and_items(what: str, val: Any) -> tuple[str, tuple[Any, ...]]:
+    if not (type(val) is tuple and len(val) == 2 and type(val[0]) is str and type(val[1]) is tuple):
+        raise _Malformed(f"{what} must hold [name, [items]]")
+    return val[0], val[1]
+
+
+def _decode_record(val: Any) -> Any:
+    name, fields = _name_and_items("record", val)
+    rcls = _RECORDS.get(name)
+    if rcls is None:
+        raise _Malformed(f"unknown record type {name!r}")
+    if len(fields) != len(_RECORD_FIELDS[rcls]):
+        raise _Malformed(f"fields of {name} do not match its definition")
+    rec = rcls(*fields)
+    if rcls is ImageTiles:
+        rec.bands.flags.writeable = False  # image memory is read-only, as in sim
+    return rec
+
+
+def _decode_enum(val: Any) -> enum.Enum:
+    # a payload that is not byte-for-byte canonical (another encoder's integer widths)
+    if not (type(val) is tuple and len(val) == 2 and type(val[0]) is str):
+        raise _Malformed("enum must hold [name, value]")
+    try:
         member = _ENUM_MEMBERS.get((val[0], val[1]))
-        if member is None:
-            if val[0] not in _ENUMS:
-                raise _Malformed(f"unknown enum {val[0]!r}")
-            raise _Malformed(f"{val[1]!r} is not a {val[0]}")
-        return member
-    if num == TAG_TYPED_TUPLE:
-        return _decode_typed_tuple(val)
-    if num == TAG_RECORD:
-        if not (
-            isinstance(val, (list, tuple))
-            and len(val) == 2
-            and isinstance(val[0], str)
-            and isinstance(val[1], (list, tuple))
-        ):
-            raise _Malformed("record tag must wrap [name, [field values]]")
-        rcls = _RECORDS.get(val[0])
-        if rcls is None:
-            raise _Malformed(f"unknown record type {val[0]!r}")
-        if len(val[1]) != len(_RECORD_FIELDS[rcls]):
-            raise _Malformed(f"fields of {val[0]} do not match its definition")
-        rec = rcls(*val[1])
-        if rcls is ImageTiles:
-            rec.bands.flags.writeable = False  # image memory is read-only, as in sim
-        return rec
-    if num in _TAG_DTYPES or num == _TAG_BOOL:
-        if not isinstance(val, bytes):
-            raise _Malformed("typed array tag must wrap a byte string")
-        return (num, val)
-    if num == _TAG_NDARRAY:
-        if not (
-            isinstance(val, (list, tuple)) and len(val) == 2 and isinstance(val[0], (list, tuple))
-        ):
-            raise _Malformed("ndarray tag must wrap [shape, typed array]")
-        shape, body = val
-        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
-            raise _Malformed("ndarray shape must be non-negative integers")
-        if not (isinstance(body, tuple) and len(body) == 2):
-            raise _Malformed("ndarray body must be a typed array")
-        kind, raw = body
-        dtype = np.dtype(np.uint8) if kind == _TAG_BOOL else _TAG_DTYPES[kind]
-        count = math.prod(shape)
-        if count * dtype.itemsize != len(raw):
-            raise _Malformed("ndarray size does not match its shape")
-        arr = np.frombuffer(bytearray(raw), dtype=dtype).reshape(shape)
-        if kind == _TAG_BOOL:
-            return arr.astype(np.bool_)
-        return arr.astype(dtype.newbyteorder("="), copy=False)
-    raise _Malformed(f"unknown CBOR tag {num}")
+    except TypeError:  # an unhashable value
+        member = None
+    if member is None:
+        if val[0] not in _ENUMS:
+            raise _Malformed(f"unknown enum {val[0]!r}")
+        raise _Malformed(f"{val[1]!r} is not a {val[0]}")
+    return member
+
+
+def _decode_list(val: Any) -> list[Any]:
+    if type(val) is not tuple:
+        raise _Malformed("list must hold an array")
+    return list(val)
 
 
 def _decode_typed_tuple(val: Any) -> tuple[Any, ...]:
-    if not (
-        isinstance(val, (list, tuple))
-        and len(val) == 2
-        and isinstance(val[0], str)
-        and isinstance(val[1], (list, tuple))
-    ):
-        raise _Malformed("typed tuple tag must wrap [type name, [items]]")
-    name, items = val
+    name, items = _name_and_items("typed tuple", val)
     ecls = _ENUMS.get(name)
     if ecls is not None:
         out = []
         for v in items:
-            member = _ENUM_MEMBERS.get((name, v))
+            try:
+                member = _ENUM_MEMBERS.get((name, v))
+            except TypeError:
+                member = None
             if member is None:
                 raise _Malformed(f"{v!r} is not a {name}")
             out.append(member)
@@ -515,7 +610,7 @@ def _decode_typed_tuple(val: Any) -> tuple[Any, ...]:
     n = len(_RECORD_FIELDS[rcls])
     recs = []
     for fields in items:
-        if not (isinstance(fields, (list, tuple)) and len(fields) == n):
+        if not (type(fields) is tuple and len(fields) == n):
             raise _Malformed(f"fields of {name} do not match its definition")
         rec = rcls(*fields)
         if rcls is ImageTiles:
@@ -524,18 +619,59 @@ def _decode_typed_tuple(val: Any) -> tuple[Any, ...]:
     return tuple(recs)
 
 
+def _decode_ndarray(val: Any) -> np.ndarray:
+    if not (
+        type(val) is tuple
+        and len(val) == 3
+        and type(val[0]) is str
+        and type(val[1]) is tuple
+        and type(val[2]) is bytes
+    ):
+        raise _Malformed("ndarray must hold [dtype, [shape], bytes]")
+    name, shape, raw = val
+    dtype = _DTYPES.get(name)
+    if dtype is None:
+        raise _Malformed(f"unknown array dtype {name!r}")
+    if not all(type(n) is int and n >= 0 for n in shape):
+        raise _Malformed("ndarray shape must be non-negative integers")
+    if math.prod(shape) * dtype.itemsize != len(raw):
+        raise _Malformed("ndarray size does not match its shape")
+    arr = np.frombuffer(bytearray(raw), dtype=dtype).reshape(shape)
+    return arr.astype(dtype.newbyteorder("="), copy=False)
+
+
+_EXT_DECODERS: Final[dict[int, Callable[[Any], Any]]] = {
+    EXT_RECORD: _decode_record,
+    EXT_ENUM: _decode_enum,
+    EXT_LIST: _decode_list,
+    EXT_TYPED_TUPLE: _decode_typed_tuple,
+    EXT_NDARRAY: _decode_ndarray,
+}
+_HOOKS: Final = tuple(_ext_hook(d) for d in range(MAX_EXT_DEPTH + 1))
+#: What the decoder raises for bytes that are not a valid message (msgpack's own errors are
+#: ValueError subclasses: ExtraData, FormatError, StackError, limits exceeded, bad UTF-8).
+_DECODE_ERRORS: Final = (
+    ValueError,
+    TypeError,
+    OverflowError,
+    RecursionError,
+    msgpack.UnpackException,
+)
+
+
 def decode_value(data: bytes) -> Any:
-    """Decode one CBOR item with the protocol's tags; RigProtocolError if malformed."""
+    """Decode one MessagePack item with the protocol's extension types; RigProtocolError if
+    malformed."""
     try:
-        return cbor2.loads(data, tag_hook=_tag_hook, max_depth=64)
-    except (_Malformed, cbor2.CBORDecodeError, TypeError, ValueError, RecursionError) as exc:
-        raise RigProtocolError(f"malformed message: {exc}") from None
+        return _unpack(data, _HOOKS[0])
+    except _DECODE_ERRORS as exc:
+        raise RigProtocolError(f"malformed message: {exc or type(exc).__name__}") from None
 
 
 # ------------------------------------------------------------------------------ frames
 def encode_frame(message: Mapping[str, Any]) -> bytes:
-    """The length prefix and CBOR body of ``message`` (values already encoded)."""
-    body = cbor2.dumps(message)
+    """The length prefix and MessagePack body of ``message`` (values already encoded)."""
+    body = _pack(message)
     return _LENGTH.pack(len(body)) + body
 
 
@@ -545,6 +681,8 @@ def decode_frame(body: bytes) -> dict[str, Any]:
     return check_message(msg)
 
 
+#: A MessagePack array as decoded (a tuple) or as built by a sender (a list).
+_ARRAY: Final = (tuple, list)
 #: Fields every message of a type must have, with their types (beyond type/seq/ts).
 _FIELDS: Final[dict[MessageType, dict[str, type | tuple[type, ...]]]] = {
     MessageType.HELLO: {"proto": int, "role": str, "clock": str, "client": str, "max_frame": int},
@@ -556,13 +694,13 @@ _FIELDS: Final[dict[MessageType, dict[str, type | tuple[type, ...]]]] = {
         "seed": int,
         "t_ns": int,
         "plant_period_ns": int,
-        "devices": list,
+        "devices": _ARRAY,
         "max_frame": int,
     },
     MessageType.REFUSE: {"re": int, "code": str, "reason": str, "proto": int},
-    MessageType.CALL: {"calls": list},
-    MessageType.ADVANCE: {"calls": list, "to_ns": int},
-    MessageType.REPLY: {"re": int, "t_ns": int, "results": list, "status": dict},
+    MessageType.CALL: {"calls": _ARRAY},
+    MessageType.ADVANCE: {"calls": _ARRAY, "to_ns": int},
+    MessageType.REPLY: {"re": int, "t_ns": int, "results": _ARRAY, "status": dict},
     MessageType.ERROR: {"code": str, "reason": str},
     MessageType.BYE: {},
 }
@@ -570,42 +708,61 @@ _FIELDS: Final[dict[MessageType, dict[str, type | tuple[type, ...]]]] = {
 
 #: Message type by its text (a lookup cheaper than the enum's constructor).
 _TYPES: Final[dict[str, MessageType]] = {m.value: m for m in MessageType}
-#: (field, type) pairs checked on every message of a type.
-_CHECKS: Final[dict[MessageType, tuple[tuple[str, type | tuple[type, ...]], ...]]] = {
-    m: (("seq", int), ("ts", int), *fields.items()) for m, fields in _FIELDS.items()
+#: (field, exact types) pairs checked on every message of a type (a decoded message holds
+#: exact types only: bool is not an int here).
+_CHECKS: Final[dict[MessageType, tuple[tuple[str, frozenset[type]], ...]]] = {
+    m: tuple(
+        (key, frozenset(tp) if isinstance(tp, tuple) else frozenset({tp}))
+        for key, tp in (("seq", int), ("ts", int), *fields.items())
+    )
+    for m, fields in _FIELDS.items()
 }
+_CALLS: Final = (MessageType.CALL, MessageType.ADVANCE)
 
 
 def check_message(msg: Any) -> dict[str, Any]:
     """``msg`` if it is a well-formed message (a map with a known ``type``, ``seq`` >= 1,
     integer ``ts`` and the type's fields); RigProtocolError naming what is wrong otherwise."""
-    if not isinstance(msg, dict):
+    if type(msg) is not dict:
         raise RigProtocolError("malformed message: not a map")
     text = msg.get("type")
-    mtype = _TYPES.get(text) if isinstance(text, str) else None
+    mtype = _TYPES.get(text) if type(text) is str else None
     if mtype is None:
         raise RigProtocolError(f"malformed message: unknown type {msg.get('type')!r}")
-    for key, tp in _CHECKS[mtype]:
-        val = msg.get(key)
-        if not isinstance(val, tp) or (tp is int and type(val) is bool):
+    for key, types in _CHECKS[mtype]:
+        if type(msg.get(key)) not in types:
             raise RigProtocolError(f"malformed {mtype.value}: field {key!r} missing or mistyped")
     if msg["seq"] < 1:
         raise RigProtocolError(f"malformed {mtype.value}: seq must be >= 1")
-    if mtype in (MessageType.CALL, MessageType.ADVANCE):
+    if mtype in _CALLS:
         for call in msg["calls"]:
             if not (
-                type(call) is list
+                type(call) in _ARRAY
                 and len(call) == 4
                 and type(call[0]) is str
                 and type(call[1]) is str
-                and type(call[2]) is list
+                and type(call[2]) in _ARRAY
                 and type(call[3]) is dict
-                and all(type(k) is str for k in call[3])
+                and (not call[3] or all(type(k) is str for k in call[3]))
             ):
                 raise RigProtocolError(
                     f"malformed {mtype.value}: a call must be [target, method, [args], {{kwargs}}]"
                 )
     return msg
+
+
+def legacy_version_hint(body: bytes) -> str | None:
+    """Why ``body`` cannot be a message of this version, when it is most likely a message of
+    protocol version 1 or 2 (a CBOR map: first byte 0xA0-0xBF, which in MessagePack starts a
+    short string, never a valid message); None otherwise. Lets both sides of a handshake
+    between versions 2 and 3 say so instead of reporting a malformed message."""
+    if body and 0xA0 <= body[0] <= 0xBF:
+        return (
+            "the peer speaks protocol version 1 or 2 (CBOR bodies); this side speaks "
+            f"version {PROTOCOL_VERSION} (MessagePack bodies): run the same satnode version "
+            "on both sides"
+        )
+    return None
 
 
 def error_entry(exc: BaseException) -> dict[str, str]:
@@ -661,6 +818,7 @@ class Stream:
         self.received = 0
         self.bytes_sent = 0
         self.bytes_received = 0
+        self._pack = msgpack.Packer().pack  # one per stream: a Packer is not shared
         self._buf = bytearray(_RECV_BUFFER)
         self._view = memoryview(self._buf)
         self._start = 0  # first unread byte
@@ -702,7 +860,10 @@ class Stream:
         exceed the agreed ``max_frame`` (the peer would have to reject it and close the
         link)."""
         message["seq"] = self.seq + 1
-        body = cbor2.dumps(message)
+        try:
+            body = self._pack(message)
+        except (TypeError, ValueError, OverflowError) as exc:  # e.g. an int over 64 bits
+            raise DeviceCommandError(f"message cannot be encoded: {exc}") from None
         n = len(body)
         if n > self.max_frame:
             raise DeviceCommandError(
@@ -752,7 +913,7 @@ class Stream:
             self.bytes_received += got
 
     def recv_body(self, deadline: float | None) -> bytes:
-        """The next message body (raw CBOR). RigProtocolError if oversized."""
+        """The next message body (raw MessagePack). RigProtocolError if oversized."""
         if self._end - self._start < HEADER_LEN:
             self._fill(HEADER_LEN, deadline)
         (length,) = _LENGTH.unpack_from(self._buf, self._start)

@@ -2,9 +2,11 @@
 ``python -m tests.hil.fake_rig MODE PORT_FILE``.
 
 It completes a normal handshake (an empty device table, lock-step) unless MODE is
-``version`` (it answers with protocol version 99), then answers every request according to
-MODE: ``garbage`` (a frame that is not CBOR), ``oversized`` (a length prefix far above any
-limit), ``silent`` (never answers), ``wrong_re`` (a reply to another request).
+``version`` (it answers with protocol version 99) or ``v2`` (it answers as a protocol
+version 2 rig does to a message it cannot decode: a CBOR ``error`` map), then answers every
+request according to MODE: ``garbage`` (a frame that is not MessagePack), ``oversized`` (a
+length prefix far above any limit), ``silent`` (never answers), ``wrong_re`` (a reply to
+another request).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-import cbor2
+import msgpack
 
 from hal.hil import PROTOCOL_VERSION, Stream
 
@@ -32,6 +34,14 @@ def main() -> int:
         conn, _ = srv.accept()
         s = Stream(conn)
         try:
+            if mode == "v2":
+                s.recv_body(None)
+                # CBOR (RFC 8949) of {"type": "error", "code": "malformed"}: 0xA2 = a map of
+                # two pairs, 0x6N = a text of N bytes
+                body = b"\xa2\x64type\x65error\x64code\x69malformed"
+                s.send_raw(struct.pack(">I", len(body)) + body)
+                conn.close()
+                continue
             hello = s.recv(None)
             s.send(
                 {
@@ -50,7 +60,7 @@ def main() -> int:
                 elif mode == "silent":
                     time.sleep(3600)
                 elif mode == "wrong_re":
-                    body = cbor2.dumps(
+                    body = msgpack.packb(
                         {"type": "reply", "seq": 2, "ts": 0, "re": req["seq"] + 5, "t_ns": 0,
                          "results": [{"ok": None}], "status": {}}
                     )  # fmt: skip

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import cbor2
+import msgpack
 import pytest
 
 from flight.config import load_config
@@ -140,8 +140,37 @@ def test_version_mismatch_is_refused_on_both_sides(
     reply = s.recv(time.monotonic() + 10)
     assert reply["type"] == "refuse" and reply["code"] == "version"
     s.close()
+    # protocol version 2 in a version 3 body: refused, naming both versions
+    s = Stream(socket.create_connection((host, int(port))))
+    s.send({"type": "hello", "ts": 0, "proto": 2, "role": "flight",
+            "clock": "any", "client": "test", "max_frame": 1 << 20})  # fmt: skip
+    reply = s.recv(time.monotonic() + 10)
+    assert reply["type"] == "refuse" and reply["code"] == "version"
+    assert "version 2 is not supported" in reply["reason"] and "version 3" in reply["reason"]
+    s.close()
+    # a version 2 client (a CBOR HELLO): refused as such, then the rig closes the link
+    s = Stream(socket.create_connection((host, int(port))))
+    cbor_hello = b"\xa1\x64type\x65hello"  # CBOR (RFC 8949) of {"type": "hello"}
+    s.send_raw(struct.pack(">I", len(cbor_hello)) + cbor_hello)
+    reply = s.recv(time.monotonic() + 10)
+    assert reply["type"] == "refuse" and reply["code"] == "version"
+    assert "version 1 or 2" in reply["reason"]
+    with pytest.raises(ConnectionResetError):
+        s.recv(time.monotonic() + 10)
+    s.close()
+    # the flight side against a version 2 rig (it answers in CBOR): a clear refusal
+    with pytest.raises(RigRefusedError, match="version 1 or 2"):
+        open_backend("hil", rig=fake_rig("v2"))
     with pytest.raises(RigRefusedError, match="clock"):
         open_backend("hil", rig=rig.address, clock="paced")
+    backend = open_backend("hil", rig=rig.address)
+    try:  # every refusal counted on the rig: two versions, one CBOR client, the clock
+        assert backend.rig_summary()["stats"]["refused"] == 4
+    finally:
+        backend.close()
+    log = rig.log.read_text()  # and explained where the rig runs
+    assert "refused a session (version): protocol version 2 is not supported" in log
+    assert "refused a session (version): the peer speaks protocol version 1 or 2" in log
 
 
 def test_rig_rejects_malformed_oversized_and_replayed_messages(
@@ -153,9 +182,9 @@ def test_rig_rejects_malformed_oversized_and_replayed_messages(
     s.send({"type": "hello", "ts": 0, "proto": PROTOCOL_VERSION, "role": "control",
             "clock": "any", "client": "test", "max_frame": 1 << 20})  # fmt: skip
     assert s.recv(time.monotonic() + 10)["type"] == "welcome"
-    s.send_raw(struct.pack(">I", 2) + b"\xff\xff")  # not CBOR
+    s.send_raw(struct.pack(">I", 2) + b"\xff\xff")  # not one MessagePack item
     assert s.recv(time.monotonic() + 10)["code"] == "malformed"
-    body = cbor2.dumps({"type": "call", "seq": 1, "ts": 0, "calls": []})  # seq replayed
+    body = msgpack.packb({"type": "call", "seq": 1, "ts": 0, "calls": []})  # seq replayed
     s.send_raw(struct.pack(">I", len(body)) + body)
     assert s.recv(time.monotonic() + 10)["code"] == "sequence"
     # a call naming a device it may not drive is answered, not executed
