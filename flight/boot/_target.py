@@ -46,7 +46,7 @@ RUNTIME_DISTS: Final = (
     "crcmod",
     "cryptography",
     "sgp4",
-    "cbor2",
+    "msgpack",
     "cfdp-py",
     "spacepackets",
 )
