@@ -53,6 +53,9 @@ DEFAULT_MODES: Mapping[PowerMode, ModeSpec] = {
 
 _NEVER = 1 << 62  # "never" on the ns clock (a hung job's end)
 _KEEP_DONE = 4096  # finished jobs kept for result()
+# Finished jobs whose result was already read are forgotten sooner: their outputs are the
+# bulk of the device's memory (a real accelerator frees a result buffer once it is read).
+_KEEP_COLLECTED = 64
 
 
 @dataclass(slots=True)
@@ -88,6 +91,10 @@ class SimAccelerator(SimDevice, Accelerator):
     ``initial_mode`` ("OFF"), ``modes`` (table mode -> {tops, power_w, idle_w}; replaces the
     given fields of :data:`DEFAULT_MODES`), ``noise_c`` (0.1, temperature sensor),
     ``max_pending`` (4096 queued jobs).
+
+    Results stay readable until 4,096 more jobs have finished, or, once read, until 64 more
+    results have been read (the outputs are the bulk of the device's memory); a job forgotten
+    since is an unknown id.
     """
 
     family: ClassVar[Family] = Family.ACCELERATOR
@@ -111,6 +118,7 @@ class SimAccelerator(SimDevice, Accelerator):
         self._jobs: dict[int, _Job] = {}  # every job still known, by id
         self._pending: list[_Job] = []  # not finished and not lost, in start order
         self._finished: collections.deque[int] = collections.deque()  # ids, oldest first
+        self._collected: dict[int, None] = {}  # finished ids whose result was read, in order
         self._next_id = 1
         self._busy_until_ns = 0
         self._hang_armed = False
@@ -243,6 +251,12 @@ class SimAccelerator(SimDevice, Accelerator):
         if st is not JobState.DONE:
             return None
         self._settle(now)
+        collected = self._collected
+        if job.job_id not in collected:
+            collected[job.job_id] = None
+            while len(collected) > _KEEP_COLLECTED:
+                self._jobs.pop(next(iter(collected)), None)
+                del collected[next(iter(collected))]
         return JobResult(
             job.job_id,
             job.kernel,
@@ -313,7 +327,9 @@ class SimAccelerator(SimDevice, Accelerator):
                     still.append(j)
             self._pending = still
         while len(self._finished) > _KEEP_DONE:
-            self._jobs.pop(self._finished.popleft(), None)
+            old = self._finished.popleft()
+            self._jobs.pop(old, None)
+            self._collected.pop(old, None)
 
     def _lose_pending(self, now: int) -> None:
         self._settle(now)
