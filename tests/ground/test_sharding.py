@@ -108,7 +108,7 @@ def test_a_killed_worker_stops_the_run_with_its_nodes(tmp_path: Path) -> None:
         victim = engine._procs[1]
         os.kill(victim.pid, signal.SIGKILL)
         victim.join(timeout=30)
-        with pytest.raises(WorkerError, match=r"worker 2 \(2 nodes: n3, n4\) died"):
+        with pytest.raises(WorkerError, match=r"worker 2 \(2 nodes: n2, n4\) died"):
             engine.step([IntervalInput(None), IntervalInput(None)], 1.0, False)
     finally:
         engine.close()
