@@ -333,8 +333,8 @@ class SimDevice:
             return False
         if self._rail is None:
             return True
-        pw = self._ctx.world.power
-        return bool(pw.rail_on(self._rail)) and not bool(pw.rail_tripped(self._rail))
+        # rail_on is False for a tripped rail too
+        return bool(self._ctx.world.power.rail_on(self._rail))
 
     def _require_power(self) -> None:
         if not self._switch_on:

@@ -445,12 +445,14 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
 
     def fer(self, pointing_error_rad: float, frame_bytes: int) -> float:
         """Frame error rate at the current range and rate for this pointing error (COMM)."""
-        rate = self._nominal_rate()
+        return self._fer(self._nominal_rate(), self._range(), pointing_error_rad, frame_bytes)
+
+    def _fer(self, rate: float, range_m: float, pointing_error_rad: float, nbytes: int) -> float:
         if rate <= 0.0:
             return 1.0
-        p_w = 1e-3 * 10.0 ** (self._power_dbm(self._range(), pointing_error_rad) / 10.0)
+        p_w = 1e-3 * 10.0 ** (self._power_dbm(range_m, pointing_error_rad) / 10.0)
         n = photons_per_bit(p_w, rate, self._wavelength)
-        return frame_error_rate(bit_error_rate(n, self._ppb, self._req_ber), 8 * frame_bytes)
+        return frame_error_rate(bit_error_rate(n, self._ppb, self._req_ber), 8 * nbytes)
 
     # ---------------------------------------------------------------------------- PAT
     @property
@@ -578,7 +580,8 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
             )
         if self._state is not PatState.COMM:
             raise DeviceCommandError(f"{self._name}: link not up (state {self._state.name})")
-        if self._nominal_rate() <= 0.0:
+        rate = self._nominal_rate()
+        if rate <= 0.0:
             raise DeviceCommandError(f"{self._name}: received power too low for any rate")
         self._sent += 1
         chan = self._channel
@@ -595,11 +598,11 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
             self._dropped += 1  # transmit queue full
             return
         bits = 8 * len(data)
-        self._tx_free_ns = start + math.ceil(bits / self._nominal_rate() * 1e9)
+        self._tx_free_ns = start + math.ceil(bits / rate * 1e9)
         g = self.geometry()
         assert g is not None  # in COMM there is a peer
         err = float(self._frame_rng.rayleigh(self._fine_err)) if self._fine_err > 0 else 0.0
-        if float(self._frame_rng.random()) < self.fer(err, len(data)):
+        if float(self._frame_rng.random()) < self._fer(rate, self._range(), err, len(data)):
             self._errors += 1  # the receiver's check will discard it: never delivered
             return
         chan.transmit(
