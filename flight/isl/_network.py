@@ -54,7 +54,13 @@ from flight.isl._bundles import (
     segment_bundle,
 )
 from flight.isl._frames import FRAME_OVERHEAD_BYTES, decode_frame, node_address
-from flight.isl._routing import Contact, Route, earliest_arrivals
+from flight.isl._routing import (
+    Contact,
+    Edge,
+    Route,
+    earliest_arrivals_indexed,
+    edge_index,
+)
 from flight.isl._transport import FrameTransport
 from native import crc32c
 from native.errors import WireError
@@ -161,7 +167,8 @@ class IslNetwork:
         self._transports: list[FrameTransport] = []
         self._credit: dict[int, float] = {}
         self._plan: list[Contact] = []
-        self._plan_index: dict[str, list[Contact]] = {}
+        self._plan_index: dict[str, list[Edge]] = {}
+        self._plan_edges: dict[str, list[Edge]] = {}
         self._routes: dict[tuple[int, int, tuple[str, ...]], dict[str, Route]] = {}
         self._next_start: dict[str, int] = {}
         self._plan_base: dict[str, list[Contact]] | None = None
@@ -217,21 +224,17 @@ class IslNetwork:
         now = self.now_ns
         if self._plan_base is None or now >= self._plan_min_end:
             self._rebuild_plan_index(now)
-        base = self._plan_base
-        assert base is not None
+        base = self._plan_edges
         live = self._live_contacts()
         if not live:
             self._plan_index = base
             return
         # The live contacts come first in their nodes' lists, then the plan's: an overlay on
         # the plan's index, which only changes when the plan does.
-        front: dict[str, list[Contact]] = {}
-        for c in live:
-            front.setdefault(c.a, []).append(c)
-            front.setdefault(c.b, []).append(c)
+        front = edge_index(live)
         idx = dict(base)
-        for node, contacts in front.items():
-            idx[node] = contacts + base.get(node, [])
+        for node, edges in front.items():
+            idx[node] = edges + base.get(node, [])
         self._plan_index = idx
 
     def _rebuild_plan_index(self, now: int) -> None:
@@ -247,6 +250,7 @@ class IslNetwork:
                 peer = c.other(self.name)
                 nxt[peer] = min(nxt.get(peer, c.start_ns), c.start_ns)
         self._plan_base = base
+        self._plan_edges = edge_index(base)
         self._plan_min_end = min((c.end_ns for c in self._plan), default=math.inf)
         self._next_start = nxt
 
@@ -587,7 +591,7 @@ class IslNetwork:
         key = (size, now_ns, banned)
         routes = self._routes.get(key)
         if routes is None:
-            routes = earliest_arrivals(self._plan_index, self.name, now_ns, size,
+            routes = earliest_arrivals_indexed(self._plan_index, self.name, now_ns, size,
                                        exclude=banned, max_hops=self.max_hops)
             self._routes[key] = routes
         return routes.get(destination)

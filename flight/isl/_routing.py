@@ -14,10 +14,19 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Contact", "Route", "earliest_arrival", "earliest_arrivals", "transmission_ns"]
+__all__ = [
+    "Contact",
+    "Edge",
+    "Route",
+    "earliest_arrival",
+    "earliest_arrivals",
+    "earliest_arrivals_indexed",
+    "edge_index",
+    "transmission_ns",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +109,48 @@ def earliest_arrivals(
     return _dijkstra(contacts, source, None, t0_ns, size_bytes, exclude, max_hops)
 
 
+#: A contact seen from one of its nodes: (other node, start_ns, end_ns, rate_bps, owlt_ns).
+Edge = tuple[str, int, int, float, int]
+
+
+def edge_index(contacts: Iterable[Contact] | Mapping[str, list[Contact]]) -> dict[str, list[Edge]]:
+    """Each node's contacts as :data:`Edge` tuples, in the contacts' order (what the search
+    walks; a caller that asks many questions of one plan builds it once)."""
+    idx = contacts if isinstance(contacts, Mapping) else _index(contacts)
+    return {
+        u: [(c.b if u == c.a else c.a, c.start_ns, c.end_ns, c.rate_bps, c.owlt_ns) for c in cs]
+        for u, cs in idx.items()
+    }
+
+
+def earliest_arrivals_indexed(
+    edges: Mapping[str, Sequence[Edge]],
+    source: str,
+    t0_ns: int,
+    size_bytes: int,
+    *,
+    exclude: Iterable[str] = (),
+    max_hops: int = 16,
+) -> dict[str, Route]:
+    """:func:`earliest_arrivals` over a prepared :func:`edge_index`."""
+    return _search(edges, source, None, t0_ns, size_bytes, exclude, max_hops)
+
+
 def _dijkstra(
     contacts: Iterable[Contact] | Mapping[str, list[Contact]],
+    source: str,
+    destination: str | None,
+    t0_ns: int,
+    size_bytes: int,
+    exclude: Iterable[str],
+    max_hops: int,
+) -> dict[str, Route]:
+    return _search(edge_index(contacts), source, destination, t0_ns, size_bytes, exclude,
+                   max_hops)  # fmt: skip
+
+
+def _search(
+    edges: Mapping[str, Sequence[Edge]],
     source: str,
     destination: str | None,
     t0_ns: int,
@@ -112,15 +161,15 @@ def _dijkstra(
     """Settled routes from ``source`` (stopping once ``destination`` is settled, if given).
     Labels settle in the same order either way, so a destination's route does not depend
     on whether the search stopped there."""
-    idx = contacts if isinstance(contacts, Mapping) else _index(contacts)
     banned = set(exclude)
     tx_cache: dict[float, int] = {}
     best: dict[str, int] = {source: t0_ns}
     first: dict[str, str] = {}
     heap: list[tuple[int, int, str]] = [(t0_ns, 0, source)]
     settled: dict[str, Route] = {}
+    push, pop, inf = heapq.heappush, heapq.heappop, math.inf
     while heap:
-        t, h, u = heapq.heappop(heap)
+        t, h, u = pop(heap)
         if u in settled:
             continue
         settled[u] = Route(first.get(u, u), t, h)
@@ -128,20 +177,20 @@ def _dijkstra(
             break
         if h >= max_hops:
             continue
-        for c in idx.get(u, ()):
-            v = c.b if u == c.a else c.a
+        via = u if u == source else first[u]
+        for v, c_start, c_end, rate, owlt in edges.get(u, ()):
             if v in settled or v in banned:
                 continue
-            start = t if t > c.start_ns else c.start_ns
-            tx_ns = tx_cache.get(c.rate_bps)
+            tx_ns = tx_cache.get(rate)
             if tx_ns is None:
-                tx_ns = tx_cache[c.rate_bps] = transmission_ns(size_bytes, c.rate_bps)
-            if tx_ns < 0 or start + tx_ns > c.end_ns:
+                tx_ns = tx_cache[rate] = transmission_ns(size_bytes, rate)
+            done = (t if t > c_start else c_start) + tx_ns
+            if tx_ns < 0 or done > c_end:
                 continue
-            arrive = start + tx_ns + c.owlt_ns
-            if arrive < best.get(v, math.inf):
+            arrive = done + owlt
+            if arrive < best.get(v, inf):
                 best[v] = arrive
-                first[v] = v if u == source else first[u]
-                heapq.heappush(heap, (arrive, h + 1, v))
+                first[v] = v if u == source else via
+                push(heap, (arrive, h + 1, v))
     settled.pop(source, None)
     return settled
