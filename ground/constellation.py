@@ -364,9 +364,9 @@ def run_constellation(
     sections (host measurements) do."""
     from flight.core import perf_counter_ns
     from ground.engines import make_engine
-    from ground.shard import IntervalInput, split_names
+    from ground.shard import IntervalInput, shard_parts
 
-    parts = split_names(plan.names, workers)
+    parts = shard_parts(plan, workers)
     eng = make_engine(engine, len(parts), address=address, timeout_s=timeout_s)
     owner = {n: k for k, part in enumerate(parts) for n in part}
     slices = max(1, math.ceil(duration_s / plan.slice_s - 1e-9))

@@ -9,8 +9,9 @@ interval (the ``slice_s`` of onboard time) at a time; between intervals the driv
 * the spacecraft states (each shard's own, at the universe's time), which re-anchor every
   shard's peer ephemeris (:meth:`Universe.sync_peers`);
 * the frames sent during the interval and the drops seen, handed to the shard of their
-  destination; a frame arrives no earlier than the end of the interval it was sent in, and
-  never before its send time plus light time (:mod:`hal.sim.laser`).
+  destination (a shard keeps those between its own nodes, under the same rule); a frame
+  arrives no earlier than the end of the interval it was sent in, and never before its send
+  time plus light time (:mod:`hal.sim.laser`).
 
 A node sees the others only through what is exchanged, and what is exchanged does not depend
 on the sharding: the same seed gives the same per-node results and ``tm-<node>.bin`` with 1,
@@ -35,7 +36,15 @@ from flight.core import perf_counter_ns
 if TYPE_CHECKING:
     from ground.constellation import ConstellationPlan
 
-__all__ = ["IntervalInput", "IntervalReport", "Shard", "ShardResult", "rss_mb"]
+__all__ = [
+    "IntervalInput",
+    "IntervalReport",
+    "Shard",
+    "ShardResult",
+    "rss_mb",
+    "shard_parts",
+    "split_names",
+]
 
 
 def rss_mb() -> float:
@@ -136,6 +145,9 @@ class Shard:
         except BaseException:
             self.close()
             raise
+        self._local = frozenset(self.names)
+        self._local_frames: list[tuple[int, str, str, int, str, bytes]] = []
+        self._local_drops: list[tuple[str, str]] = []
         self.rss_built_mb = rss_mb()
         self.build_s = (perf_counter_ns() - t0) / 1e9
         self._t_ns = 0
@@ -155,11 +167,21 @@ class Shard:
         t0 = perf_counter_ns()
         if inp.peer_states is not None:
             self.universe.sync_peers(np.asarray(inp.peer_states, dtype=np.float64))
-        if inp.frames or inp.drops:
-            self.channel.accept_inbound(inp.frames, inp.drops, inp.not_before_ns)
+        frames_in = inp.frames + self._local_frames if self._local_frames else inp.frames
+        drops_in = inp.drops + self._local_drops if self._local_drops else inp.drops
+        if frames_in or drops_in:
+            self.channel.accept_inbound(frames_in, drops_in, inp.not_before_ns)
         for node in self.nodes.values():
             node.advance(duration_s)
-        frames, drops = self.channel.take_outbound()
+        out, out_drops = self.channel.take_outbound()
+        # Frames between this shard's own nodes stay here: the same rule as the driver's
+        # (queued at the next exchange, arriving no earlier than this interval's end), without
+        # the trip through the driver.
+        local = self._local
+        self._local_frames = [f for f in out if f[4] in local]
+        self._local_drops = [d for d in out_drops if d[0] in local]
+        frames = [f for f in out if f[4] not in local]
+        drops = [d for d in out_drops if d[0] not in local]
         links: dict[str, str] | None = None
         if sample_links:
             links = {}
@@ -194,14 +216,30 @@ class Shard:
         self.nodes = {}
 
 
-def split_names(names: list[str], workers: int) -> list[list[str]]:
-    """``names`` dealt round-robin into ``workers`` nearly equal parts (never an empty one).
+def split_names(
+    names: list[str], workers: int, groups: dict[str, int] | None = None
+) -> list[list[str]]:
+    """``names`` in ``workers`` nearly equal parts (never an empty one), keeping each group
+    (a plane) together when the groups divide evenly among the workers, else node by node.
 
-    Interleaved rather than contiguous: a plane's load follows its ground track (a busy region
-    below, eclipse), so each shard takes a share of every plane and the shards finish each
-    interval together. Links between shards cost no more than links inside one (a list entry
-    at the exchange), and the results do not depend on the split."""
+    Dealt round-robin rather than in contiguous blocks: a plane's load follows its ground
+    track (a busy region below, eclipse), so each shard takes a share of the planes (or of
+    every plane) and the shards finish each interval together; a plane kept whole keeps its
+    in-plane links inside one shard, whose frames then never pass through the driver. The
+    results do not depend on the split."""
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     w = min(workers, len(names))
+    if groups is not None:
+        keys = sorted({groups[n] for n in names})
+        sizes = {k: sum(1 for n in names if groups[n] == k) for k in keys}
+        if len(keys) % w == 0 and len(set(sizes.values())) == 1:
+            shard_of = {k: i % w for i, k in enumerate(keys)}
+            return [[n for n in names if shard_of[groups[n]] == j] for j in range(w)]
     return [names[k::w] for k in range(w)]
+
+
+def shard_parts(plan: ConstellationPlan, workers: int) -> list[list[str]]:
+    """How a run of ``plan`` on ``workers`` workers splits its nodes (planes kept whole when
+    they divide evenly; see :func:`split_names`)."""
+    return split_names(plan.names, workers, plan.planes)

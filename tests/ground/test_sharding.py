@@ -20,7 +20,7 @@ import pytest
 
 from ground.constellation import plan_constellation, run_constellation
 from ground.engines import ProcessEngine, WorkerError, make_engine
-from ground.shard import IntervalInput, split_names
+from ground.shard import IntervalInput, shard_parts, split_names
 
 DURATION_S = 60.0
 
@@ -64,7 +64,7 @@ def test_links_cross_the_shard_boundary(inline_run: tuple[Path, dict[str, Any]])
     # The determinism tests below mean something only if frames flow between nodes that a
     # 2-worker split puts in different shards.
     _, summary = inline_run
-    parts = split_names(sorted(summary["nodes"], key=lambda n: int(n[1:])), 2)
+    parts = shard_parts(plan_constellation(None, walker="12/3/1", seed=3), 2)
     shard_of = {n: k for k, p in enumerate(parts) for n in p}
     crossing = [
         n
@@ -100,7 +100,7 @@ def test_scale_figures_in_the_summary(inline_run: tuple[Path, dict[str, Any]]) -
 
 def test_a_killed_worker_stops_the_run_with_its_nodes(tmp_path: Path) -> None:
     plan = plan_constellation(None, walker="4/2/1", seed=5)
-    parts = split_names(plan.names, 2)
+    parts = shard_parts(plan, 2)
     engine = ProcessEngine(2, timeout_s=120.0)
     try:
         engine.start(plan, parts, tmp_path)
@@ -108,7 +108,7 @@ def test_a_killed_worker_stops_the_run_with_its_nodes(tmp_path: Path) -> None:
         victim = engine._procs[1]
         os.kill(victim.pid, signal.SIGKILL)
         victim.join(timeout=30)
-        with pytest.raises(WorkerError, match=r"worker 2 \(2 nodes: n2, n4\) died"):
+        with pytest.raises(WorkerError, match=r"worker 2 \(2 nodes: n3, n4\) died"):
             engine.step([IntervalInput(None), IntervalInput(None)], 1.0, False)
     finally:
         engine.close()
@@ -119,7 +119,7 @@ def test_a_failing_worker_reports_its_error(tmp_path: Path) -> None:
     plan = plan_constellation(None, walker="4/2/1", seed=5)
     engine = make_engine("local", 2, timeout_s=120.0)
     try:
-        engine.start(plan, split_names(plan.names, 2), tmp_path)
+        engine.start(plan, shard_parts(plan, 2), tmp_path)
         bad = IntervalInput(np.zeros((3, 6)))  # wrong shape: the peer ephemeris refuses it
         with pytest.raises(WorkerError, match=r"worker 1 .* failed: DeviceCommandError"):
             engine.step([bad, IntervalInput(None)], 1.0, False)
@@ -149,3 +149,12 @@ def test_ray_engine_gives_the_local_results(
     run = _run(tmp_path, 2, engine="ray", address=RAY_ADDRESS)
     assert run[1]["scale"]["engine"] == "ray"
     _assert_same(inline_run, run)
+
+
+def test_planes_stay_whole_when_they_divide_evenly() -> None:
+    plan = plan_constellation(None, walker="8/4/1", seed=1)
+    assert shard_parts(plan, 2) == [["n1", "n2", "n5", "n6"], ["n3", "n4", "n7", "n8"]]
+    # 3 planes on 2 workers: dealt node by node instead (never 8 against 4)
+    odd = plan_constellation(None, walker="12/3/1", seed=1)
+    assert [len(p) for p in shard_parts(odd, 2)] == [6, 6]
+    assert split_names(["a", "b", "c"], 5) == [["a"], ["b"], ["c"]]
