@@ -429,6 +429,7 @@ def run_constellation(
             "memory_per_node_end_mb": sum(r.rss_end_mb - r.rss_before_mb for r in results)
             / len(plan.names),
             "peak_rss_mb_per_worker": [round(r.peak_rss_mb, 1) for r in results],
+            "compute_seconds_per_worker": [round(c, 3) for c in compute],
             # what the shards did not spend computing: waiting at the barrier, exchanging
             "sync_fraction": max(0.0, 1.0 - (sum(compute) / len(parts)) / run_s) if run_s else 0.0,
         },
