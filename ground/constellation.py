@@ -375,6 +375,7 @@ def run_constellation(
     links = LinkSampler(list(plan.names), sample_s=max(step, duration_s / LinkSampler.MAX_SAMPLES))
     t_start = perf_counter_ns()
     compute = [0.0] * len(parts)
+    slowest = 0.0  # sum over intervals of the slowest shard's compute time (s)
     try:
         eng.start(plan, parts, out)
         t0 = perf_counter_ns()
@@ -386,6 +387,7 @@ def run_constellation(
             inputs = _exchange(plan, parts, owner, reports, (i + 1) * step_ns)
             for k, r in enumerate(reports):
                 compute[k] += r.compute_s
+            slowest += max(r.compute_s for r in reports)
             if sample:
                 peers: dict[str, str] = {}
                 for r in reports:
@@ -430,8 +432,11 @@ def run_constellation(
             / len(plan.names),
             "peak_rss_mb_per_worker": [round(r.peak_rss_mb, 1) for r in results],
             "compute_seconds_per_worker": [round(c, 3) for c in compute],
-            # what the shards did not spend computing: waiting at the barrier, exchanging
+            # what the shards did not spend computing: waiting at the barrier for the slowest
+            # shard of each interval, and the exchange itself (driver and pipes)
             "sync_fraction": max(0.0, 1.0 - (sum(compute) / len(parts)) / run_s) if run_s else 0.0,
+            # the exchange alone: the run less the slowest shard's compute of each interval
+            "exchange_fraction": max(0.0, 1.0 - slowest / run_s) if run_s else 0.0,
         },
         "wall": {
             "wall_seconds": wall_s,
