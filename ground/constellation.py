@@ -1,11 +1,13 @@
-"""``satnode constellation``: N full nodes in one simulated universe, ticked in lock-step.
+"""``satnode constellation``: N full nodes in lock-step, sharded over W workers.
 
 Each node has its own flight stack (executive, applications, parameter store, TM archive
-``tm-<node>.bin``) and its own sim HAL backend on the shared
-:class:`~hal.sim.world.Universe` and :class:`~hal.sim.laser.OpticalChannel`. Time advances
-one slice (``slice_s`` of onboard time, default 1 s) at a time: every node's executive runs
-the same slice in turn; the first node's plant sync steps the universe for everyone (see
-:mod:`hal.sim.world._universe`), the others find their plant already there.
+``tm-<node>.bin``) and its own sim HAL backend. The nodes are split into shards
+(:mod:`ground.shard`: each a universe of its own spacecraft that sees the others through a
+synchronised peer ephemeris, and a synchronised optical channel), run by an engine
+(:mod:`ground.engines`: this process, forked worker processes, or Ray actors). Time advances
+one interval (``slice_s`` of onboard time, default 1 s) at a time; between intervals
+:func:`run_constellation` exchanges the spacecraft states and the frames between the shards.
+The results do not depend on the number of workers or on the engine.
 
 Configuration: the usual node configuration (merged over the embedded default and validated
 as for ``satnode sim``), plus an optional ``[constellation]`` table that is not a node
@@ -15,8 +17,9 @@ section::
     walker = "12/3/1"          # T/P/F (Walker delta)
     altitude_km = 550.0
     inclination_deg = 53.0
-    slice_s = 1.0              # lock-step slice of onboard time
+    slice_s = 1.0              # lock-step interval of onboard time (the shards' exchange)
     offload = true             # false: as --no-offload
+    isl_peers = 12             # each node's nearest spacecraft known as laser-link peers
     [constellation.planes.1]   # overrides merged over the nodes of plane 1 (1-based)
     compute.workload.mean_interarrival_s = 20.0
     [constellation.nodes.n5]   # overrides merged over node n5's configuration
@@ -24,7 +27,7 @@ section::
 
 Per node the driver sets ``[node] name`` (``n1`` .. ``nT``), ``apid`` (base + index),
 ``[tmtc] ground_link = false``, ``[params] file = "params-<node>.bin"`` and generates
-``[isl]`` (its own orbit elements and every other node as a peer).
+``[isl]`` (its own orbit elements and its ``isl_peers`` nearest nodes as peers).
 
 Output folder: ``tm-<node>.bin`` per node, ``summary.json`` (``nodes``: one section per
 node; ``constellation``: the totals of the run, the job conservation check) and
