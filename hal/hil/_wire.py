@@ -789,6 +789,12 @@ _RECV_BUFFER = 1 << 16
 #: A receive deadline may be overshot by this much rather than re-arming the socket's
 #: timeout (a system call) on every request (s).
 _TIMEOUT_SLACK_S = 0.01
+#: Receive flag for one non-blocking attempt on a blocking socket (0 where the platform has
+#: none: receives then only block).
+_DONTWAIT: Final = getattr(socket, "MSG_DONTWAIT", 0)
+#: How long a receive busy-polls before it blocks (s): see :meth:`Stream._poll`.
+DEFAULT_BUSY_POLL_S: Final = 100e-6
+
 #: Kernel-level socket timeouts (SO_RCVTIMEO/SO_SNDTIMEO take a struct timeval here):
 #: a blocking socket then needs one system call per receive instead of three (Python's
 #: own timeouts re-set the descriptor's blocking mode and poll before every recv).
@@ -813,6 +819,8 @@ class Stream:
     def __init__(self, sock: socket.socket, max_frame: int = DEFAULT_MAX_FRAME) -> None:
         self.sock = sock
         self.max_frame = max_frame
+        #: how long a receive polls before it blocks (s; 0: never polls)
+        self.busy_poll_s = DEFAULT_BUSY_POLL_S
         self.seq = 0
         self.sent = 0
         self.received = 0
@@ -901,7 +909,9 @@ class Stream:
             elif self._armed is not None:  # the rig's sessions block
                 self._arm(None)
             try:
-                got = self.sock.recv_into(self._view[self._end :])
+                got = self._poll() if _DONTWAIT else None
+                if got is None:
+                    got = self.sock.recv_into(self._view[self._end :])
             except (TimeoutError, BlockingIOError):
                 if deadline is None or deadline - time.monotonic() <= 0:
                     raise RigTimeoutError("no answer within the call timeout") from None
@@ -911,6 +921,22 @@ class Stream:
                 raise ConnectionResetError("connection closed by peer")
             self._end += got
             self.bytes_received += got
+
+    def _poll(self) -> int | None:
+        """Busy-poll for up to :attr:`busy_poll_s` before a blocking receive: the bytes
+        received, or None when nothing came. An answer usually comes within tens of
+        microseconds, and a process (or a virtual CPU) put to sleep takes about as long again
+        to wake: measured here, a loopback round trip of 53 us blocking, 5.7 us polling."""
+        if self.busy_poll_s <= 0.0:
+            return None
+        view = self._view[self._end :]
+        t_end = time.perf_counter() + self.busy_poll_s
+        while True:
+            try:
+                return self.sock.recv_into(view, 0, _DONTWAIT)
+            except BlockingIOError:
+                if time.perf_counter() >= t_end:
+                    return None
 
     def recv_body(self, deadline: float | None) -> bytes:
         """The next message body (raw MessagePack). RigProtocolError if oversized."""
