@@ -372,6 +372,8 @@ def run_constellation(
     parts = shard_parts(plan, workers)
     eng = make_engine(engine, len(parts), address=address, timeout_s=timeout_s)
     owner = {n: k for k, part in enumerate(parts) for n in part}
+    plan_row = {n: k for k, n in enumerate(plan.names)}
+    rows = [[plan_row[n] for n in part] for part in parts]
     slices = max(1, math.ceil(duration_s / plan.slice_s - 1e-9))
     step = duration_s / slices
     step_ns = round(step * 1e9)
@@ -387,7 +389,7 @@ def run_constellation(
         for i in range(slices):
             sample = links.due((i + 1) * step)
             reports = eng.step(inputs, step, sample)
-            inputs = _exchange(plan, parts, owner, reports, (i + 1) * step_ns)
+            inputs = _exchange(plan, parts, owner, rows, reports, (i + 1) * step_ns)
             for k, r in enumerate(reports):
                 compute[k] += r.compute_s
             slowest += max(r.compute_s for r in reports)
@@ -462,13 +464,14 @@ def _exchange(
     plan: ConstellationPlan,
     parts: list[list[str]],
     owner: dict[str, int],
+    rows: list[list[int]],
     reports: list[Any],
     t_end_ns: int,
 ) -> list[Any]:
     """The next interval's inputs from this interval's reports: every spacecraft's state in
-    plan order (all shards' universes must be at one time), each frame and drop notice to the
-    shard of its destination, sorted (the order a shard receives them in does not depend on
-    the sharding)."""
+    plan order (all shards' universes must be at one time; ``rows``: each part's rows in plan
+    order), each frame and drop notice to the shard of its destination. Their order does not
+    matter: a channel queues frames by (arrival, source, terminal, frame number)."""
     import numpy as np
 
     from ground.shard import IntervalInput
@@ -477,9 +480,8 @@ def _exchange(
     if len(times) != 1:
         raise SatnodeError(f"shards out of step: universe times {sorted(times)} ns")
     states = np.empty((len(plan.names), 6))
-    index = {n: k for k, n in enumerate(plan.names)}
-    for part, r in zip(parts, reports, strict=True):
-        states[[index[n] for n in part]] = np.asarray(r.states)
+    for part_rows, r in zip(rows, reports, strict=True):
+        states[part_rows] = np.asarray(r.states)
     frames: list[list[Any]] = [[] for _ in parts]
     drops: list[list[Any]] = [[] for _ in parts]
     for r in reports:
@@ -488,7 +490,7 @@ def _exchange(
         for d in r.drops:
             drops[owner[d[0]]].append(d)
     return [
-        IntervalInput(states, sorted(frames[k], key=lambda f: f[:4]), sorted(drops[k]), t_end_ns)
+        IntervalInput(states, frames[k], drops[k], t_end_ns)
         for k in range(len(parts))
     ]
 
@@ -505,6 +507,7 @@ class LinkSampler:
         self.t_s: list[float] = []
         #: per node, per sample: the index of the linked peer in ``names`` (-1: no link)
         self.peer: dict[str, list[int]] = {n: [] for n in names}
+        self._index = {n: i for i, n in enumerate(names)}
         self._next_s = 0.0
 
     def due(self, t_s: float) -> bool:
@@ -515,10 +518,9 @@ class LinkSampler:
         """Record each node's link peer (``""``: no link) at ``t_s``."""
         self._next_s = t_s + self.sample_s
         self.t_s.append(t_s)
-        index = {n: i for i, n in enumerate(self.names)}
         for name in self.names:
             peer = peers.get(name, "")
-            self.peer[name].append(index.get(peer, -1) if peer else -1)
+            self.peer[name].append(self._index.get(peer, -1) if peer else -1)
 
 
 def write_constellation_plots(

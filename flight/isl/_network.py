@@ -171,7 +171,7 @@ class IslNetwork:
         self._plan_edges: dict[str, list[Edge]] = {}
         self._routes: dict[tuple[int, int, tuple[str, ...]], dict[str, Route]] = {}
         self._next_start: dict[str, int] = {}
-        self._plan_base: dict[str, list[Contact]] | None = None
+        self._plan_stale = True  # the plan's index needs rebuilding
         self._plan_min_end: float = math.inf
         self._in_flight: dict[BundleId, _InFlight] = {}
         self._partials: dict[tuple[str, int, int], _Partial] = {}
@@ -209,7 +209,7 @@ class IslNetwork:
         for c in self._plan:
             self.know(c.a)
             self.know(c.b)
-        self._plan_base = None
+        self._plan_stale = True
         self._rebuild_index()
 
     @property
@@ -222,7 +222,7 @@ class IslNetwork:
         # search per distinct question per step (the cost model asks the same many times).
         self._routes.clear()
         now = self.now_ns
-        if self._plan_base is None or now >= self._plan_min_end:
+        if self._plan_stale or now >= self._plan_min_end:
             self._rebuild_plan_index(now)
         base = self._plan_edges
         live = self._live_contacts()
@@ -238,21 +238,16 @@ class IslNetwork:
         self._plan_index = idx
 
     def _rebuild_plan_index(self, now: int) -> None:
-        """Index the plan by node (contacts that have ended dropped: they carry nothing) and
-        note when the next one ends and when each peer's next contact starts."""
+        """Index the plan by node as edges (contacts that have ended dropped: they carry
+        nothing) and note when the next one ends and when each peer's next contact starts."""
         self._plan = [c for c in self._plan if c.end_ns > now]
-        base: dict[str, list[Contact]] = {}
+        self._plan_edges = edge_index(self._plan)
         nxt: dict[str, int] = {}
-        for c in self._plan:
-            base.setdefault(c.a, []).append(c)
-            base.setdefault(c.b, []).append(c)
-            if self.name in (c.a, c.b):  # the planned (not live) contacts of this node
-                peer = c.other(self.name)
-                nxt[peer] = min(nxt.get(peer, c.start_ns), c.start_ns)
-        self._plan_base = base
-        self._plan_edges = edge_index(base)
+        for peer, start, *_ in self._plan_edges.get(self.name, ()):
+            nxt[peer] = min(nxt.get(peer, start), start)
         self._plan_min_end = min((c.end_ns for c in self._plan), default=math.inf)
         self._next_start = nxt
+        self._plan_stale = False
 
     def _live_contacts(self) -> list[Contact]:
         out = []
@@ -633,9 +628,8 @@ class IslNetwork:
     def in_contact(self) -> set[str]:
         """Neighbours with a planned contact open now."""
         now = self.now_ns
-        mine = self._plan_base.get(self.name, []) if self._plan_base is not None else self._plan
-        return {c.other(self.name) for c in mine
-                if self.name in (c.a, c.b) and c.start_ns <= now < c.end_ns}
+        return {peer for peer, start, end, *_ in self._plan_edges.get(self.name, ())
+                if start <= now < end}
 
     def demand(self) -> set[str]:
         """Neighbours that stored bundles are routed through now."""
