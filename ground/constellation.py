@@ -20,6 +20,7 @@ section::
     slice_s = 1.0              # lock-step interval of onboard time (the shards' exchange)
     offload = true             # false: as --no-offload
     isl_peers = 12             # each node's nearest spacecraft known as laser-link peers
+    link_schedule = true       # plan who links to whom, slot by slot (false: nodes choose)
     [constellation.planes.1]   # overrides merged over the nodes of plane 1 (1-based)
     compute.workload.mean_interarrival_s = 20.0
     [constellation.nodes.n5]   # overrides merged over node n5's configuration
@@ -27,7 +28,9 @@ section::
 
 Per node the driver sets ``[node] name`` (``n1`` .. ``nT``), ``apid`` (base + index),
 ``[tmtc] ground_link = false``, ``[params] file = "params-<node>.bin"`` and generates
-``[isl]`` (its own orbit elements and its ``isl_peers`` nearest nodes as peers).
+``[isl]`` (its own orbit elements and its ``isl_peers`` nearest nodes as peers, and with
+``link_schedule`` its ``link_schedule``/``schedule_slot_s`` from
+:func:`ground.link_schedule.plan_link_schedule`, its scheduled partners added to its peers).
 
 Output folder: ``tm-<node>.bin`` per node, ``summary.json`` (``nodes``: one section per
 node; ``constellation``: the totals of the run, the job conservation check) and
@@ -65,7 +68,7 @@ __all__ = [
 _KNOWN_KEYS = frozenset(
     {
         "walker", "altitude_km", "inclination_deg", "slice_s", "offload", "planes", "nodes",
-        "isl_peers",
+        "isl_peers", "link_schedule",
     }
 )  # fmt: skip
 
@@ -159,6 +162,7 @@ def plan_constellation(
     inclination_deg: float | None = None,
     seed: int | None = None,
     offload: bool | None = None,
+    link_schedule: bool | None = None,
 ) -> ConstellationPlan:
     """Every node's merged, validated configuration (command-line values win over the
     file's ``[constellation]`` table). Nothing is created: errors are ConfigErrors."""
@@ -207,6 +211,23 @@ def plan_constellation(
     elements = {n: tuple(float(x) for x in el[k]) for k, n in enumerate(names)}
     n_peers = int(_float(table, "isl_peers", DEFAULT_ISL_PEERS, 1, 64))
     peers = _nearest_peers(names, el, n_peers)
+    scheduled = table.get("link_schedule", True) if link_schedule is None else link_schedule
+    if not isinstance(scheduled, bool):
+        raise ConfigError(f"[constellation] link_schedule: must be true or false, got {scheduled!r}")
+    schedule = None
+    if scheduled:
+        from ground.link_schedule import plan_link_schedule
+
+        base_isl = base.get("isl", {})
+        schedule = plan_link_schedule(
+            names, el, peers,
+            grazing_height_m=float(base_isl.get("grazing_height_km", 100.0)) * 1e3,
+            max_range_m=float(base_isl.get("max_range_km", 8000.0)) * 1e3,
+        )  # fmt: skip
+        for name, seq in schedule.peers.items():
+            extra = {b for b in seq if b} - set(peers[name])
+            if extra:
+                peers[name] = sorted(set(peers[name]) | extra, key=names.index)
     configs: dict[str, dict[str, Any]] = {}
     worlds: dict[str, dict[str, Any]] = {}
     planes = {n: k // per_plane + 1 for k, n in enumerate(names)}
@@ -220,6 +241,9 @@ def plan_constellation(
         isl["peers"] = [
             {"name": other, **_orbit_keys(elements[other], alt)} for other in peers[name]
         ]
+        if schedule is not None:
+            isl["link_schedule"] = list(schedule.peers[name])
+            isl["schedule_slot_s"] = schedule.slot_s
         cfg["isl"] = isl
         cfg = merge(
             cfg,
@@ -470,8 +494,9 @@ def _exchange(
 ) -> list[Any]:
     """The next interval's inputs from this interval's reports: every spacecraft's state in
     plan order (all shards' universes must be at one time; ``rows``: each part's rows in plan
-    order), each frame and drop notice to the shard of its destination. Their order does not
-    matter: a channel queues frames by (arrival, source, terminal, frame number)."""
+    order), each frame and drop notice to the shard of its destination, and every node's laser
+    pointing to every shard. Their order does not matter: a channel queues frames by
+    (arrival, source, terminal, frame number)."""
     import numpy as np
 
     from ground.shard import IntervalInput
@@ -484,13 +509,15 @@ def _exchange(
         states[part_rows] = np.asarray(r.states)
     frames: list[list[Any]] = [[] for _ in parts]
     drops: list[list[Any]] = [[] for _ in parts]
+    pointing: dict[str, tuple[str, ...]] = {}
     for r in reports:
+        pointing.update(r.pointing)
         for f in r.frames:
             frames[owner[f[4]]].append(f)
         for d in r.drops:
             drops[owner[d[0]]].append(d)
     return [
-        IntervalInput(states, frames[k], drops[k], t_end_ns)
+        IntervalInput(states, frames[k], drops[k], t_end_ns, pointing)
         for k in range(len(parts))
     ]
 

@@ -22,6 +22,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
+import socket
 import sys
 import traceback
 from collections.abc import Sequence
@@ -273,7 +274,15 @@ class RayEngine:
 
     name = "ray"
 
-    def __init__(self, workers: int, address: str | None = None) -> None:
+    #: Wall seconds to wait for a TCP connection to ``address`` before Ray is asked to join it
+    #: (Ray itself retries an unreachable cluster for minutes).
+    CONNECT_TIMEOUT_S = 5.0
+
+    def __init__(
+        self, workers: int, address: str | None = None, timeout_s: float = 600.0
+    ) -> None:
+        if address is not None:
+            _check_ray_address(address, self.CONNECT_TIMEOUT_S)
         try:
             import ray
         except ImportError:
@@ -286,6 +295,7 @@ class RayEngine:
         self._ray = ray
         self.workers = workers
         self.address = address
+        self.timeout_s = float(timeout_s)
         self._actors: list[Any] = []
         self._parts: list[list[str]] = []
         self._started_here = False
@@ -319,7 +329,12 @@ class RayEngine:
         out = []
         for k, ref in enumerate(refs):
             try:
-                out.append(ray.get(ref))
+                out.append(ray.get(ref, timeout=self.timeout_s))
+            except ray.exceptions.GetTimeoutError:
+                raise WorkerError(
+                    f"{_describe(k, self._parts[k])} (Ray actor) did not answer within "
+                    f"{self.timeout_s:.0f} s; the run is stopped"
+                ) from None
             except ray.exceptions.RayActorError as exc:
                 raise WorkerError(
                     f"{_describe(k, self._parts[k])} (Ray actor) died: {exc}; the run is stopped"
@@ -348,6 +363,28 @@ class RayEngine:
             self._started_here = False
 
 
+def _check_ray_address(address: str, timeout_s: float) -> None:
+    """Raise :class:`SatnodeError` unless ``address`` (``HOST:PORT`` or ``ray://HOST:PORT``;
+    ``auto`` and ``local`` are left to Ray) accepts a TCP connection within ``timeout_s``."""
+    if address in ("auto", "local"):
+        return
+    hostport = address.removeprefix("ray://")
+    host, sep, port_text = hostport.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise SatnodeError(
+            f"--address {address!r}: expected HOST:PORT or ray://HOST:PORT of a Ray cluster"
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port_text)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise SatnodeError(
+            f"--address {address}: no Ray cluster answers there ({exc.strerror or exc}); "
+            "start one with `ray start --head --port PORT`, or leave out --address to start a "
+            "local instance"
+        ) from None
+
+
 def make_engine(
     engine: str, workers: int, *, address: str | None = None, timeout_s: float = 600.0
 ) -> Engine:
@@ -357,5 +394,5 @@ def make_engine(
     if engine == "local":
         return InlineEngine() if workers == 1 else ProcessEngine(workers, timeout_s)
     if engine == "ray":
-        return RayEngine(workers, address)
+        return RayEngine(workers, address, timeout_s)
     raise SatnodeError(f"--engine {engine!r}: must be one of {', '.join(ENGINES)}")

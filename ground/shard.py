@@ -8,6 +8,8 @@ interval (the ``slice_s`` of onboard time) at a time; between intervals the driv
 
 * the spacecraft states (each shard's own, at the universe's time), which re-anchor every
   shard's peer ephemeris (:meth:`Universe.sync_peers`);
+* whom each node's laser terminals point at (a scan finds a peer only while the peer points
+  back, :mod:`hal.sim.laser`), the same table for every shard;
 * the frames sent during the interval and the drops seen, handed to the shard of their
   destination (a shard keeps those between its own nodes, under the same rule); a frame
   arrives no earlier than the end of the interval it was sent in, and never before its send
@@ -66,20 +68,23 @@ class IntervalInput:
     ``peer_states``: every spacecraft's ECI state (N, 6 as nested lists or an array; m, m/s)
     in plan order at the universe's time, or None for the first interval (the ephemeris
     starts from the plan's elements); ``frames``/``drops``: what reached this shard's nodes
-    during the previous interval; ``not_before_ns``: the end of that interval.
+    during the previous interval; ``not_before_ns``: the end of that interval; ``pointing``:
+    whom every node's laser terminals pointed at, at that time (node -> peers).
     """
 
     peer_states: Any
     frames: list[tuple[int, str, str, int, str, bytes]] = field(default_factory=list)
     drops: list[tuple[str, str]] = field(default_factory=list)
     not_before_ns: int = 0
+    pointing: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class IntervalReport:
     """What a shard returns after an interval: its frames and drops for the driver to route,
     its spacecraft's states (in its node order), the universe time they are at, each node's
-    link peer when sampled (name or ``""``), and the interval's compute time (s, host)."""
+    link peer when sampled (name or ``""``), the interval's compute time (s, host), and
+    whom its nodes' laser terminals point at (node -> peers)."""
 
     frames: list[tuple[int, str, str, int, str, bytes]]
     drops: list[tuple[str, str]]
@@ -87,6 +92,7 @@ class IntervalReport:
     universe_t_ns: int
     link_peers: dict[str, str] | None
     compute_s: float
+    pointing: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -177,6 +183,7 @@ class Shard:
         drops_in = inp.drops + self._local_drops if self._local_drops else inp.drops
         if frames_in or drops_in:
             self.channel.accept_inbound(frames_in, drops_in, inp.not_before_ns)
+        self.channel.set_pointing(inp.pointing)
         for node in self.nodes.values():
             node.advance(duration_s)
         out, out_drops = self.channel.take_outbound()
@@ -201,6 +208,7 @@ class Shard:
             self.universe.t_ns,
             links,
             (perf_counter_ns() - t0) / 1e9,
+            self.channel.pointing_report(),
         )
 
     def finish(self) -> ShardResult:

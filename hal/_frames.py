@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["EARTH_ROTATION_RAD_S", "ecef_to_eci", "eci_to_ecef", "gmst_rad"]
+__all__ = ["EARTH_ROTATION_RAD_S", "cross3", "ecef_to_eci", "eci_to_ecef", "gmst_rad"]
 
 #: Earth's mean angular velocity (rad/s), WGS-84 / IERS value.
 EARTH_ROTATION_RAD_S = 7.292115146706979e-5
@@ -40,6 +40,14 @@ def gmst_rad(utc_ns: int) -> float:
     return math.fmod(math.fmod(sec, 86400.0) / 86400.0 * 2.0 * math.pi + 4.0 * math.pi, 2 * math.pi)
 
 
+def cross3(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+    """``a x b`` of two 3-vectors, the same float64 operations as ``np.cross`` (bit for bit)
+    without its per-call cost (axis handling, ~10 us)."""
+    a0, a1, a2 = (float(x) for x in np.asarray(a, dtype=np.float64).reshape(3))
+    b0, b1, b2 = (float(x) for x in np.asarray(b, dtype=np.float64).reshape(3))
+    return np.array([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0])
+
+
 def _rot_z(angle: float) -> NDArray[np.float64]:
     c, s = math.cos(angle), math.sin(angle)
     return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
@@ -55,7 +63,7 @@ def eci_to_ecef(
     rot = _rot_z(gmst_rad(utc_ns))
     r = rot @ np.asarray(r_eci_m, dtype=np.float64)
     w = np.array([0.0, 0.0, EARTH_ROTATION_RAD_S])
-    v = rot @ np.asarray(v_eci_m_s, dtype=np.float64) - np.cross(w, r)
+    v = rot @ np.asarray(v_eci_m_s, dtype=np.float64) - cross3(w, r)
     return r, v
 
 
@@ -66,5 +74,5 @@ def ecef_to_eci(
     rot_t = _rot_z(gmst_rad(utc_ns)).T
     r_ecef = np.asarray(r_ecef_m, dtype=np.float64)
     w = np.array([0.0, 0.0, EARTH_ROTATION_RAD_S])
-    v = rot_t @ (np.asarray(v_ecef_m_s, dtype=np.float64) + np.cross(w, r_ecef))
+    v = rot_t @ (np.asarray(v_ecef_m_s, dtype=np.float64) + cross3(w, r_ecef))
     return rot_t @ r_ecef, v

@@ -12,6 +12,7 @@ housekeeping, events and the :class:`~flight.messages.LinkStatus` bus message.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import struct
 
@@ -33,6 +34,7 @@ from flight.isl._config import Config, _elements
 from flight.isl._contacts import OrbitElements, plan_contacts
 from flight.isl._network import IslNetwork
 from flight.isl._pat import LinkState, PatManager, PatPeer
+from flight.isl._routing import Contact
 from flight.isl._transport import TerminalTransport
 from flight.messages import LinkStatus
 from hal.laser import LaserReading, LaserTerminal, beam_divergence_rad, received_power_dbm
@@ -291,8 +293,30 @@ class IslComponent(Component):
             )
         else:
             contacts = []
+        if cfg.link_schedule:
+            contacts = self._within_schedule(contacts)
         self.network.set_plan(contacts)
         self._plan_due, self._last_plan_ns = False, t_ns
+
+    def _within_schedule(self, contacts: list[Contact]) -> list[Contact]:
+        """``contacts`` with this node's own cut to the slots ``link_schedule`` gives their
+        peer (the terminal serves no one else then; contacts between other nodes stay)."""
+        cfg, me = self.cfg, self.cfg.node
+        slot_ns = round(cfg.schedule_slot_s * NS_PER_S)
+        sched = cfg.link_schedule
+        out: list[Contact] = []
+        for c in contacts:
+            if me not in (c.a, c.b):
+                out.append(c)
+                continue
+            peer = c.other(me)
+            for k in range(c.start_ns // slot_ns, -(-c.end_ns // slot_ns)):
+                if sched[k % len(sched)] != peer:
+                    continue
+                start, end = max(c.start_ns, k * slot_ns), min(c.end_ns, (k + 1) * slot_ns)
+                if start < end:
+                    out.append(dataclasses.replace(c, start_ns=start, end_ns=end))
+        return out
 
     def _available(self) -> set[str]:
         if self.cfg.node not in self.catalogue:
@@ -316,7 +340,11 @@ class IslComponent(Component):
             self.network.now_ns = t_ns
             self._replan(t_ns)
         self.network.now_ns = t_ns
-        self.pat.step(t_ns, reading, self._available(), self.network.demand())
+        scheduled = self.cfg.scheduled_peer(t_ns)
+        if scheduled is not None:
+            self.pat.step(t_ns, reading, self._available(), (), scheduled)
+        else:
+            self.pat.step(t_ns, reading, self._available(), self.network.demand())
         if self._prev_state is LinkState.LINKED:
             self.link_up_ns += dt_ns
         self._on_transitions(t_ns)

@@ -79,6 +79,12 @@ class Config:
                                  doc="a higher-priority peer preempts after this")
     max_dwell_s: float = setting(300.0, lo=0.0, hi=86400.0, units="s",
                                  doc="an equal-priority peer with traffic gets a turn after this")
+    link_schedule: tuple[str, ...] = setting(
+        (), max_len=100000,
+        doc="the terminal's peer in successive slots from onboard time 0, repeating "
+            "(\"\": no link in that slot); empty: the terminal chooses by priority and demand")
+    schedule_slot_s: float = setting(120.0, lo=1.0, hi=86400.0, units="s",
+                                     doc="length of one slot of link_schedule")
     # contact planning
     plan_horizon_s: float = setting(6000.0, lo=60.0, hi=604800.0, units="s", doc="plan ahead")
     plan_step_s: float = setting(30.0, lo=1.0, hi=600.0, units="s", doc="planning grid step")
@@ -116,6 +122,21 @@ class Config:
             raise ConfigError("max_dwell_s: must be >= min_dwell_s")
         if self.plan_step_s > self.plan_horizon_s:
             raise ConfigError("plan_step_s: must be <= plan_horizon_s")
+        links = {p.name for p in self.peers if p.link}
+        for k, name in enumerate(self.link_schedule):
+            if name and name not in links:
+                raise ConfigError(
+                    f"link_schedule[{k}]: {name!r} is not a link peer of this node "
+                    "(a [[isl.peers]] entry with link = true)"
+                )
+
+    def scheduled_peer(self, t_ns: int) -> str | None:
+        """The peer ``link_schedule`` gives the terminal at onboard time ``t_ns`` (``""``:
+        none in this slot); None when there is no schedule."""
+        if not self.link_schedule:
+            return None
+        slot = int(t_ns // round(self.schedule_slot_s * 1e9))
+        return self.link_schedule[slot % len(self.link_schedule)]
 
     def own_elements(self) -> OrbitElements:
         """This node's orbit at onboard time 0."""

@@ -17,6 +17,12 @@ point at and *when to give up*:
 - REACQUIRING: as ACQUIRING, towards the same peer.
 - FAULT: the terminal is in FAULT or cannot be read; IDLE again once it reads normally.
 
+With a link schedule (``scheduled`` given to :meth:`PatManager.step`, the peer the schedule
+names for this slot or ``""``), the schedule decides instead: the scheduled peer is the only
+candidate, and a terminal serving or acquiring another peer turns to it at once. Both ends of
+a scheduled link follow the same schedule, so each points at the other (a scan only finds a
+peer that points back).
+
 One terminal serves one peer at a time. All times are onboard ns.
 """
 
@@ -120,9 +126,18 @@ class PatManager:
         reading: LaserReading | None,
         available: Collection[str] | None = None,
         demand: Collection[str] = (),
+        scheduled: str | None = None,
     ) -> None:
         """Advance with the terminal's newest ``reading`` (None: unreadable). ``available``:
-        peers in contact now (None: all); ``demand``: peers traffic is waiting for."""
+        peers in contact now (None: all); ``demand``: peers traffic is waiting for;
+        ``scheduled``: the link schedule's peer now (``""``: none; None: no schedule)."""
+        if scheduled is not None:
+            available = (
+                {scheduled} if scheduled and (available is None or scheduled in available)
+                else set()
+            )
+            if self.state is not LinkState.IDLE and self.peer != scheduled:
+                self._stop(now_ns)  # the slot changed: both ends turn at once
         if reading is None or reading.state is PatState.FAULT:
             if self.state is not LinkState.FAULT:
                 self.peer = ""

@@ -434,7 +434,7 @@ class SimSensor(SimDevice):
     ) -> Array | None:
         """truth + bias + noise N(0, 1) * scale, quantised and saturated; None on dropout."""
         t = np.asarray(truth, dtype=np.float64)
-        if t.ndim == 0 and np.ndim(bias) == 0:
+        if t.ndim == 0 and (isinstance(bias, float | int) or np.ndim(bias) == 0):
             # Scalar channels (temperatures, currents...) in plain floats: the same model and
             # the same random stream as the array path, without NumPy's per-call overhead.
             tv = float(t) + float(bias)

@@ -21,9 +21,14 @@ The channel, physically (:class:`OpticalChannel`, the default):
   arrives ``R / c`` later; the peer's terminal takes it when its time reaches the arrival and
   it is still in COMM with us (else ``frames_dropped`` of the sender); more than
   ``tx_backlog_s`` of queued transmission drops the frame at once;
+* mutual pointing: a scan finds the peer only while a terminal of the peer points back at us
+  (its own acquisition of our node, at any stage: it lights its beacon towards us), and
+  tracking or COMM is lost when the peer turns away. A peer whose terminal the channel does
+  not simulate (a catalogue spacecraft without flight software) is assumed to point back;
 * loss of lock: tracking or COMM drops to SCANNING (``lock_losses``) when the line of sight
   is lost, the range exceeds ``max_range_m``, the peer leaves the gimbal's field of regard or
-  turns faster than ``tracking_rate_rad_s``, or on the ``laser_loss_of_lock`` fault.
+  turns faster than ``tracking_rate_rad_s``, the peer stops pointing at us, or on the
+  ``laser_loss_of_lock`` fault.
 
 ``OpticalChannel(ideal=True)`` keeps the first model: immediate, lossless, unlimited-rate
 delivery (for protocol tests that want no physics).
@@ -35,8 +40,11 @@ driver hands each to the channel of its destination with :meth:`OpticalChannel.a
 at the next synchronisation point, the end ``t_end`` of the interval it was sent in, and it
 arrives at ``max(arrival, t_end)``: never before it was sent plus light time, never inside the
 interval it was sent in. Frames
-that find no listening terminal are reported back to the sender's terminal the same way. So
-a node's frames and counters do not depend on which shard runs which node.
+that find no listening terminal are reported back to the sender's terminal the same way.
+Whom each node's terminals point at is exchanged the same way (:meth:`OpticalChannel.pointing_report`
+after an interval, :meth:`OpticalChannel.set_pointing` before the next): during an interval
+every terminal sees every peer's pointing as it was at the interval's start. So a node's
+frames and counters do not depend on which shard runs which node.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hal._common import Family, require_range
+from hal._frames import cross3
 from hal.laser import (
     PLANCK_J_S,
     SPEED_OF_LIGHT_M_S,
@@ -151,6 +160,8 @@ class OpticalChannel:
         self._sync_nodes: frozenset[str] | None = None
         self._outbound: list[OutboundFrame] = []
         self._drops: list[DropNotice] = []
+        #: synchronised: node -> the nodes its terminals pointed at, at the last sync point
+        self._pointing: dict[str, frozenset[str]] = {}
         if synchronised is not None:
             if ideal:
                 raise ConfigError("optical channel: a synchronised channel is physical")
@@ -181,10 +192,46 @@ class OpticalChannel:
                 self._flight.setdefault(dst, []),
                 (max(int(arrival), floor), (src, term, number), src, dst, frame, term),
             )
+        by_name: dict[tuple[str, str], SimLaserTerminal] = {}
         for src, term in drops:
-            for t in self._nodes.get(src, ()):
-                if t.name == term:
-                    t._dropped += 1
+            key = (src, term)
+            t = by_name.get(key)
+            if t is None:
+                for cand in self._nodes.get(src, ()):
+                    by_name[(src, cand.name)] = cand
+                t = by_name.get(key)
+            if t is not None:
+                t._dropped += 1
+
+    def pointing_report(self) -> dict[str, tuple[str, ...]]:
+        """Whom the terminals attached here point at now (node -> peers, sorted; nodes whose
+        terminals point at nobody are left out): what a synchronisation point exchanges."""
+        out: dict[str, tuple[str, ...]] = {}
+        for node, terms in self._nodes.items():
+            peers = sorted({t._peer for t in terms if t._beaconing()})
+            if peers:
+                out[node] = tuple(peers)
+        return out
+
+    def set_pointing(self, pointing: Mapping[str, Iterable[str]]) -> None:
+        """At a synchronisation point: every node's pointing (:meth:`pointing_report` of
+        every shard, merged), which terminals see until the next one."""
+        if self._sync_nodes is None:
+            raise DeviceCommandError("optical channel: not a synchronised channel")
+        self._pointing = {str(n): frozenset(str(p) for p in ps) for n, ps in pointing.items()}
+
+    def points_at(self, node: str, target: str) -> bool:
+        """True when a terminal of ``node`` points at ``target`` (its beacon reaches it):
+        in a synchronised channel as of the last synchronisation point; always True for a
+        node whose terminals are not simulated (assumed identical, pointing back)."""
+        if self._sync_nodes is not None:
+            if node not in self._sync_nodes:
+                return True
+            return target in self._pointing.get(node, ())
+        terms = self._nodes.get(node)
+        if not terms:
+            return True
+        return any(t._peer == target and t._beaconing() for t in terms)
 
     @property
     def ideal(self) -> bool:
@@ -346,6 +393,9 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
         self._sent = self._received = self._dropped = self._acq_failures = 0
         self._node = ctx.node_name
         self._channel = ctx.optical_channel
+        # the physical channel needs the peer to point back (the ideal one does not)
+        chan = self._channel
+        self._mutual = chan if isinstance(chan, OpticalChannel) and not chan.ideal else None
         self._geometry_cache: tuple[tuple[int, int, str], LinkGeometry] | None = None
         self._range_cache: tuple[tuple[int, int, str] | None, float] = (None, math.nan)
         self._rate_cache: tuple[float | None, float] = (None, 0.0)
@@ -418,7 +468,7 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
         att = self.world.attitude
         w_b = att.body_to_eci(att.rate_body_rad_s)
         rel = np.asarray(g.los_rate_eci) - w_b
-        return float(np.linalg.norm(np.cross(rel, np.asarray(g.unit_eci))))
+        return float(np.linalg.norm(cross3(rel, g.unit_eci)))
 
     def gimbal_angle_rad(self) -> float:
         """Angle (rad) of the peer from the gimbal boresight (NaN: no peer)."""
@@ -511,7 +561,11 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
             return
         if not self._peer or self._state in (PatState.IDLE, PatState.FAULT):
             return
-        visible = self._visible() and not self._lock_fault
+        visible = (
+            self._visible()
+            and not self._lock_fault
+            and (self._mutual is None or self._mutual.points_at(self._peer, self._node))
+        )
         st: PatState = self._state
         # Walk through every phase that ends within this step (steps may be long).
         for _ in range(6):
@@ -556,6 +610,12 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
     def _collect(self) -> None:
         if isinstance(self._channel, OpticalChannel) and not self._channel.ideal:
             self._channel.collect(self._node, self._now())
+
+    def _beaconing(self) -> bool:
+        """True while the terminal points at its peer (any stage from pointing to COMM)."""
+        return bool(self._peer) and self.powered and self._state not in (
+            PatState.IDLE, PatState.FAULT
+        )
 
     def _listens_to(self, node: str) -> bool:
         return self.powered and self._state is PatState.COMM and self._peer == node

@@ -117,18 +117,27 @@ def _circular_position(a_m: float, inc: float, raan: float, u: float) -> np.ndar
 
 
 def test_each_node_knows_its_nearest_peers_in_a_large_constellation() -> None:
-    # 40 nodes, default isl_peers = 12: each node's [isl] peers are its 12 nearest at epoch.
+    # 40 nodes, default isl_peers = 12: each node's [isl] peers are its 12 nearest at epoch,
+    # plus the partners its link schedule gives it (nodes that have it among their nearest).
     plan = plan_constellation(None, walker="40/8/1", seed=2)
     pos = {}
     for name in plan.names:
         a, _, inc, raan, argp, m = plan.elements[name]
         pos[name] = _circular_position(a, inc, raan, argp + m)
     for name in plan.names:
-        peers = [p["name"] for p in plan.configs[name]["isl"]["peers"]]
-        assert len(peers) == 12 and name not in peers
-        dist = sorted(float(np.linalg.norm(pos[o] - pos[name])) for o in plan.names if o != name)
-        farthest_known = max(float(np.linalg.norm(pos[p] - pos[name])) for p in peers)
-        assert farthest_known <= dist[11] * (1 + 1e-9)
+        isl = plan.configs[name]["isl"]
+        peers = [p["name"] for p in isl["peers"]]
+        assert name not in peers and len(set(peers)) == len(peers)
+        dist = sorted((float(np.linalg.norm(pos[o] - pos[name])), o)
+                      for o in plan.names if o != name)  # fmt: skip
+        twelfth = dist[11][0]
+        assert {o for d, o in dist if d < twelfth * (1 - 1e-9)} <= set(peers)
+        for other in peers:
+            if float(np.linalg.norm(pos[other] - pos[name])) > twelfth * (1 + 1e-9):
+                assert other in isl["link_schedule"]  # a partner, not one of the nearest
+    unscheduled = plan_constellation(None, walker="40/8/1", seed=2, link_schedule=False)
+    assert all(len(unscheduled.configs[n]["isl"]["peers"]) == 12 for n in unscheduled.names)
+    assert all("link_schedule" not in unscheduled.configs[n]["isl"] for n in unscheduled.names)
     small = plan_constellation(None, walker="6/3/1")
     assert all(len(small.configs[n]["isl"]["peers"]) == 5 for n in small.names)
 
@@ -142,4 +151,30 @@ def test_cli_refuses_bad_sharding_options(tmp_path: Path, capsys: pytest.Capture
                "--out", str(out)])  # fmt: skip
     assert rc == 2
     assert "--address: only with --engine ray" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def _closed_port() -> int:
+    """A loopback TCP port that nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:{port}", "ray://127.0.0.1:{port}", "nohost", "h:0"])
+def test_cli_ray_address_that_nothing_answers_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], address: str
+) -> None:
+    """An unreachable or malformed --address is a clear error before Ray is asked to join it
+    (Ray itself retries for minutes); no output folder is left behind. Needs no Ray."""
+    out = tmp_path / "o"
+    addr = address.format(port=_closed_port())
+    rc = main(["constellation", "--walker", "4/2/1", "--duration", "2", "--workers", "2",
+               "--engine", "ray", "--address", addr, "--out", str(out)])  # fmt: skip
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert f"--address {addr!r}" in err or f"--address {addr}:" in err
+    assert "Traceback" not in err
     assert not out.exists()

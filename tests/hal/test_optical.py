@@ -28,6 +28,7 @@ from hal.sim.world import (
     walker_delta_elements,
 )
 from native.constants import EARTH_RADIUS_M
+from native.errors import DeviceCommandError
 
 S = 1_000_000_000
 C = 299_792_458.0
@@ -244,3 +245,42 @@ def test_frames_between_nodes_keep_the_ideal_channel_contract() -> None:
     _until_comm(a, b)
     ch = OpticalChannel(ideal=True)
     assert ch.ideal and not a.optical_channel.ideal
+
+
+# ------------------------------------------------------------------------- mutual pointing
+def test_a_scan_finds_only_a_peer_that_points_back() -> None:
+    """A points at B while B points elsewhere: A's scan never ends (no beacon), whatever its
+    scan time; once B turns to A both reach COMM; when B turns away, A loses lock."""
+    a, b, chan, _ = _pair(5.0)
+    la, lb = a.device("lct"), b.device("lct")
+    la.acquire("B")
+    while a.t_ns < 40 * S:  # past pointing (5 s) and the longest scan (30 s)
+        a.advance(S)
+        b.advance(S)
+    assert la.read().state is PatState.SCANNING and la.read().acq_failures == 0
+    assert not chan.points_at("B", "A") and chan.points_at("A", "B")
+    lb.acquire("A")
+    while not (la.read().state is PatState.COMM and lb.read().state is PatState.COMM):
+        assert a.t_ns < 80 * S, "no link although both point at each other"
+        a.advance(S)
+        b.advance(S)
+    losses = la.read().lock_losses
+    lb.stop()
+    a.advance(S)
+    b.advance(S)
+    ra = la.read()
+    assert ra.state is PatState.SCANNING and ra.lock_losses == losses + 1
+    with pytest.raises(DeviceCommandError, match="link not up"):
+        la.send(b"x")
+
+
+def test_synchronised_channel_sees_the_exchanged_pointing() -> None:
+    """In a synchronised channel a terminal sees whom a peer pointed at as of the last
+    synchronisation point (the same table in every shard); nodes outside it point back."""
+    chan = OpticalChannel(synchronised=["A", "B", "C"])
+    assert not chan.points_at("B", "A")  # nothing exchanged yet
+    chan.set_pointing({"B": ("A",), "C": ("B",)})
+    assert chan.points_at("B", "A") and not chan.points_at("C", "A")
+    assert chan.points_at("Z", "A")  # not simulated: assumed to point back
+    with pytest.raises(DeviceCommandError):
+        OpticalChannel().set_pointing({})

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from hal._frames import cross3
 from native.constants import EARTH_RADIUS_M
 
 __all__ = [
@@ -81,7 +82,7 @@ def link_geometry(
         raise ValueError("link_geometry: the two positions coincide")
     u = d / rng
     rate = float(u @ dv)
-    w = np.cross(d, dv) / (rng * rng)
+    w = cross3(d, dv) / (rng * rng)
     v_perp = float(np.linalg.norm(dv - rate * u))
     low = segment_min_radius_m(a[0:3], b[0:3])
     return LinkGeometry(
