@@ -380,9 +380,9 @@ class IslComponent(Component):
                 continue
             if name != self.cfg.node and name in self.peer_names:
                 old = self.catalogue.get(name)
-                if old is None or el.epoch_ns >= old.epoch_ns:
+                if old is None or (el.epoch_ns >= old.epoch_ns and el != old):
                     self.catalogue[name] = el
-                    self._plan_due = True
+                    self._plan_due = True  # the same elements again change no contact
 
     def _housekeeping(self, t_ns: int, reading: LaserReading | None) -> None:
         hk, pat, net = self.hk, self.pat, self.network

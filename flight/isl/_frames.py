@@ -19,6 +19,7 @@ set means ``cum + 1 + 8 j + i`` was received.
 from __future__ import annotations
 
 import enum
+import functools
 import struct
 from dataclasses import dataclass
 
@@ -76,6 +77,7 @@ class LinkFrame:
     payload: bytes
 
 
+@functools.lru_cache(maxsize=4096)
 def node_address(name: str) -> int:
     """The 32-bit link address of node ``name`` (CRC-32C of its UTF-8 name)."""
     return crc32c(name.encode())

@@ -452,6 +452,21 @@ class TmtcService(Component):
     def step(self, t_ns: int) -> None:
         """Poll the link, process queued TCs (bounded), emit due housekeeping, then drain the
         downlink buffer (when one is attached) to the sinks."""
+        if self._poll is not None or self._queue:
+            self._process_queue()
+        for sched in self.hk_schedule.values():
+            if sched.enabled and t_ns >= sched.next_due_ns:
+                sched.next_due_ns = t_ns + sched.interval_ns  # a failure must not starve others
+                try:
+                    self.report_housekeeping(sched.sid)
+                except Exception as exc:  # e.g. a field value outside its wire type
+                    self.hk.hk_errors += 1
+                    self.emit("hk_failed", sid=sched.sid, error=repr(exc))
+        if self.downlink_buffer is not None:
+            self.downlink_buffer.drain(self._deliver)
+
+    def _process_queue(self) -> None:
+        """Poll the link and process queued TCs within the step's budgets."""
         budget = int(self.param["tc_per_step"])
         if self._poll is not None:
             for raw in self._poll(budget):
@@ -478,16 +493,6 @@ class TmtcService(Component):
         if held:
             self.hk.tc_deferred += len(held)
             self._queue.extendleft(reversed(held))
-        for sched in self.hk_schedule.values():
-            if sched.enabled and t_ns >= sched.next_due_ns:
-                sched.next_due_ns = t_ns + sched.interval_ns  # a failure must not starve others
-                try:
-                    self.report_housekeeping(sched.sid)
-                except Exception as exc:  # e.g. a field value outside its wire type
-                    self.hk.hk_errors += 1
-                    self.emit("hk_failed", sid=sched.sid, error=repr(exc))
-        if self.downlink_buffer is not None:
-            self.downlink_buffer.drain(self._deliver)
 
     def work_cost(self, raw: bytes) -> tuple[int, int]:
         """``(service, work units)`` of a raw TC, for the per-service budget of a step.

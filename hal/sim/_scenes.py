@@ -95,6 +95,23 @@ def _smooth_field(rng: np.random.Generator, size: int, cells: int) -> NDArray[np
     return np.asarray(w @ grid @ w.T)
 
 
+def quantile_linear(values: NDArray[np.float64], q: float) -> float:
+    """``np.quantile(values, q)`` (method ``linear``) of a float64 array for one ``q`` in
+    [0, 1], bit for bit: the same virtual index ``(n - 1) q``, the two order statistics from
+    one partition, and NumPy's interpolation (``a + (b - a) g``, or ``b - (b - a)(1 - g)``
+    for ``g >= 0.5``), without its per-call machinery (~30 us for a 64 x 64 field)."""
+    flat = np.ravel(values)
+    n = flat.size
+    v = (n - 1) * q
+    lo = min(max(math.floor(v), 0), n - 1)
+    hi = min(lo + 1, n - 1)
+    part = np.partition(flat, (lo, hi))
+    a, b = float(part[lo]), float(part[hi])
+    g = v - lo if v < n - 1 else 1.0
+    diff = b - a
+    return b - diff * (1.0 - g) if g >= 0.5 else a + diff * g
+
+
 def _place(
     rng: np.random.Generator, allowed: NDArray[np.bool_], n: int, margin: int
 ) -> list[tuple[int, int]]:
@@ -140,13 +157,13 @@ def make_tile(
     rng = np.random.default_rng([seed & 0xFFFFFFFF, scene_id & 0xFFFFFFFF, tile & 0xFFFFFFFF])
     n = tile_px
     land_field = _smooth_field(rng, n, 3)
-    land = land_field > np.quantile(land_field, 1.0 - land_frac) if land_frac > 0 else None
+    land = land_field > quantile_linear(land_field, 1.0 - land_frac) if land_frac > 0 else None
     land_b = np.zeros((n, n), bool) if land is None else land
     cloud_field = 0.7 * _smooth_field(rng, n, 4) + 0.3 * _smooth_field(rng, n, 12)
     if cloud_frac <= 0.0:
         depth = np.zeros((n, n))
     else:
-        thr = np.quantile(cloud_field, 1.0 - min(cloud_frac, 1.0))
+        thr = quantile_linear(cloud_field, 1.0 - min(cloud_frac, 1.0))
         depth = np.clip((cloud_field - thr) * 2.5, 0.0, 1.0)
     vis = np.where(land_b, 0.12, 0.04) + 0.005 * rng.standard_normal((n, n))
     nir = np.where(land_b, 0.30, 0.02) + 0.005 * rng.standard_normal((n, n))

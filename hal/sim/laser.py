@@ -482,12 +482,12 @@ class SimLaserTerminal(SimDevice, LaserTerminal):
         ``out of range``, ``gimbal limit`` or ``angular rate``."""
         if not self._peer:
             return "no peer"
-        nb = self.world.neighbours
-        if not nb.line_of_sight(self._peer):
+        if not self.world.neighbours.line_of_sight(self._peer):
             return "no line of sight"
-        if float(nb.range_m(self._peer)) > self._max_range:
+        if self._range() > self._max_range:
             return "out of range"
-        if math.cos(self.gimbal_angle_rad()) < self._gimbal_cos:
+        # (a 180 deg field of regard, cos = -1, limits nothing: no angle to compute)
+        if self._gimbal_cos > -1.0 and math.cos(self.gimbal_angle_rad()) < self._gimbal_cos:
             return "gimbal limit"
         if self.body_los_rate_rad_s() > self._track_rate:
             return "angular rate"

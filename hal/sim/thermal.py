@@ -57,13 +57,16 @@ class SimHeater(SimDevice, Heater):
 
     def set_on(self, on: bool) -> None:
         self._require_power()
-        self._on = bool(on)
-        self._loads_changed()
+        if bool(on) != self._on:  # the same command again changes no load
+            self._on = bool(on)
+            self._loads_changed()
 
     def set_duty(self, duty_frac: float) -> None:
         self._require_power()
-        self._duty = require_range(duty_frac, 0.0, 1.0, f"{self._name}: duty_frac")
-        self._loads_changed()
+        duty = require_range(duty_frac, 0.0, 1.0, f"{self._name}: duty_frac")
+        if duty != self._duty:
+            self._duty = duty
+            self._loads_changed()
 
     def read(self) -> HeaterReading:
         self._require_power()
