@@ -61,6 +61,9 @@ def test_plan_is_the_walker_layout_with_generated_isl(tmp_path: Path) -> None:
         ("[constellation]\nspeed = 2\n", None, "unknown key"),
         ("[constellation.nodes.n9]\nx = 1\n", "4/2/1", "no such node"),
         ("[constellation.planes.1.compute]\npolicy = 'lifo'\n", "4/2/1", "node n1"),
+        ("[constellation]\nlink_schedule = 'yes'\n", "4/2/1", "link_schedule: must be true"),
+        ("[constellation]\nlink_schedule = false\n[constellation.nodes.n1.isl]\n"
+         "link_schedule = ['n9']\n", "4/2/1", "n1.*not a link peer"),
     ],
 )
 def test_configuration_errors_name_the_problem(
