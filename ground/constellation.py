@@ -216,18 +216,23 @@ def plan_constellation(
         raise ConfigError(f"[constellation] link_schedule: must be true or false, got {scheduled!r}")
     schedule = None
     if scheduled:
+        from flight.isl import parse_config as parse_isl
         from ground.link_schedule import plan_link_schedule
 
-        base_isl = base.get("isl", {})
+        try:  # the shell's link limits, as every node's [isl] has them (peers come below)
+            isl_limits = parse_isl({**base.get("isl", {}), "peers": []})
+        except ConfigError as exc:
+            raise ConfigError(f"{label}: {exc}") from None
         schedule = plan_link_schedule(
             names, el, peers,
-            grazing_height_m=float(base_isl.get("grazing_height_km", 100.0)) * 1e3,
-            max_range_m=float(base_isl.get("max_range_km", 8000.0)) * 1e3,
+            grazing_height_m=isl_limits.grazing_height_km * 1e3,
+            max_range_m=isl_limits.max_range_km * 1e3,
         )  # fmt: skip
+        order = {n: k for k, n in enumerate(names)}
         for name, seq in schedule.peers.items():
             extra = {b for b in seq if b} - set(peers[name])
             if extra:
-                peers[name] = sorted(set(peers[name]) | extra, key=names.index)
+                peers[name] = sorted(set(peers[name]) | extra, key=order.__getitem__)
     configs: dict[str, dict[str, Any]] = {}
     worlds: dict[str, dict[str, Any]] = {}
     planes = {n: k // per_plane + 1 for k, n in enumerate(names)}

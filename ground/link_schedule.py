@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,23 +40,12 @@ __all__ = ["TARGET_SLOT_S", "LinkSchedule", "plan_link_schedule"]
 TARGET_SLOT_S = 120.0
 
 
+@dataclass(frozen=True, slots=True)
 class LinkSchedule:
     """Per node, its peer in each slot (``""``: none); ``slot_s`` the slot length (s)."""
 
-    def __init__(self, slot_s: float, peers: dict[str, list[str]]) -> None:
-        self.slot_s = slot_s
-        self.peers = peers
-
-    @property
-    def slots(self) -> int:
-        """Slots in one cycle."""
-        return len(next(iter(self.peers.values()), []))
-
-    def links_in_slot(self, k: int) -> set[tuple[str, str]]:
-        """The links of slot ``k`` as sorted name pairs."""
-        return {
-            (a, b) if a < b else (b, a) for a, seq in self.peers.items() if (b := seq[k])
-        }
+    slot_s: float
+    peers: dict[str, list[str]]
 
 
 def _order_key(a: str, b: str, slot: int) -> int:

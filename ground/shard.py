@@ -162,7 +162,6 @@ class Shard:
         self._local_drops: list[tuple[str, str]] = []
         self.rss_built_mb = rss_mb()
         self.build_s = (perf_counter_ns() - t0) / 1e9
-        self._t_ns = 0
 
     def ready(self) -> int:
         """The number of nodes built (a remote engine waits on this before the first

@@ -301,9 +301,7 @@ class IslComponent(Component):
     def _within_schedule(self, contacts: list[Contact]) -> list[Contact]:
         """``contacts`` with this node's own cut to the slots ``link_schedule`` gives their
         peer (the terminal serves no one else then; contacts between other nodes stay)."""
-        cfg, me = self.cfg, self.cfg.node
-        slot_ns = round(cfg.schedule_slot_s * NS_PER_S)
-        sched = cfg.link_schedule
+        me, slot_ns, sched = self.cfg.node, self.cfg.schedule_slot_ns, self.cfg.link_schedule
         out: list[Contact] = []
         for c in contacts:
             if me not in (c.a, c.b):
@@ -340,11 +338,9 @@ class IslComponent(Component):
             self.network.now_ns = t_ns
             self._replan(t_ns)
         self.network.now_ns = t_ns
-        scheduled = self.cfg.scheduled_peer(t_ns)
-        if scheduled is not None:
-            self.pat.step(t_ns, reading, self._available(), (), scheduled)
-        else:
-            self.pat.step(t_ns, reading, self._available(), self.network.demand())
+        scheduled = self.cfg.scheduled_peer(t_ns)  # with a schedule, demand decides nothing
+        demand = self.network.demand() if scheduled is None else ()
+        self.pat.step(t_ns, reading, self._available(), demand, scheduled)
         if self._prev_state is LinkState.LINKED:
             self.link_up_ns += dt_ns
         self._on_transitions(t_ns)

@@ -130,12 +130,17 @@ class Config:
                     "(a [[isl.peers]] entry with link = true)"
                 )
 
+    @property
+    def schedule_slot_ns(self) -> int:
+        """``schedule_slot_s`` in onboard ns."""
+        return round(self.schedule_slot_s * 1e9)
+
     def scheduled_peer(self, t_ns: int) -> str | None:
         """The peer ``link_schedule`` gives the terminal at onboard time ``t_ns`` (``""``:
         none in this slot); None when there is no schedule."""
         if not self.link_schedule:
             return None
-        slot = int(t_ns // round(self.schedule_slot_s * 1e9))
+        slot = int(t_ns // self.schedule_slot_ns)
         return self.link_schedule[slot % len(self.link_schedule)]
 
     def own_elements(self) -> OrbitElements:

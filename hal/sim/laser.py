@@ -192,16 +192,10 @@ class OpticalChannel:
                 self._flight.setdefault(dst, []),
                 (max(int(arrival), floor), (src, term, number), src, dst, frame, term),
             )
-        by_name: dict[tuple[str, str], SimLaserTerminal] = {}
         for src, term in drops:
-            key = (src, term)
-            t = by_name.get(key)
-            if t is None:
-                for cand in self._nodes.get(src, ()):
-                    by_name[(src, cand.name)] = cand
-                t = by_name.get(key)
-            if t is not None:
-                t._dropped += 1
+            for t in self._nodes.get(src, ()):
+                if t.name == term:
+                    t._dropped += 1
 
     def pointing_report(self) -> dict[str, tuple[str, ...]]:
         """Whom the terminals attached here point at now (node -> peers, sorted; nodes whose
