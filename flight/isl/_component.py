@@ -341,6 +341,10 @@ class IslComponent(Component):
         scheduled = self.cfg.scheduled_peer(t_ns)  # with a schedule, demand decides nothing
         demand = self.network.demand() if scheduled is None else ()
         self.pat.step(t_ns, reading, self._available(), demand, scheduled)
+        if self.transport.peer() not in (None, self.pat.peer):
+            # the terminal was just turned away from the peer it reads COMM with: that link is
+            # gone for this step (no frames into a terminal that now points elsewhere)
+            self.transport.refresh(None)
         if self._prev_state is LinkState.LINKED:
             self.link_up_ns += dt_ns
         self._on_transitions(t_ns)

@@ -103,3 +103,31 @@ def test_a_scheduled_run_links_its_nodes_and_frames_reach_them(tmp_path: Path) -
     f = run_constellation(free, tmp_path / "off", 300.0)
     assert sum(n["isl"]["acq_failures"] for n in f["nodes"].values()) > 0
     json.dumps(s)  # the summary stays plain data
+
+
+def test_link_status_names_the_scheduled_peer_across_slot_changes(tmp_path: Path) -> None:
+    """Every node's LinkStatus, whenever it says the link is up, names the peer its schedule
+    gives for that time: at a slot change the old link is reported down at once, not up
+    with the new peer's name."""
+    from flight.isl import LinkState, parse_config
+    from flight.messages import LinkStatus
+    from ground.shard import IntervalInput, Shard
+
+    plan = plan_constellation(None, walker="40/8/1", seed=4)
+    shard = Shard(plan, list(plan.names), tmp_path)
+    cfgs = {n: parse_config(plan.configs[n]["isl"]) for n in plan.names}
+    inp = IntervalInput(None)
+    up = 0
+    try:
+        for i in range(130):  # across the first slot change (~119.6 s)
+            rep = shard.step(inp, 1.0, False)
+            inp = IntervalInput(rep.states, [], [], (i + 1) * 1_000_000_000, rep.pointing)
+            for name, node in shard.nodes.items():
+                st = node.executive.bus.latest(LinkStatus)
+                if st is not None and st.link_up:
+                    up += 1
+                    assert st.peer == cfgs[name].scheduled_peer(st.t_ns), (name, st.t_ns)
+                    assert st.state == LinkState.LINKED, (name, st.t_ns, st.state)
+    finally:
+        shard.close()
+    assert up > 0
